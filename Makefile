@@ -1,0 +1,27 @@
+# Every target bootstraps ./venv from requirements.txt first (and refreshes it when that changes).
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+
+.PHONY: preview test lint format clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+preview: $(VENV)/.installed ## run the program offline on a stack (STACK=dev) and show the plan
+	$(PY) -m plan preview --stack $(STACK)
+
+test: $(VENV)/.installed ## lint, format check and the whole test suite
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+format: $(VENV)/.installed
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Reusable ComponentResources: one package per cloud, plus cloud-neutral Kubernetes workloads."""

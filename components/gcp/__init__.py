@@ -1,0 +1,1 @@
+"""GKE platform: network, cluster, node pools, Artifact Registry, GCS buckets, identities."""

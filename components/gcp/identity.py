@@ -1,0 +1,56 @@
+"""Least-privilege Google service accounts for nodes (and, later, workloads)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+# What a GKE node needs and nothing more (GKE hardening guide); image pulls are granted on
+# the registry repository itself, not project-wide.
+NODE_ROLES = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+    "roles/autoscaling.metricsWriter",
+)
+
+
+def account_id(*parts: str) -> str:
+    """A service-account id (6-30 chars, unique per project) that still says what it is."""
+    readable = "-".join(parts)
+    digest = hashlib.sha256(readable.encode()).hexdigest()[:6]
+    return f"{readable[:23].rstrip('-')}-{digest}"
+
+
+@dataclass(frozen=True)
+class NodeIdentityArgs:
+    project: str
+    account_id: str
+    display_name: str
+
+
+class NodeIdentity(pulumi.ComponentResource):
+    account: gcp.serviceaccount.Account
+    email: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NodeIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:gcp:NodeIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.account = gcp.serviceaccount.Account(
+            name, account_id=args.account_id, display_name=args.display_name, opts=child
+        )
+        self.email = self.account.email
+        self.member = self.account.email.apply(lambda email: f"serviceAccount:{email}")
+        for role in NODE_ROLES:
+            gcp.projects.IAMMember(
+                f"{name}-{role.split('/')[1].replace('.', '-').lower()}",
+                project=args.project,
+                role=role,
+                member=self.member,
+                opts=child,
+            )
+        self.register_outputs({"email": self.email})

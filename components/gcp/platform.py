@@ -1,0 +1,152 @@
+"""One GKE cluster with everything around it: provider, VPC, node identity, pools, registry, buckets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.gcp.bucket import GcsBucket, GcsBucketArgs
+from components.gcp.cluster import GkeCluster, GkeClusterArgs
+from components.gcp.identity import NodeIdentity, NodeIdentityArgs, account_id
+from components.gcp.network import GkeNetwork, GkeNetworkArgs
+from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
+from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.handle import ClusterHandle
+from stacks.clusters import ClusterConfig
+from stacks.config import StackConfig
+
+
+@dataclass(frozen=True)
+class GkePlatformArgs:
+    environment: str
+    cluster: ClusterConfig
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class GkePlatform(pulumi.ComponentResource):
+    handle: ClusterHandle
+
+    def __init__(self, name: str, args: GkePlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:gcp:Platform", name, None, opts)
+        config = args.cluster
+        settings = config.gcp
+        assert settings is not None and config.network is not None  # guaranteed by ClusterConfig
+        labels = {**args.labels, "mlplatform-cluster": name}
+
+        self.provider = gcp.Provider(
+            f"{name}-gcp",
+            project=settings.project,
+            region=settings.region,
+            default_labels=labels,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, providers={"gcp": self.provider})
+        location = settings.region if settings.regional else settings.zones[0]
+
+        self.network = GkeNetwork(
+            f"{name}-vpc",
+            GkeNetworkArgs(
+                region=settings.region,
+                node_cidr=config.network.cidr,
+                pod_cidr=config.network.pod_cidr,
+                service_cidr=config.network.service_cidr,
+            ),
+            opts=child,
+        )
+        self.node_identity = NodeIdentity(
+            f"{name}-nodes",
+            NodeIdentityArgs(
+                project=settings.project,
+                account_id=account_id(args.environment, name, "nodes"),
+                display_name=f"GKE nodes of {args.environment}/{name}",
+            ),
+            opts=child,
+        )
+        self.cluster = GkeCluster(
+            name,
+            GkeClusterArgs(
+                project=settings.project,
+                location=location,
+                node_locations=settings.zones if settings.regional else [],
+                network=self.network.network.id,
+                subnetwork=self.network.subnetwork.id,
+                release_channel=settings.release_channel,
+                master_cidr=settings.master_cidr,
+                kubernetes_version=config.kubernetes_version,
+                private_endpoint=config.private_endpoint,
+                authorized_networks=config.authorized_networks,
+                deletion_protection=config.deletion_protection,
+                labels=labels,
+            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.network])),
+        )
+        self.node_pools = {
+            pool_name: GkeNodePool(
+                f"{name}-{pool_name}",
+                GkeNodePoolArgs(
+                    pool_name=pool_name,
+                    pool=pool,
+                    cluster=self.cluster.cluster.id,
+                    location=location,
+                    node_locations=settings.zones if settings.regional else [],
+                    service_account=self.node_identity.email,
+                    labels=labels,
+                ),
+                opts=child,
+            )
+            for pool_name, pool in config.pools.items()
+        }
+
+        self.registry = None
+        if config.registry is not None:
+            self.registry = ArtifactRegistry(
+                f"{name}-{config.registry.name}",
+                ArtifactRegistryArgs(
+                    project=settings.project,
+                    location=settings.region,
+                    repository_id=f"{args.environment}-{config.registry.name}",
+                    untagged_retention_days=config.registry.untagged_retention_days,
+                    keep_recent=config.registry.keep_recent,
+                    readers=[self.node_identity.member],
+                    labels=labels,
+                ),
+                opts=child,
+            )
+        self.buckets = {
+            bucket_name: GcsBucket(
+                f"{name}-{bucket_name}",
+                GcsBucketArgs(
+                    location=settings.region.upper(),
+                    versioning=bucket.versioning,
+                    noncurrent_retention_days=bucket.noncurrent_retention_days,
+                    labels=labels,
+                ),
+                opts=child,
+            )
+            for bucket_name, bucket in config.buckets.items()
+        }
+
+        self.handle = ClusterHandle(
+            name=name,
+            cloud="gcp",
+            kubernetes_provider=self.cluster.kubernetes_provider,
+            pools={pool_name: pool.contract for pool_name, pool in self.node_pools.items()},
+            registry_url=self.registry.url if self.registry else None,
+            buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            ready=list(self.node_pools.values()),
+        )
+        self.register_outputs(
+            {
+                "cluster": self.cluster.cluster.name,
+                "registry": self.handle.registry_url,
+                "buckets": self.handle.buckets,
+            }
+        )
+
+
+def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:
+    return GkePlatform(
+        name, GkePlatformArgs(environment=stack.environment, cluster=cluster, labels=stack.labels)
+    ).handle

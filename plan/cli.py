@@ -1,0 +1,60 @@
+"""`python -m plan <command>`: exit 0 ok, 1 policy violation, 2 bad input, 3 program failure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program
+from plan.preview import render_preview
+
+EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_PROGRAM = 0, 1, 2, 3
+
+
+def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--stack", help="stack name: reads Pulumi.<stack>.yaml")
+    source.add_argument("--config", help="path of any stack file (e.g. examples/aws-eks.yaml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m plan", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    preview = commands.add_parser("preview", help="what the stack would create")
+    _add_stack_arguments(preview)
+    preview.add_argument("--json", metavar="FILE", help="write the full plan record as JSON")
+    preview.set_defaults(handler=cmd_preview)
+    return parser
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    record = run_program(resolve_stack_file(args.stack, args.config))
+    if args.json:
+        record.write(args.json)
+    sys.stdout.write(render_preview(record))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ProgramError as exc:
+        if args.debug:
+            traceback.print_exception(exc.__cause__ or exc)
+        print(f"error: the program failed: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_PROGRAM
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

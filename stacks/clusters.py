@@ -1,0 +1,285 @@
+"""Cluster config: cloud settings, network, registry, buckets and the node pools."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from stacks.base import DnsLabel, StrictModel, rule_error
+
+Cloud = Literal["gcp", "aws", "azure", "existing"]
+PoolKind = Literal["cpu", "gpu", "tpu"]
+
+# GKE names TPU node labels after the slice type; the machine-type family tells which.
+TPU_ACCELERATOR_BY_MACHINE_FAMILY = {
+    "ct4p": "tpu-v4-podslice",
+    "ct5lp": "tpu-v5-lite-podslice",
+    "ct5p": "tpu-v5p-slice",
+    "ct6e": "tpu-v6e-slice",
+}
+
+
+class GcpSettings(StrictModel):
+    project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    # One zone makes a zonal cluster (cheap, dev); none or several make a regional one.
+    zones: list[str] = Field(default_factory=list)
+    regional: bool = False
+    release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
+    master_cidr: str = "172.16.0.0/28"
+
+    @field_validator("zones")
+    @classmethod
+    def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
+        region = info.data.get("region")
+        for zone in zones:
+            if region and not zone.startswith(region + "-"):
+                raise ValueError(f"zone {zone!r} is not in region {region!r}")
+        return zones
+
+    @model_validator(mode="after")
+    def _zonal_needs_one_zone(self) -> GcpSettings:
+        if not self.regional and len(self.zones) != 1:
+            raise rule_error(
+                ("zones",),
+                "a zonal cluster (regional: false) needs exactly one zone; "
+                "list one zone or set regional: true",
+            )
+        return self
+
+
+class AwsSettings(StrictModel):
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+    # Admin IAM role ARNs given cluster-admin through EKS access entries.
+    admin_role_arns: list[str] = Field(default_factory=list)
+    availability_zones: list[str] = Field(default_factory=list, max_length=6)
+    # Empty: the API endpoint is private only.
+    public_access_cidrs: list[str] = Field(default_factory=list)
+
+
+class AzureSettings(StrictModel):
+    subscription_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    location: str = Field(pattern=r"^[a-z0-9]+$")
+    tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    # Entra ID groups given cluster-admin.
+    admin_group_object_ids: list[str] = Field(default_factory=list)
+    authorized_ip_ranges: list[str] = Field(default_factory=list)
+
+
+class ExistingSettings(StrictModel):
+    # Path of the kubeconfig file; None means the default ($KUBECONFIG or ~/.kube/config).
+    kubeconfig: str | None = None
+    context: str
+
+
+class NetworkConfig(StrictModel):
+    cidr: str
+    pod_cidr: str = "10.244.0.0/14"
+    service_cidr: str = "10.96.0.0/20"
+
+    @field_validator("cidr", "pod_cidr", "service_cidr")
+    @classmethod
+    def _is_private_cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
+        if network.version != 4 or not (network.is_private or network in _CGNAT):
+            raise ValueError(f"{value} is not a private IPv4 range")
+        return value
+
+    @model_validator(mode="after")
+    def _ranges_do_not_overlap(self) -> NetworkConfig:
+        ranges = {"cidr": self.cidr, "podCidr": self.pod_cidr, "serviceCidr": self.service_cidr}
+        names = list(ranges)
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                if ipaddress.ip_network(ranges[first]).overlaps(ipaddress.ip_network(ranges[second])):
+                    raise rule_error((second,), f"{ranges[second]} overlaps {first} {ranges[first]}")
+        return self
+
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+class RegistryConfig(StrictModel):
+    name: DnsLabel
+    # Untagged images older than this are deleted; the newest `keepRecent` are always kept.
+    untagged_retention_days: int = Field(default=14, ge=1, le=3650)
+    keep_recent: int = Field(default=20, ge=1, le=1000)
+
+
+class BucketConfig(StrictModel):
+    versioning: bool = False
+    # Noncurrent versions (when versioning) are removed after this many days.
+    noncurrent_retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class Taint(StrictModel):
+    key: str = Field(min_length=1, max_length=253)
+    value: str = Field(default="", max_length=63)
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class GpuSharing(StrictModel):
+    strategy: Literal["time-sharing", "mps"]
+    max_shared_clients_per_gpu: int = Field(ge=2, le=48)
+
+
+class PoolConfig(StrictModel):
+    kind: PoolKind
+    # Machine type / instance type / VM size in the cloud's own vocabulary.
+    machine_type: str | None = None
+    min: int = Field(ge=0, le=1000)
+    max: int = Field(ge=1, le=1000)
+    spot: bool = False
+    accelerator: str | None = None
+    accelerator_count: int | None = Field(default=None, ge=1, le=16)
+    topology: str | None = Field(default=None, pattern=r"^[1-9][0-9]*(x[1-9][0-9]*){1,2}$")
+    gpu_sharing: GpuSharing | None = None
+    disk_size_gb: int = Field(default=100, ge=20, le=65536)
+    # Zones for this pool when it must differ from the cluster's (TPUs live in few zones).
+    zones: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[Taint] = Field(default_factory=list)
+
+    @field_validator("max")
+    @classmethod
+    def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
+        minimum = info.data.get("min")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"{value} is less than min {minimum}")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_matches_hardware(self) -> PoolConfig:
+        if self.kind == "cpu":
+            for key in ("accelerator", "acceleratorCount", "topology", "gpuSharing"):
+                if getattr(self, _snake(key)) is not None:
+                    raise rule_error((key,), f"a cpu pool has no {key}; use kind: gpu or tpu")
+        if self.kind == "gpu":
+            if not self.accelerator:
+                raise rule_error(("accelerator",), "a gpu pool needs accelerator (e.g. nvidia-tesla-t4)")
+            if self.topology is not None:
+                raise rule_error(("topology",), "topology is for tpu pools only")
+        if self.kind == "tpu":
+            if self.topology is None:
+                raise rule_error(("topology",), "a tpu pool needs topology (e.g. 2x2)")
+            if self.machine_type is None or tpu_accelerator(self.machine_type) is None:
+                families = ", ".join(sorted(TPU_ACCELERATOR_BY_MACHINE_FAMILY))
+                raise rule_error(
+                    ("machineType",),
+                    f"a tpu pool needs a TPU machine type ({families}, e.g. ct5lp-hightpu-4t)",
+                )
+            if self.accelerator is not None or self.gpu_sharing is not None:
+                raise rule_error(("accelerator",), "a tpu pool takes no accelerator or gpuSharing")
+            chips = self.tpu_chips_per_node
+            total = self.tpu_chips_in_topology
+            if total % chips:
+                raise rule_error(
+                    ("topology",),
+                    f"{self.topology} has {total} chips, not a multiple of the {chips} chips "
+                    f"per {self.machine_type} node",
+                )
+            hosts = total // chips
+            if hosts > 1 and (self.max != hosts or self.min not in (0, hosts)):
+                raise rule_error(
+                    ("max",),
+                    f"a {self.topology} slice spans {hosts} hosts and scales as a unit: "
+                    f"set min to 0 or {hosts} and max to {hosts}",
+                )
+        return self
+
+    @property
+    def is_accelerated(self) -> bool:
+        return self.kind in ("gpu", "tpu")
+
+    @property
+    def gpus_per_node(self) -> int:
+        return (self.accelerator_count or 1) if self.kind == "gpu" else 0
+
+    @property
+    def tpu_chips_per_node(self) -> int:
+        match = re.search(r"-(\d+)t$", self.machine_type or "")
+        return int(match.group(1)) if match else 1
+
+    @property
+    def tpu_chips_in_topology(self) -> int:
+        return math.prod(int(d) for d in (self.topology or "1").split("x"))
+
+
+def tpu_accelerator(machine_type: str) -> str | None:
+    return TPU_ACCELERATOR_BY_MACHINE_FAMILY.get(machine_type.split("-")[0])
+
+
+def _snake(camel: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
+
+
+class ClusterConfig(StrictModel):
+    cloud: Cloud
+    gcp: GcpSettings | None = None
+    aws: AwsSettings | None = None
+    azure: AzureSettings | None = None
+    existing: ExistingSettings | None = None
+    kubernetes_version: str | None = Field(default=None, pattern=r"^1\.[0-9]{2}$")
+    network: NetworkConfig | None = None
+    registry: RegistryConfig | None = None
+    buckets: dict[DnsLabel, BucketConfig] = Field(default_factory=dict)
+    pools: dict[DnsLabel, PoolConfig] = Field(min_length=1)
+    # Private API endpoint only (reach it through a bastion/VPN); false keeps a public endpoint
+    # restricted to `authorizedNetworks`.
+    private_endpoint: bool = False
+    authorized_networks: list[str] = Field(default_factory=list)
+    deletion_protection: bool = True
+
+    @model_validator(mode="after")
+    def _cloud_settings_match(self) -> ClusterConfig:
+        for cloud in ("gcp", "aws", "azure", "existing"):
+            present = getattr(self, cloud) is not None
+            if cloud == self.cloud and not present:
+                raise rule_error((cloud,), f"cloud is {cloud!r}, so the {cloud} settings block is required")
+            if cloud != self.cloud and present:
+                raise rule_error((cloud,), f"cloud is {self.cloud!r}; remove the {cloud} settings block")
+        if self.cloud == "existing":
+            for key in ("network", "registry"):
+                if getattr(self, key) is not None:
+                    raise rule_error((key,), "an existing cluster gets no cloud resources; remove it")
+            if self.buckets:
+                raise rule_error(("buckets",), "an existing cluster gets no cloud resources; remove it")
+        elif self.network is None:
+            raise rule_error(("network",), "a managed cluster needs network: {cidr: ...}")
+        for name, pool in self.pools.items():
+            if pool.kind == "tpu" and self.cloud not in ("gcp", "existing"):
+                raise rule_error(
+                    ("pools", name, "kind"),
+                    f"TPU pools exist only on GKE (cloud: gcp), not on {self.cloud}; "
+                    "use a gpu pool or move the pool to a gcp cluster",
+                )
+            if self.cloud != "existing" and pool.machine_type is None:
+                raise rule_error(("pools", name, "machineType"), "a managed pool needs machineType")
+            if self.cloud == "existing" and not pool.labels:
+                raise rule_error(
+                    ("pools", name, "labels"),
+                    "a pool of an existing cluster is declared by the node labels it carries; add labels",
+                )
+        has_system_pool = any(p.kind == "cpu" and not p.spot and p.min >= 1 for p in self.pools.values())
+        if self.cloud != "existing" and not has_system_pool:
+            raise rule_error(
+                ("pools",),
+                "the cluster needs a system pool: a cpu pool, not spot, with min >= 1, "
+                "for DNS, the autoscaler and other add-ons",
+            )
+        return self
+
+    @property
+    def system_pool(self) -> str:
+        """The first on-demand CPU pool that never scales to zero hosts the cluster add-ons."""
+        for name, pool in self.pools.items():
+            if pool.kind == "cpu" and not pool.spot and pool.min >= 1:
+                return name
+        return next(iter(self.pools))

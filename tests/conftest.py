@@ -1,0 +1,58 @@
+"""Shared fixtures: the mock runtime (set per test, reset after) and stack builders."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from plan.engine import PROJECT_DIR, run_program
+from plan.record import PlanRecord
+
+DEV_STACK = PROJECT_DIR / "Pulumi.dev.yaml"
+
+
+@pytest.fixture
+def dev_config() -> dict[str, Any]:
+    """The dev stack file as a mutable document (`config:` mapping inside)."""
+    return yaml.safe_load(DEV_STACK.read_text())
+
+
+@pytest.fixture
+def write_stack(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
+    """Write a stack document to a temporary Pulumi.<name>.yaml and return its path."""
+
+    def write(document: dict[str, Any], name: str = "test") -> Path:
+        path = tmp_path / f"Pulumi.{name}.yaml"
+        path.write_text(yaml.safe_dump(copy.deepcopy(document), sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def plan_of(write_stack) -> Callable[..., PlanRecord]:
+    """Run the real program under mocks on a stack document; the runtime is reset afterwards.
+
+    `run_program` sets the mocks and config and restores the runtime settings itself, so every
+    test starts from a clean global Pulumi runtime.
+    """
+
+    def plan(document: dict[str, Any], name: str = "test") -> PlanRecord:
+        return run_program(write_stack(document, name))
+
+    return plan
+
+
+@pytest.fixture
+def run_components() -> Callable[[Callable[[], Any]], PlanRecord]:
+    """Declare components directly (not through __main__) under the same recording mocks."""
+
+    def run(declare: Callable[[], Any], stack_file: Path = DEV_STACK) -> PlanRecord:
+        return run_program(stack_file, program=declare)
+
+    return run

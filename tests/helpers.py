@@ -1,0 +1,20 @@
+"""Small accessors for assertions on plan records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plan.record import PlanRecord, ResourceRecord
+
+
+def one(record: PlanRecord, type_token: str, name: str | None = None) -> ResourceRecord:
+    matches = [r for r in record.of_type(type_token) if name is None or r.name == name]
+    assert len(matches) == 1, f"expected one {type_token} {name or ''}, found {[r.name for r in matches]}"
+    return matches[0]
+
+
+def dig(value: Any, path: str) -> Any:
+    """dig(inputs, "nodeConfig.guestAccelerators.0.type")"""
+    for part in path.split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value

@@ -3,11 +3,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import PoolContract
+
+BucketAccess = Literal["read", "write"]
+
+
+@dataclass(frozen=True)
+class IdentityBinding:
+    """What a Kubernetes ServiceAccount (and its pods) need to act as a cloud identity."""
+
+    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    pod_labels: dict[str, str] = field(default_factory=dict)
+
+
+class WorkloadIdentity(Protocol):
+    """A cloud's keyless identity for pods: GKE Workload Identity, EKS IRSA/Pod Identity,
+    AKS workload identity. Each cloud package implements it for its clusters."""
+
+    def bind(
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        buckets: dict[str, BucketAccess],
+        parent: pulumi.Resource,
+    ) -> IdentityBinding:
+        """Declare a cloud identity for `namespace/service_account` with exactly `buckets`
+        (config bucket name -> access); resources are children of `parent`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Routing:
+    """How the cluster's cloud exposes HTTP: a managed Gateway API class and/or an Ingress class."""
+
+    gateway_class: str | None
+    ingress_class: str
+    # How an Ingress expresses a weighted split on this cloud; None: it cannot.
+    ingress_weights: Literal["alb-actions"] | None = None
 
 
 @dataclass(frozen=True)
@@ -16,10 +54,14 @@ class ClusterHandle:
     cloud: str
     kubernetes_provider: k8s.Provider
     pools: dict[str, PoolContract]
+    # The pool cluster add-ons run on (on-demand CPU, never scaled to zero).
+    system_pool: str
+    routing: Routing
     # Where model images live (`<registry_url>/<repository>:<tag>`); None when images are
     # referenced by full name (existing clusters).
     registry_url: pulumi.Output[str] | None = None
     # Config bucket name -> physical bucket (or container) name.
     buckets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    identity: WorkloadIdentity | None = None
     # The resources Kubernetes objects must wait for (node pools, add-ons).
     ready: list[pulumi.Resource] = field(default_factory=list)

@@ -13,7 +13,7 @@ from components.gcp.identity import NodeIdentity, NodeIdentityArgs, account_id
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.handle import ClusterHandle
+from components.handle import ClusterHandle, Routing
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -133,6 +133,8 @@ class GkePlatform(pulumi.ComponentResource):
             cloud="gcp",
             kubernetes_provider=self.cluster.kubernetes_provider,
             pools={pool_name: pool.contract for pool_name, pool in self.node_pools.items()},
+            system_pool=config.system_pool,
+            routing=Routing(gateway_class="gke-l7-global-external-managed", ingress_class="gce"),
             registry_url=self.registry.url if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
             ready=list(self.node_pools.values()),

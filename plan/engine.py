@@ -18,9 +18,11 @@ from typing import Any
 
 import pulumi
 import yaml
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -32,6 +34,7 @@ from stacks.loading import read_stack_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "mlplatform"
+STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 class ProgramError(Exception):
@@ -71,7 +74,12 @@ class PlanMocks(pulumi_mocks.Mocks):
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, also keeping what `Mocks.new_resource` is not told (parent)."""
+    """The SDK's mock monitor, also keeping what `Mocks.new_resource` is not told (parent).
+
+    RegisterResource is the hot path (once per resource): it decodes the request once, for the
+    mocks and the record alike, and encodes the state synchronously. The SDK's own monitor
+    decodes, then encodes through its async serializer, pumping the event loop per resource.
+    """
 
     def __init__(self, mocks: PlanMocks) -> None:
         super().__init__(mocks)
@@ -79,13 +87,31 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: list[ResourceRecord] = []
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
-        inputs = plain(rpc.deserialize_properties(request.object)) if request.object else {}
+        urn = self.make_urn(request.parent, request.type, request.name)
+        wire_inputs = rpc.deserialize_properties(request.object) if request.object else {}
+        inputs = plain(wire_inputs)
+        if request.type == STACK_TYPE:
+            response = resource_pb2.RegisterResourceResponse(urn=urn)
+        else:
+            resource_id, state = self.plan_mocks.new_resource(
+                pulumi_mocks.MockResourceArgs(
+                    typ=request.type,
+                    name=request.name,
+                    inputs=wire_inputs,
+                    provider=request.provider,
+                    resource_id=request.importId,
+                    custom=request.custom or False,
+                )
+            )
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+            response = resource_pb2.RegisterResourceResponse(
+                urn=urn, id=resource_id, object=_state_struct(state)
+            )
         if request.type.startswith("pulumi:providers:"):
-            self.plan_mocks.provider_inputs[response.urn] = inputs
+            self.plan_mocks.provider_inputs[urn] = inputs
         self.records.append(
             ResourceRecord(
-                urn=response.urn,
+                urn=urn,
                 type=request.type,
                 name=request.name,
                 parent=request.parent or None,
@@ -96,6 +122,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         )
         return response
+
+
+def _state_struct(state: dict[str, Any]) -> struct_pb2.Struct:
+    """What `rpc.serialize_properties(state)` gives, computed synchronously for plain values.
+
+    Emulated state is decoded wire values plus emulator outputs: JSON-like values, which
+    protobuf encodes directly (top-level None is dropped, as the SDK does). Anything else
+    (a resource reference, say) goes through the SDK's own serializer.
+    """
+    struct = struct_pb2.Struct()
+    try:
+        for key, value in state.items():
+            if value is not None:
+                struct[key] = value
+    except ValueError:
+        return _sync_await(rpc.serialize_properties(state, {}))
+    return struct
 
 
 def _urn(typ: str, name: str) -> str:

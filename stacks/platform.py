@@ -88,7 +88,6 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
         )
 
     routes: list[RouteSpec] = []
-    services: list[ModelService] = []
     for model_name, model in models.items():
         team = stack.team_of(model)
         service = ModelService(
@@ -113,9 +112,8 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
             ),
             opts=k8s_opts,
         )
-        services.append(service)
         if model.route is not None:
-            routes.append(RouteSpec(model_name, team, model.route.path, service.backends))
+            routes.append(RouteSpec(model_name, team, model.route.path, service.backends, service))
 
     if routes:
         mode = cluster.routing_mode
@@ -132,7 +130,6 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 routes=routes,
                 host=cluster.routing.host,
                 labels=labels,
-                depends_on=services,
             ),
             opts=k8s_opts,
         )

@@ -26,6 +26,9 @@ class RouteSpec:
     namespace: str
     path: str
     backends: list[Backend]
+    # What serves the route (the model's ModelService); the route waits for it, and only for it:
+    # depending on every model would make each route wait on the whole cluster's workloads.
+    service: pulumi.Resource | None = None
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,6 @@ class FanoutArgs:
     routes: list[RouteSpec]
     host: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class Fanout(pulumi.ComponentResource):
@@ -103,7 +105,7 @@ class Fanout(pulumi.ComponentResource):
                 kind="HTTPRoute",
                 metadata=object_metadata(route.model, route.namespace, labels),
                 spec=spec,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway, *args.depends_on]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway, *_services([route])]),
             )
 
     def _ingresses(self, name: str, args: FanoutArgs, labels: dict[str, str]) -> None:
@@ -145,5 +147,9 @@ class Fanout(pulumi.ComponentResource):
                 f"{name}-{namespace}-ingress",
                 metadata=object_metadata(INGRESS_NAME, namespace, labels, annotations or None),
                 spec={"ingressClassName": args.class_name, "rules": [rule]},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=_services(routes)),
             )
+
+
+def _services(routes: list[RouteSpec]) -> list[pulumi.Resource]:
+    return [route.service for route in routes if route.service is not None]

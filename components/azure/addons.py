@@ -13,10 +13,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import POOL_LABEL, PoolContract
+from components.k8s.helm import Chart, chart_release
 
-NVIDIA_DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
-NVIDIA_DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
-NVIDIA_DEVICE_PLUGIN_VERSION = "0.18.0"
+NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.18.0")
 
 
 @dataclass(frozen=True)
@@ -32,15 +31,13 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:azure:NvidiaDevicePlugin", name, None, opts)
-        self.release = k8s.helm.v3.Release(
+        self.release = chart_release(
             name,
-            name=NVIDIA_DEVICE_PLUGIN_CHART,
-            chart=NVIDIA_DEVICE_PLUGIN_CHART,
-            version=NVIDIA_DEVICE_PLUGIN_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=NVIDIA_DEVICE_PLUGIN_REPO),
-            namespace=args.namespace,
-            values=device_plugin_values(args.gpu_pools),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider),
+            NVIDIA_DEVICE_PLUGIN,
+            args.namespace,
+            device_plugin_values(args.gpu_pools),
+            pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider),
+            create_namespace=False,
         )
         self.register_outputs({"status": self.release.status})
 

@@ -22,8 +22,10 @@ from stacks.aks import node_subnet_cidr
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
-# The application routing add-on's Ingress class (managed NGINX). It has no weighted split.
+# The application routing add-on: a managed NGINX Ingress class (no weighted split), whose
+# controller pods run in their own namespace and reach model pods from there.
 APP_ROUTING_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
+APP_ROUTING_NAMESPACE = "app-routing-system"
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,11 @@ class AksPlatform(pulumi.ComponentResource):
             kubernetes_provider=self.cluster.kubernetes_provider,
             pools=contracts,
             system_pool=config.system_pool,
-            routing=Routing(gateway_class=None, ingress_class=APP_ROUTING_INGRESS_CLASS),
+            routing=Routing(
+                gateway_class=None,
+                ingress_class=APP_ROUTING_INGRESS_CLASS,
+                source_namespace=APP_ROUTING_NAMESPACE,
+            ),
             registry_url=self.registry.url if self.registry else None,
             buckets=dict(self.storage.urls) if self.storage else {},
             identity=self.identity,

@@ -24,8 +24,9 @@ AKS_ZONES = ("1", "2", "3")
 AZURE_RESERVED_ADDRESSES = 5
 ACR_MAX_RETENTION_DAYS = 365
 MIN_CONTAINER_NAME = 3
-# NVIDIA GPUs on Azure come with the N-series VM sizes (NC, ND, NV); AMD NVv4 is unsupported on AKS.
-GPU_VM_SIZE = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
+# NVIDIA GPUs on Azure come with the N-series VM sizes (NC, ND, NV), except NVv4 (AMD GPUs,
+# unsupported on AKS).
+GPU_VM_SIZE = re.compile(r"^Standard_N(C|D|V(?!\d+as_v4$))", re.IGNORECASE)
 
 
 def aks_pool_name(pool_name: str) -> str:

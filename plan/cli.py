@@ -6,8 +6,9 @@ import argparse
 import sys
 import traceback
 
-from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program
+from plan.engine import ConfigError, PlanRecord, ProgramError, resolve_stack_file, run_program
 from plan.preview import render_preview
+from plan.progress import progress_on
 from plan.render import RELEASES_FILE, helm_releases, write_manifests
 from plan.workloads import render_workloads
 
@@ -36,8 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def plan_of(args: argparse.Namespace) -> PlanRecord:
+    """Run the program on the stack named by --stack/--config; progress on a terminal only."""
+    with progress_on(sys.stderr) as progress:
+        return run_program(resolve_stack_file(args.stack, args.config), progress=progress)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
-    record = run_program(resolve_stack_file(args.stack, args.config))
+    record = plan_of(args)
     written = write_manifests(record, args.out)
     releases = len(helm_releases(record))
     print(
@@ -48,7 +55,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    record = run_program(resolve_stack_file(args.stack, args.config))
+    record = plan_of(args)
     if args.json:
         record.write(args.json)
     sys.stdout.write(render_preview(record, sections=[render_workloads]))

@@ -7,30 +7,32 @@ record byte for byte.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import runpy
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from plan import emulators
 from plan.emulators import kubernetes as kubernetes_emulator
 from plan.record import PlanRecord, ResourceRecord, plain
-from stacks import ConfigError, load_stack_file
-from stacks.loading import read_stack_file
+from stacks import ConfigError
+from stacks.loading import read_stack_config, read_stack_file, validate_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "mlplatform"
@@ -81,9 +83,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     decodes, then encodes through its async serializer, pumping the event loop per resource.
     """
 
-    def __init__(self, mocks: PlanMocks) -> None:
+    def __init__(self, mocks: PlanMocks, progress: Callable[[int], None] | None = None) -> None:
         super().__init__(mocks)
         self.plan_mocks = mocks
+        self.progress = progress
         self.records: list[ResourceRecord] = []
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
@@ -121,6 +124,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=inputs,
             )
         )
+        if self.progress is not None:
+            self.progress(len(self.records))
         return response
 
 
@@ -159,27 +164,73 @@ def stack_name_for(path: Path) -> str:
     return path.stem
 
 
-def engine_config(stack_file: Path) -> dict[str, str]:
+def engine_config(config: dict[str, Any]) -> dict[str, str]:
     """The config map `pulumi` would hand the program: structured values as JSON strings."""
-    document = yaml.safe_load(stack_file.read_text()) or {}
-    config: dict[str, str] = {}
-    for key, value in (document.get("config") or {}).items():
-        config[key] = value if isinstance(value, str) else json.dumps(value)
-    return config
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+
+
+class InlineExecutor(ThreadPoolExecutor):
+    """Runs each submitted call at once, on the calling thread.
+
+    The SDK hands every monitor RPC to the event loop's default executor. The offline monitor
+    answers synchronously in microseconds, so a thread hop per resource would only add
+    handoffs, wake-ups and GIL contention.
+    """
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 (handed to the awaiting task, as a worker would)
+            future.set_exception(exc)
+        return future
 
 
 @contextmanager
-def mock_runtime(stack: str, config: dict[str, str], mocks: PlanMocks):
-    """Configure the global Pulumi runtime for one offline run, and reset it afterwards."""
-    monitor = RecordingMonitor(mocks)
-    settings.reset_options()
-    set_all_config(config, [])
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+def _event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A fresh event loop for one run, whose executor is inline; the previous one is restored."""
+    previous = asyncio.get_event_loop_policy().get_event_loop()
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(InlineExecutor())
+    asyncio.set_event_loop(loop)
     try:
-        yield monitor
+        yield loop
     finally:
+        loop.close()
+        asyncio.set_event_loop(previous)
+
+
+@contextmanager
+def _without_stack_traces() -> Iterator[None]:
+    """Skip the SDK's stack capture: for every resource it extracts and formats the whole Python
+    stack (source lines, file URIs) so that the engine can point diagnostics at the program's
+    code. The mock monitor discards it; offline it cost a tenth of the run."""
+    capture = getattr(runtime_resource, "_get_stack_trace", None)
+    if capture is None:  # a newer SDK without it: nothing to skip
+        yield
+        return
+    runtime_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = capture
+
+
+@contextmanager
+def mock_runtime(
+    stack: str, config: dict[str, str], mocks: PlanMocks, progress: Callable[[int], None] | None = None
+):
+    """Configure the global Pulumi runtime for one offline run, and reset it afterwards."""
+    monitor = RecordingMonitor(mocks, progress)
+    with _event_loop(), _without_stack_traces():
         settings.reset_options()
-        set_all_config({}, [])
+        set_all_config(config, [])
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+        try:
+            yield monitor
+        finally:
+            settings.reset_options()
+            set_all_config({}, [])
 
 
 def run_program(
@@ -189,15 +240,17 @@ def run_program(
 ) -> PlanRecord:
     """Validate `stack_file`, run the program on it under mocks, return the record.
 
+    `progress` is called with the number of resources declared so far, after each one.
     Raises ConfigError for bad input (before anything is declared) and ProgramError when
     the program itself fails.
     """
     stack_file = Path(stack_file)
-    load_stack_file(stack_file)  # fail at the door with the file's own name
+    config = read_stack_config(stack_file)
+    validate_stack_config(config, stack_file.name)  # fail at the door with the file's own name
     stack = stack_name_for(stack_file)
     emulators.load_all()
     mocks = PlanMocks()
-    with mock_runtime(stack, engine_config(stack_file), mocks) as monitor:
+    with mock_runtime(stack, engine_config(config), mocks, progress) as monitor:
         run = program or (lambda: _run_main(PROJECT_DIR / "__main__.py"))
         try:
             _sync_await(run_pulumi_func(run))

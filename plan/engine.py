@@ -28,7 +28,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from plan import emulators
+from plan import emulators, lazy_sdk
 from plan.emulators import kubernetes as kubernetes_emulator
 from plan.record import PlanRecord, ResourceRecord, plain
 from stacks import ConfigError
@@ -248,6 +248,7 @@ def run_program(
     config = read_stack_config(stack_file)
     validate_stack_config(config, stack_file.name)  # fail at the door with the file's own name
     stack = stack_name_for(stack_file)
+    lazy_sdk.install()
     emulators.load_all()
     mocks = PlanMocks()
     with mock_runtime(stack, engine_config(config), mocks, progress) as monitor:

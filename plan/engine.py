@@ -8,6 +8,7 @@ record byte for byte.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import runpy
@@ -216,13 +217,35 @@ def _without_stack_traces() -> Iterator[None]:
         runtime_resource._get_stack_trace = capture
 
 
+# Cyclic-GC thresholds during a run (CPython's defaults: 700, 10, 10); see `_fewer_collections`.
+RUN_GC_THRESHOLDS = (10_000, 1_000, 1_000)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the cyclic garbage collector rescan the heap less often during a run.
+
+    The SDK allocates hundreds of futures, tasks, closures and dicts per resource, in reference
+    cycles, and keeps most of them alive to the end of the run. With the default thresholds the
+    collector promotes them and then rescans the growing older generations again and again: a
+    third of a 1000-model run. Young collections still run (every 10,000 allocations), so
+    short-lived garbage is freed as before and peak memory stays the same.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 @contextmanager
 def mock_runtime(
     stack: str, config: dict[str, str], mocks: PlanMocks, progress: Callable[[int], None] | None = None
 ):
     """Configure the global Pulumi runtime for one offline run, and reset it afterwards."""
     monitor = RecordingMonitor(mocks, progress)
-    with _event_loop(), _without_stack_traces():
+    with _event_loop(), _without_stack_traces(), _fewer_collections():
         settings.reset_options()
         set_all_config(config, [])
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)

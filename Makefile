@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK ?= dev
 
-.PHONY: preview test snapshots format clean
+.PHONY: preview test snapshots bench format clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## lint, format check and th
 
 snapshots: $(VENV)/.installed ## refresh the reviewed plan snapshots of every stack and example
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_stacks.py
+
+bench: $(VENV)/.installed ## scale benchmark: plan preview at 10/100/1000 models against a bare mock-runtime program
+	$(PY) benchmarks/scale.py
 
 format: $(VENV)/.installed
 	$(PY) -m ruff format .

@@ -177,7 +177,9 @@ def bench(label: str, stack_file: Path, repeat: int, workdir: Path) -> Row:
 
 
 def _status(message: str) -> None:
-    print(f"  {message}", file=sys.stderr, flush=True)
+    """What is being measured, on a terminal only (the table is the output)."""
+    if sys.stderr.isatty():
+        print(f"  {message}", file=sys.stderr, flush=True)
 
 
 def table(rows: list[Row]) -> str:
@@ -249,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes:
             stack_file = stacks_dir / f"Pulumi.bench-{size}.yaml"
             stack_file.write_text(yaml.safe_dump(generate_stack(size), sort_keys=False))
-            label = f"{size} models, {size // 10} CronJobs"
+            jobs = size // 10
+            label = f"{size} models, {jobs} CronJob{'' if jobs == 1 else 's'}"
             rows.append(bench(label, stack_file, args.repeat, Path(scratch)))
     print(table(rows))
     print(f"\nMachine: {machine()}")

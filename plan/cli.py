@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
+from pathlib import Path
 
-from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program
+from plan import policy
+from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program, stack_name_for
 from plan.preview import render_preview
+from plan.record import PlanRecord
+from stacks import load_stack_file
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_PROGRAM = 0, 1, 2, 3
 
 
-def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_stack_arguments(parser: argparse.ArgumentParser, record: bool = False) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--stack", help="stack name: reads Pulumi.<stack>.yaml")
     source.add_argument("--config", help="path of any stack file (e.g. examples/aws-eks.yaml)")
+    if record:
+        source.add_argument("--record", metavar="FILE", help="a plan record written by `preview --json`")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,14 +34,60 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_arguments(preview)
     preview.add_argument("--json", metavar="FILE", help="write the full plan record as JSON")
     preview.set_defaults(handler=cmd_preview)
+
+    check = commands.add_parser(
+        "policy", help="run the policy pack on the plan; exit 1 on a mandatory violation"
+    )
+    _add_stack_arguments(check, record=True)
+    check.add_argument(
+        "--policy-pack-config",
+        metavar="FILE",
+        help="policy config to use instead of policies/config/<stack>.json (the budget is still merged in)",
+    )
+    check.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON")
+    check.set_defaults(handler=cmd_policy)
+
+    pack_config = commands.add_parser(
+        "policy-config",
+        help="print the --policy-pack-config JSON for `pulumi preview --policy-pack policies` on a stack",
+    )
+    _add_stack_arguments(pack_config)
+    pack_config.set_defaults(handler=cmd_policy_config)
     return parser
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    record = run_program(resolve_stack_file(args.stack, args.config))
+    stack_file = resolve_stack_file(args.stack, args.config)
+    record = run_program(stack_file)
     if args.json:
         record.write(args.json)
-    sys.stdout.write(render_preview(record))
+    config = policy.pack_config_for(record.stack, load_stack_file(stack_file))
+    verdicts = policy.render(policy.evaluate(record, config))
+    sys.stdout.write(render_preview(record, sections=[lambda _record: verdicts]))
+    return EXIT_OK
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    if args.record:
+        record = PlanRecord.read(args.record)
+        stack_config = policy.stack_config_of(record)
+    else:
+        stack_file = resolve_stack_file(args.stack, args.config)
+        record = run_program(stack_file)
+        stack_config = load_stack_file(stack_file)
+    override = Path(args.policy_pack_config) if args.policy_pack_config else None
+    report = policy.evaluate(record, policy.pack_config_for(record.stack, stack_config, override))
+    if args.json:
+        Path(args.json).write_text(report.to_json())
+    print(policy.render(report))
+    return EXIT_POLICY if report.mandatory else EXIT_OK
+
+
+def cmd_policy_config(args: argparse.Namespace) -> int:
+    stack_file = resolve_stack_file(args.stack, args.config)
+    stack_config = load_stack_file(stack_file)
+    config = policy.pack_config_for(stack_name_for(stack_file), stack_config)
+    print(json.dumps(config.document, indent=2, sort_keys=True))
     return EXIT_OK
 
 

@@ -12,6 +12,8 @@ from plan import policy
 from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program, stack_name_for
 from plan.preview import render_preview
 from plan.record import PlanRecord
+from plan.render import RELEASES_FILE, helm_releases, write_manifests
+from plan.workloads import render_workloads
 from stacks import load_stack_file
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_PROGRAM = 0, 1, 2, 3
@@ -53,7 +55,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_stack_arguments(pack_config)
     pack_config.set_defaults(handler=cmd_policy_config)
+
+    render = commands.add_parser("render", help="write the Kubernetes objects as YAML manifests")
+    _add_stack_arguments(render)
+    render.add_argument("--out", required=True, metavar="DIR", help="directory for the manifests")
+    render.set_defaults(handler=cmd_render)
     return parser
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    record = run_program(resolve_stack_file(args.stack, args.config))
+    written = write_manifests(record, args.out)
+    releases = len(helm_releases(record))
+    print(
+        f"wrote {len(written)} manifests to {args.out}"
+        + (f", {releases} Helm releases in {RELEASES_FILE}" if releases else "")
+    )
+    return EXIT_OK
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -63,7 +81,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         record.write(args.json)
     config = policy.pack_config_for(record.stack, load_stack_file(stack_file))
     verdicts = policy.render(policy.evaluate(record, config))
-    sys.stdout.write(render_preview(record, sections=[lambda _record: verdicts]))
+    sys.stdout.write(render_preview(record, sections=[render_workloads, lambda _record: verdicts]))
     return EXIT_OK
 
 

@@ -78,17 +78,13 @@ class PackConfig:
         return {**rule.config_defaults, **given}
 
 
-def policy_config_file(stack: str, environment: str) -> Path:
-    """`policies/config/<stack>.json`, else the file of the stack's environment (examples)."""
+def policy_config_file(stack: str, environment: str | None) -> Path | None:
+    """`policies/config/<stack>.json`, else the file named after the stack's environment;
+    None: the rules' own defaults apply (as with `--policy-pack` and no config)."""
     for name in (stack, environment):
-        path = CONFIG_DIR / f"{name}.json"
-        if path.exists():
-            return path
-    known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
-    raise ConfigError(
-        f"no policy config for stack {stack!r} (environment {environment!r}): add "
-        f"policies/config/{stack}.json or policies/config/{environment}.json (have: {known})"
-    )
+        if name and (CONFIG_DIR / f"{name}.json").exists():
+            return CONFIG_DIR / f"{name}.json"
+    return None
 
 
 def read_pack_config(path: Path) -> dict[str, Any]:
@@ -135,14 +131,12 @@ def check_pack_config(document: Any, source: str) -> None:
 
 def pack_config_for(stack: str, stack_config: StackConfig | None, override: Path | None = None) -> PackConfig:
     """The per-stack policy config with the stack's budget merged in."""
-    if override is not None:
-        path = override
-    elif stack_config is not None:
-        path = policy_config_file(stack, stack_config.environment)
+    path = override or policy_config_file(stack, stack_config.environment if stack_config else None)
+    if path is None:
+        document: dict[str, Any] = {}
+        source = f"rule defaults: no policies/config/{stack}.json"
     else:
-        path = policy_config_file(stack, stack)
-    document = read_pack_config(path)
-    source = _display(path)
+        document, source = read_pack_config(path), _display(path)
     if stack_config is not None:
         entry = document.get(BUDGET_RULE)
         entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry or {})

@@ -3,7 +3,7 @@ the stack allows it, and the stack's monthly ceiling within its budget."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import Severity
@@ -118,8 +118,22 @@ def plain(value: Any) -> Any:
     return value
 
 
-def priced_resources(args) -> list[tuple[str, Mapping[str, Any]]]:
-    return [(r.resource_type, plain(r.props)) for r in args.resources]
+def priced_resources(args, cost_model) -> list:
+    """The stack's resources for the cost model, with plain props: `graph_nodes_from_policy`
+    would hand it the proxies, and one incidental unknown would then skip the budget check."""
+    nodes = [
+        cost_model.GraphNode(
+            urn=resource.urn,
+            type=resource.resource_type,
+            name=resource.name,
+            props=plain(resource.props),
+            parent=resource.parent.urn if resource.parent is not None else None,
+            provider=resource.provider.urn if resource.provider is not None else None,
+            provider_props=plain(resource.provider.props) if resource.provider is not None else None,
+        )
+        for resource in args.resources
+    ]
+    return cost_model.resources_from_graph(nodes)
 
 
 @stack_rule(
@@ -140,10 +154,13 @@ def budget(args, report, config):
             "no monthly budget configured; pass --policy-pack-config from `python -m plan "
             "policy-config --stack <stack>`"
         )
-    from .. import cost_model
+    try:
+        from .. import cost_model  # the cost-estimate issue's module; on main once PR tools merge
+    except ImportError:
+        args.not_applicable("the cost model (policies/cost_model.py) is not in this checkout yet")
 
     try:
-        envelope = cost_model.estimate(priced_resources(args))
+        envelope = cost_model.estimate(priced_resources(args, cost_model))
     except cost_model.UnknownPrice as exc:
         report(f"the stack cannot be priced, so the budget cannot be checked: {exc}")
         return

@@ -61,6 +61,8 @@ ACCELERATOR_SELECTOR_LABELS = {
     GPU_RESOURCE: (POOL_LABEL, "cloud.google.com/gke-accelerator", "kubernetes.azure.com/accelerator"),
     TPU_RESOURCE: (POOL_LABEL, "cloud.google.com/gke-tpu-accelerator"),
 }
+# Labels NVIDIA GPU feature discovery puts on GPU nodes (existing clusters select pools by them).
+GPU_FEATURE_LABEL_PREFIX = "nvidia.com/gpu."
 # GKE places TPU pods only when both are selected.
 TPU_REQUIRED_SELECTORS = ("cloud.google.com/gke-tpu-accelerator", "cloud.google.com/gke-tpu-topology")
 
@@ -399,6 +401,12 @@ def _quantity(value: Any) -> float:
         return 0.0
 
 
+def _selects_accelerator(resource: str, label: str) -> bool:
+    if label in ACCELERATOR_SELECTOR_LABELS[resource]:
+        return True
+    return resource == GPU_RESOURCE and label.startswith(GPU_FEATURE_LABEL_PREFIX)
+
+
 @resource_rule(
     "k8s-accelerator-scheduling",
     family="kubernetes",
@@ -431,7 +439,7 @@ def accelerator_scheduling(args, report, config):
         if not tolerations & {*ACCELERATOR_TAINT_KEYS[resource], "*"}:
             keys = " or ".join(ACCELERATOR_TAINT_KEYS[resource])
             report(f"requests {resource} without a toleration for the accelerator taint ({keys})")
-        if not set(selector) & set(ACCELERATOR_SELECTOR_LABELS[resource]):
+        if not any(_selects_accelerator(resource, key) for key in selector):
             report(f"requests {resource} without a node selector for an accelerator pool ({POOL_LABEL})")
         if resource == TPU_RESOURCE:
             missing = [label for label in TPU_REQUIRED_SELECTORS if label not in selector]
@@ -637,8 +645,9 @@ def cronjob_limits(args, report, config):
     family="kubernetes",
     types=(JOB, CRON_JOB),
     description="Jobs bound their retries and run time and restart only on failure.",
-    remediation="Set backoffLimit, activeDeadlineSeconds, restartPolicy Never or OnFailure (and "
-    "ttlSecondsAfterFinished on Jobs).",
+    # No ttlSecondsAfterFinished demand: a Job the TTL controller deletes is missing from the
+    # cluster at the next `pulumi up`, which would create it, and run it, again.
+    remediation="Set backoffLimit, activeDeadlineSeconds and restartPolicy Never or OnFailure.",
     config={"maxBackoffLimit": {"type": "integer", "minimum": 0, "default": 10}},
 )
 def job_limits(args, report, config):
@@ -646,8 +655,6 @@ def job_limits(args, report, config):
     prefix = "spec"
     if args.resource_type == CRON_JOB:
         job, prefix = dig(args.props, "spec.jobTemplate.spec") or {}, "spec.jobTemplate.spec"
-    elif number(job.get("ttlSecondsAfterFinished")) is None:
-        report("spec.ttlSecondsAfterFinished is not set (finished Jobs and their pods are kept forever)")
     backoff = number(job.get("backoffLimit"))
     if backoff is None:
         report(f"{prefix}.backoffLimit is not set")
@@ -688,7 +695,7 @@ def is_default_deny(props: Mapping[str, Any], direction: str) -> bool:
         "policyTypes": {
             "type": "array",
             "items": {"type": "string", "enum": ["Ingress", "Egress"]},
-            "default": ["Ingress"],
+            "default": ["Ingress", "Egress"],
         }
     },
 )

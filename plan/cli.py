@@ -11,7 +11,6 @@ from pathlib import Path
 from plan import policy
 from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program, stack_name_for
 from plan.preview import render_preview
-from plan.record import PlanRecord
 from plan.render import RELEASES_FILE, helm_releases, write_manifests
 from plan.workloads import render_workloads
 from stacks import load_stack_file
@@ -87,7 +86,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def cmd_policy(args: argparse.Namespace) -> int:
     if args.record:
-        record = PlanRecord.read(args.record)
+        record = policy.read_record(Path(args.record))
         stack_config = policy.stack_config_of(record)
     else:
         stack_file = resolve_stack_file(args.stack, args.config)

@@ -75,7 +75,8 @@ class PackConfig:
     def properties(self, rule: Rule) -> dict[str, Any]:
         entry = self.document.get(rule.id)
         given = {k: v for k, v in entry.items() if k != "enforcementLevel"} if isinstance(entry, dict) else {}
-        return {**rule.config_defaults, **given}
+        # Settings reach the analyzer through protobuf, as floats like every number.
+        return wire({**rule.config_defaults, **given})
 
 
 def policy_config_file(stack: str, environment: str | None) -> Path | None:
@@ -144,6 +145,13 @@ def pack_config_for(stack: str, stack_config: StackConfig | None, override: Path
         document = {**document, BUDGET_RULE: entry}
         source += " + budget"
     return PackConfig(document=document, source=source)
+
+
+def read_record(path: Path) -> PlanRecord:
+    try:
+        return PlanRecord.read(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a plan record written by `plan preview --json` ({exc})") from None
 
 
 def stack_config_of(record: PlanRecord) -> StackConfig | None:
@@ -314,11 +322,11 @@ class PolicyReport:
         return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def evaluate(record: PlanRecord, config: PackConfig) -> PolicyReport:
+def evaluate(record: PlanRecord, config: PackConfig, rules: Iterable[Rule] = ALL_RULES) -> PolicyReport:
     """Run every enabled rule on the record, as CrossGuard would on a preview of it."""
     adapted = Adapted.of(record)
     by_urn = {r.urn: r for r in record.resources}
-    active = [(rule, config.level(rule)) for rule in ALL_RULES]
+    active = [(rule, config.level(rule)) for rule in rules]
     active = [(rule, level) for rule, level in active if level != EnforcementLevel.DISABLED]
     report = PolicyReport(config_source=config.source, rules_run=len(active))
     for rule, level in active:

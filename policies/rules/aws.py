@@ -86,7 +86,9 @@ def eks_imdsv2(args, report, config):
         )
     hops = number(options.get("httpPutResponseHopLimit"))
     if hops is not None and hops > config["maxHopLimit"]:
-        report(f"metadataOptions.httpPutResponseHopLimit is {show(hops)}; at most {config['maxHopLimit']}")
+        report(
+            f"metadataOptions.httpPutResponseHopLimit is {show(hops)}; at most {show(config['maxHopLimit'])}"
+        )
 
 
 @resource_rule(

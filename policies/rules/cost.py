@@ -92,7 +92,7 @@ def pool_max_nodes(args, report, config):
         if pool.maximum is not None and pool.maximum > ceiling:
             report(
                 f"{pool.kind} pool {pool.label(args.name)} may grow to {show(pool.maximum)} nodes; at "
-                f"most {ceiling}"
+                f"most {show(ceiling)}"
             )
 
 

@@ -528,7 +528,7 @@ def ha_replicas(args, report, config):
             source = "HPA minReplicas" if replicas.autoscaled else "spec.replicas"
             report(
                 f"{kind} {namespace}/{name} can run {show(replicas.low)} replica(s) ({source}); "
-                f"this stack requires at least {minimum}",
+                f"this stack requires at least {show(minimum)}",
                 resource.urn,
             )
 
@@ -637,7 +637,7 @@ def cronjob_limits(args, report, config):
         if value is None:
             report(f"spec.{key} is not set")
         elif value > config["maxHistory"]:
-            report(f"spec.{key} is {show(value)}; at most {config['maxHistory']}")
+            report(f"spec.{key} is {show(value)}; at most {show(config['maxHistory'])}")
 
 
 @resource_rule(
@@ -659,7 +659,7 @@ def job_limits(args, report, config):
     if backoff is None:
         report(f"{prefix}.backoffLimit is not set")
     elif backoff > config["maxBackoffLimit"]:
-        report(f"{prefix}.backoffLimit is {show(backoff)}; at most {config['maxBackoffLimit']}")
+        report(f"{prefix}.backoffLimit is {show(backoff)}; at most {show(config['maxBackoffLimit'])}")
     if number(job.get("activeDeadlineSeconds")) is None:
         report(f"{prefix}.activeDeadlineSeconds is not set (a hung run holds its nodes without limit)")
     restart = dig(job, "template.spec.restartPolicy")

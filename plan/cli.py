@@ -75,25 +75,25 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     stack_file = resolve_stack_file(args.stack, args.config)
+    config = policy.pack_config_for(stack_name_for(stack_file), load_stack_file(stack_file))
     record = run_program(stack_file)
     if args.json:
         record.write(args.json)
-    config = policy.pack_config_for(record.stack, load_stack_file(stack_file))
     verdicts = policy.render(policy.evaluate(record, config))
     sys.stdout.write(render_preview(record, sections=[render_workloads, lambda _record: verdicts]))
     return EXIT_OK
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
+    override = Path(args.policy_pack_config) if args.policy_pack_config else None
     if args.record:
         record = policy.read_record(Path(args.record))
-        stack_config = policy.stack_config_of(record)
+        config = policy.pack_config_for(record.stack, policy.stack_config_of(record), override)
     else:
         stack_file = resolve_stack_file(args.stack, args.config)
+        config = policy.pack_config_for(stack_name_for(stack_file), load_stack_file(stack_file), override)
         record = run_program(stack_file)
-        stack_config = load_stack_file(stack_file)
-    override = Path(args.policy_pack_config) if args.policy_pack_config else None
-    report = policy.evaluate(record, policy.pack_config_for(record.stack, stack_config, override))
+    report = policy.evaluate(record, config)
     if args.json:
         Path(args.json).write_text(report.to_json())
     print(policy.render(report))

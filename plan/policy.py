@@ -317,7 +317,7 @@ class PolicyReport:
             "config": self.config_source,
             "rules": self.rules_run,
             "violations": [asdict(v) for v in self.violations],
-            "notEvaluated": [asdict(n) for n in self.not_evaluated],
+            "not_evaluated": [asdict(n) for n in self.not_evaluated],
         }
         return json.dumps(document, indent=2, sort_keys=True) + "\n"
 

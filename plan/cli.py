@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="policy config to use instead of policies/config/<stack>.json (the budget is still merged in)",
     )
     check.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON")
+    check.add_argument("--list", action="store_true", help="list the rules (Markdown table) and exit")
     check.set_defaults(handler=cmd_policy)
 
     pack_config = commands.add_parser(
@@ -85,6 +86,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
+    if args.list:
+        print(policy.rules_table())
+        return EXIT_OK
     override = Path(args.policy_pack_config) if args.policy_pack_config else None
     if args.record:
         record = policy.read_record(Path(args.record))

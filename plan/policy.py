@@ -21,7 +21,6 @@ resources (a bucket and its public access block) read from `property_dependencie
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -188,7 +187,7 @@ def wire(value: Any) -> Any:
 
 
 def wire_props(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    return unknown_checking_proxy(wire(copy.deepcopy(dict(inputs))))
+    return unknown_checking_proxy(wire(dict(inputs)))
 
 
 def _options(resource: ResourceRecord) -> PolicyResourceOptions:
@@ -408,4 +407,16 @@ def render(report: PolicyReport) -> str:
     for (rule, reason), count in sorted(skipped.items()):
         times = f" ({count} resources)" if count > 1 else ""
         lines.append(f"  not evaluated: {rule}{times}: {reason}")
+    return "\n".join(lines)
+
+
+def rules_table() -> str:
+    """Every rule with its default level and settings, as a Markdown table."""
+    lines = ["| rule | family | default | checks | settings (default) |", "|---|---|---|---|---|"]
+    for rule in ALL_RULES:
+        settings = ", ".join(f"`{key}` ({json.dumps(value)})" for key, value in rule.config_defaults.items())
+        family = f"{rule.family} ({rule.area})"
+        lines.append(
+            f"| `{rule.id}` | {family} | {rule.enforcement.value} | {rule.description} | {settings} |"
+        )
     return "\n".join(lines)

@@ -145,7 +145,7 @@ def priced_resources(args, cost_model) -> list:
     "stack file "
     "(CI passes it here through `python -m plan policy-config`).",
     severity=Severity.HIGH,
-    config={"monthlyMaxUsd": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": None}},
+    config={"monthlyMaxUsd": {"type": ["number", "null"], "minimum": 0, "default": None}},
 )
 def budget(args, report, config):
     limit = config["monthlyMaxUsd"]

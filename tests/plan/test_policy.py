@@ -254,3 +254,10 @@ def _by_resource(out: str) -> dict[str, list[str]]:
             heading = line.strip()
             groups.setdefault(heading, [])
     return groups
+
+
+def test_list_prints_every_rule_with_its_default_level(capsys):
+    assert main(["policy", "--list"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == [rule.id for rule in ALL_RULES]
+    assert "| `deletion-protection` | posture (protection) | advisory |" in "\n".join(rows)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
-from pulumi_policy import policy as pulumi_policy_module
 
 from plan.engine import PROJECT_DIR, ConfigError
 from plan.policy import CONFIG_DIR, PackConfig, check_pack_config, read_pack_config
@@ -99,35 +96,45 @@ def test_main_only_builds_one_policy_pack_from_every_rule():
         )
 
 
-class _ServedError(Exception):
-    """Raised instead of serving: the pack got as far as starting its server."""
+def test_the_pack_serves_every_rule_when_the_cli_runs_it(tmp_path):
+    # As `pulumi preview --policy-pack policies` runs it: `python -m pulumi.policy` hands the
+    # pack directory to runpy, from elsewhere, with only that directory on sys.path. The gRPC
+    # server is replaced by one that reports what it would serve and stops.
+    probe = f"""
+import json, runpy, sys
+import pulumi_policy.policy as p
+from google.protobuf import json_format
+from pulumi.runtime.proto import analyzer_pb2_grpc
 
+class Server:
+    def add_insecure_port(self, address):
+        return 0
+    def start(self):
+        info = served["servicer"].GetAnalyzerInfo(None, None)
+        policies = [
+            {{"name": x.name, "level": x.enforcementLevel, "steps": x.remediation_steps,
+              "config": json_format.MessageToDict(x.configSchema).get("properties", {{}})}}
+            for x in info.policies
+        ]
+        print(json.dumps({{"name": info.name, "policies": policies}}))
+        sys.exit(0)
 
-def test_the_pack_serves_every_rule_when_run_by_the_cli(monkeypatch):
-    served = {}
-
-    class FakeServer:
-        def add_insecure_port(self, address):
-            return 0
-
-        def start(self):
-            raise _ServedError
-
-    monkeypatch.setattr(pulumi_policy_module.grpc, "server", lambda *args, **kwargs: FakeServer())
-    monkeypatch.setattr(
-        analyzer_pb2_grpc,
-        "add_AnalyzerServicer_to_server",
-        lambda servicer, server: served.update(servicer=servicer),
+served = {{}}
+p.grpc.server = lambda *args, **kwargs: Server()
+analyzer_pb2_grpc.add_AnalyzerServicer_to_server = lambda servicer, server: served.update(servicer=servicer)
+assert "policies" not in sys.modules
+runpy.run_path({str(PACK_DIR)!r}, run_name="__main__")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
-    with pytest.raises(_ServedError):
-        # What `python -m pulumi.policy <engine> policies` does with the pack directory.
-        runpy.run_path(str(PACK_DIR), run_name="__main__")
-    info = served["servicer"].GetAnalyzerInfo(None, None)
-    assert info.name == "mlplatform"
-    assert [p.name for p in info.policies] == [rule.id for rule in ALL_RULES]
-    by_name = {p.name: p for p in info.policies}
-    assert by_name["k8s-ha-replicas"].configSchema.properties["minReplicas"]["default"] == 2
-    assert by_name["cost-budget"].remediation_steps.startswith("Lower pool maximums")
+    assert result.returncode == 0, result.stderr
+    served = json.loads(result.stdout)
+    assert served["name"] == "mlplatform"
+    assert [p["name"] for p in served["policies"]] == [rule.id for rule in ALL_RULES]
+    by_name = {p["name"]: p for p in served["policies"]}
+    assert by_name["k8s-ha-replicas"]["config"]["minReplicas"]["default"] == 2
+    assert by_name["cost-budget"]["steps"].startswith("Lower pool maximums")
 
 
 def test_policy_project_file_names_the_python_runtime_and_its_requirements_are_pinned():

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
+import inspect
 import json
+import re
+from pathlib import Path
 
 import pytest
 
+from plan.engine import PROJECT_DIR
+from policies.rules.labels import TAGGABLE
 from tests.policies.support import bad, ok, provider, resource
 
 OWNERSHIP = {"owner": "ml-platform", "environment": "prod", "cost-center": "cc-1042"}
@@ -96,3 +104,44 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_rule(case):
     case.check()
+
+
+# --- the taggable table against the installed SDKs ----------------------------------------------
+
+SDK_PACKAGES = {"gcp": "pulumi_gcp", "aws": "pulumi_aws", "azure-native": "pulumi_azure_native"}
+LABEL_ARGUMENTS = {"labels", "tags", "resource_labels"}
+SNAPSHOTS = sorted((PROJECT_DIR / "tests" / "snapshots").glob("*.json"))
+
+
+@functools.cache
+def _sdk_classes(package: str) -> dict[str, tuple[str, str]]:
+    """type token -> (module, class) from the SDK's own resource-module registration."""
+    source = (Path(importlib.util.find_spec(package).origin)).read_text()
+    registered = json.loads(re.search(r'resource_modules="""(.*?)"""', source, re.S).group(1))
+    return {token: (entry["fqn"], name) for entry in registered for token, name in entry["classes"].items()}
+
+
+def sdk_arguments(token: str) -> set[str]:
+    module, name = _sdk_classes(SDK_PACKAGES[token.split(":", 1)[0]])[token]
+    return set(inspect.signature(getattr(importlib.import_module(module), name)._internal_init).parameters)
+
+
+def _cloud_types() -> list[str]:
+    types = set()
+    for snapshot in SNAPSHOTS:
+        for item in json.loads(snapshot.read_text())["resources"]:
+            if item["type"].split(":", 1)[0] in SDK_PACKAGES:
+                types.add(item["type"])
+    return sorted(types)
+
+
+@pytest.mark.parametrize("token", _cloud_types())
+def test_every_taggable_type_the_stacks_declare_is_checked(token):
+    if sdk_arguments(token) & LABEL_ARGUMENTS:
+        assert token in TAGGABLE, f"{token} takes labels/tags: add it to policies/rules/labels.py"
+
+
+@pytest.mark.parametrize("token", sorted(TAGGABLE))
+def test_the_taggable_table_names_real_label_fields(token):
+    top = TAGGABLE[token].path.split(".", 1)[0]
+    assert re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), top) in sdk_arguments(token)

@@ -86,3 +86,7 @@ def render_preview(record: PlanRecord, sections: list[Callable[[PlanRecord], str
         if text:
             parts.append(text)
     return "\n\n".join(parts) + "\n"
+
+
+# Cloud modules register their describers on import (they need `describes` defined above).
+from plan import describe_aws  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Cloud-neutral Kubernetes building blocks: workloads, routing, namespaces, cluster add-ons."""

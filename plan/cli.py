@@ -8,6 +8,8 @@ import traceback
 
 from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program
 from plan.preview import render_preview
+from plan.render import RELEASES_FILE, helm_releases, write_manifests
+from plan.workloads import render_workloads
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_PROGRAM = 0, 1, 2, 3
 
@@ -27,14 +29,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_arguments(preview)
     preview.add_argument("--json", metavar="FILE", help="write the full plan record as JSON")
     preview.set_defaults(handler=cmd_preview)
+    render = commands.add_parser("render", help="write the Kubernetes objects as YAML manifests")
+    _add_stack_arguments(render)
+    render.add_argument("--out", required=True, metavar="DIR", help="directory for the manifests")
+    render.set_defaults(handler=cmd_render)
     return parser
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    record = run_program(resolve_stack_file(args.stack, args.config))
+    written = write_manifests(record, args.out)
+    releases = len(helm_releases(record))
+    print(
+        f"wrote {len(written)} manifests to {args.out}"
+        + (f", {releases} Helm releases in {RELEASES_FILE}" if releases else "")
+    )
+    return EXIT_OK
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
     record = run_program(resolve_stack_file(args.stack, args.config))
     if args.json:
         record.write(args.json)
-    sys.stdout.write(render_preview(record))
+    sys.stdout.write(render_preview(record, sections=[render_workloads]))
     return EXIT_OK
 
 

@@ -1,5 +1,6 @@
-"""Cluster add-ons that need running nodes: CoreDNS and the EBS CSI driver (EKS managed),
-metrics-server (for HPAs) and the NVIDIA device plugin (for `nvidia.com/gpu`)."""
+"""Cluster add-ons that need running nodes: CoreDNS and the EBS CSI driver (EKS managed) with
+a default gp3 StorageClass, metrics-server (for HPAs) and the NVIDIA device plugin (for
+`nvidia.com/gpu`)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,18 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer
 from components.aws.node_group import GPU_PRESENT_LABEL
 from components.contract import PoolContract, Toleration
-from components.k8s.helm import HelmChart, pinned_release
+from components.k8s.helm import Chart, chart_release, scheduling_values
 
-METRICS_SERVER_CHART = HelmChart(
-    "metrics-server", "3.12.2", "https://kubernetes-sigs.github.io/metrics-server/"
-)
-DEVICE_PLUGIN_CHART = HelmChart(
-    "nvidia-device-plugin", "0.17.1", "https://nvidia.github.io/k8s-device-plugin"
-)
+METRICS_SERVER_CHART = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2")
+DEVICE_PLUGIN_CHART = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.17.1")
 NAMESPACE = "kube-system"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+DEFAULT_STORAGE_CLASS = "gp3"
 
 
 def gpu_node_placement(gpu_pools: list[PoolContract]) -> dict:
@@ -100,7 +99,22 @@ class EksAddons(pulumi.ComponentResource):
             resolve_conflicts_on_update="OVERWRITE",
             opts=child,
         )
-        self.metrics_server = pinned_release(
+        # EKS marks no StorageClass as default any more: volume claims (e.g. Prometheus') need one.
+        self.storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-{DEFAULT_STORAGE_CLASS}",
+            metadata={
+                "name": DEFAULT_STORAGE_CLASS,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            # Create the volume in the zone the pod is scheduled to.
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Delete",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ebs_csi]),
+        )
+        self.metrics_server = chart_release(
             f"{name}-metrics-server",
             METRICS_SERVER_CHART,
             NAMESPACE,
@@ -108,20 +122,21 @@ class EksAddons(pulumi.ComponentResource):
                 # HPAs stop scaling while the metrics API is down: keep it available.
                 "replicas": 2,
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                **scheduling_values(args.system_pool),
             },
-            system,
             opts=child,
+            create_namespace=False,
         )
         self.releases = [self.metrics_server]
         if args.gpu_pools:
             self.releases.append(
-                pinned_release(
+                chart_release(
                     f"{name}-nvidia-device-plugin",
                     DEVICE_PLUGIN_CHART,
                     NAMESPACE,
-                    {},
                     gpu_node_placement(args.gpu_pools),
                     opts=child,
+                    create_namespace=False,
                 )
             )
         self.register_outputs({})

@@ -10,9 +10,9 @@ import pulumi
 from components.aws.arns import partition
 from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer
 from components.contract import PoolContract
-from components.k8s.helm import HelmChart, pinned_release
+from components.k8s.helm import Chart, chart_release, scheduling_values
 
-CHART = HelmChart("cluster-autoscaler", "9.50.0", "https://kubernetes.github.io/autoscaler")
+CHART = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.50.0")
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
@@ -109,11 +109,12 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = pinned_release(
+        self.release = chart_release(
             name,
             CHART,
             NAMESPACE,
             {
+                **scheduling_values(args.system_pool),
                 "cloudProvider": "aws",
                 "awsRegion": args.region,
                 "autoDiscovery": {"clusterName": args.cluster_name},
@@ -145,7 +146,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     "capabilities": {"drop": ["ALL"]},
                 },
             },
-            args.system_pool.pod_scheduling(),
             opts=pulumi.ResourceOptions(parent=self),
+            create_namespace=False,
         )
         self.register_outputs({"roleArn": self.role.arn})

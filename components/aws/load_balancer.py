@@ -11,9 +11,9 @@ import pulumi
 from components.aws.arns import partition
 from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer
 from components.contract import PoolContract
-from components.k8s.helm import HelmChart, pinned_release
+from components.k8s.helm import Chart, chart_release, scheduling_values
 
-CHART = HelmChart("aws-load-balancer-controller", "1.14.0", "https://aws.github.io/eks-charts")
+CHART = Chart("aws-load-balancer-controller", "https://aws.github.io/eks-charts", "1.14.0")
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 INGRESS_CLASS = "alb"
@@ -63,11 +63,12 @@ class LoadBalancerController(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = pinned_release(
+        self.release = chart_release(
             name,
             CHART,
             NAMESPACE,
             {
+                **scheduling_values(args.system_pool),
                 "clusterName": args.cluster_name,
                 # Given explicitly: nodes allow one metadata hop, so pods cannot look them up.
                 "region": args.region,
@@ -90,7 +91,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                     "limits": {"memory": "256Mi"},
                 },
             },
-            args.system_pool.pod_scheduling(),
             opts=pulumi.ResourceOptions(parent=self),
+            create_namespace=False,
         )
         self.register_outputs({"roleArn": self.role.arn})

@@ -47,6 +47,7 @@ class EksNetworkArgs:
 
 class EksNetwork(pulumi.ComponentResource):
     vpc: aws.ec2.Vpc
+    plan: list[SubnetPlan]
     public_subnets: dict[str, aws.ec2.Subnet]
     private_subnets: dict[str, aws.ec2.Subnet]
 
@@ -85,10 +86,11 @@ class EksNetwork(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.plan = subnet_plan(args.cidr, args.availability_zones)
         self.public_subnets, self.private_subnets = {}, {}
         private_route_tables: list[aws.ec2.RouteTable] = []
         nat_gateway: aws.ec2.NatGateway | None = None
-        for plan in subnet_plan(args.cidr, args.availability_zones):
+        for plan in self.plan:
             public = aws.ec2.Subnet(
                 f"{name}-public-{plan.zone}",
                 vpc_id=self.vpc.id,

@@ -201,7 +201,15 @@ class EksPlatform(pulumi.ComponentResource):
             kubernetes_provider=self.cluster.kubernetes_provider,
             pools=contracts,
             system_pool=config.system_pool,
-            routing=Routing(gateway_class=None, ingress_class=INGRESS_CLASS, ingress_weights="alb-actions"),
+            routing=Routing(
+                gateway_class=None,
+                ingress_class=INGRESS_CLASS,
+                ingress_weights="alb-actions",
+                ingress_annotations=alb_annotations(cluster_name, tags),
+                health_check="alb-annotation",
+                # The ALB reaches pod IPs (target type ip) from its addresses in the public subnets.
+                source_cidrs=tuple(plan.public_cidr for plan in self.network.plan),
+            ),
             registry_url=pulumi.Output.from_input(self.registry.url) if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
             identity=EksWorkloadIdentity(
@@ -228,7 +236,42 @@ class EksPlatform(pulumi.ComponentResource):
         )
 
 
+def alb_annotations(cluster_name: str, tags: dict[str, str]) -> dict[str, str]:
+    """What every Ingress of the fanout tells the AWS Load Balancer Controller."""
+    return {
+        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+        # Straight to pod IPs: no NodePort hop, and the ALB sees each pod's readiness.
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        # One ALB for the cluster's entry point, however many team namespaces have Ingresses.
+        "alb.ingress.kubernetes.io/group.name": cluster_name,
+        # Malformed headers are dropped at the edge rather than passed to model servers.
+        "alb.ingress.kubernetes.io/load-balancer-attributes": (
+            "routing.http.drop_invalid_header_fields.enabled=true"
+        ),
+        "alb.ingress.kubernetes.io/tags": ",".join(f"{key}={value}" for key, value in sorted(tags.items())),
+    }
+
+
+def image_repositories(stack: StackConfig, cluster_name: str) -> tuple[str, ...]:
+    """The registry repositories the workloads placed on this cluster pull from."""
+    repositories: set[str] = set()
+    for model in stack.models.values():
+        if stack.cluster_of(model) == cluster_name:
+            images = [model.image, *(variant.image for variant in model.variants.values())]
+            repositories.update(image.repository for image in images if image.repository)
+    for job in stack.jobs.values():
+        if stack.cluster_of(job) == cluster_name and job.image.repository:
+            repositories.add(job.image.repository)
+    return tuple(sorted(repositories))
+
+
 def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:
     return EksPlatform(
-        name, EksPlatformArgs(environment=stack.environment, cluster=cluster, labels=stack.labels)
+        name,
+        EksPlatformArgs(
+            environment=stack.environment,
+            cluster=cluster,
+            labels=stack.labels,
+            repositories=image_repositories(stack, name),
+        ),
     ).handle

@@ -56,7 +56,7 @@ class EcrRegistry(pulumi.ComponentResource):
         self.repositories = {}
         for repository in args.repositories:
             self.repositories[repository] = aws.ecr.Repository(
-                f"{name}-{repository}",
+                f"{name}-{repository.replace('/', '-')}",
                 name=f"{args.registry_name}/{repository}",
                 # A tag names one image forever: deploys are reproducible, rollbacks exact.
                 image_tag_mutability="IMMUTABLE",
@@ -70,7 +70,7 @@ class EcrRegistry(pulumi.ComponentResource):
                 opts=child,
             )
             aws.ecr.LifecyclePolicy(
-                f"{name}-{repository}",
+                f"{name}-{repository.replace('/', '-')}",
                 repository=self.repositories[repository].name,
                 policy=lifecycle_policy(args.untagged_retention_days),
                 opts=child,

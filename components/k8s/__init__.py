@@ -1,1 +1,1 @@
-"""Cloud-neutral Kubernetes building blocks: workloads, routing, namespaces, cluster add-ons."""
+"""Cloud-neutral workloads: model services, fanout routing, batch jobs, team namespaces, add-ons."""

@@ -1,50 +1,49 @@
-"""Cluster add-ons as Helm releases: a pinned chart, placed on the nodes it belongs on."""
+"""Pinned Helm charts installed as add-ons, scheduled on the cluster's system pool."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.contract import PoolContract
+
 
 @dataclass(frozen=True)
-class HelmChart:
-    """A chart at an exact version from its upstream repository: upgrades are reviewed changes."""
-
+class Chart:
     name: str
-    version: str
     repository: str
+    # Exact version: an add-on upgrade is a reviewed change, never a surprise at `pulumi up`.
+    version: str
 
 
-def pinned_release(
+def scheduling_values(pool: PoolContract) -> dict:
+    """nodeSelector/tolerations in the layout most charts use at the top level of values."""
+    scheduling = pool.pod_scheduling()
+    return {"nodeSelector": scheduling["nodeSelector"], "tolerations": scheduling.get("tolerations", [])}
+
+
+def chart_release(
     name: str,
-    chart: HelmChart,
+    chart: Chart,
     namespace: str,
-    values: dict[str, Any],
-    placement: dict[str, Any],
+    values: dict,
     opts: pulumi.ResourceOptions,
+    create_namespace: bool = True,
 ) -> k8s.helm.v3.Release:
-    """Install `chart` as release `chart.name` in `namespace`.
-
-    `placement` (nodeSelector, tolerations, affinity) is merged into the top level of the
-    values, where most charts take it: usually `system_pool.pod_scheduling()`, or the GPU nodes
-    for a per-GPU-node DaemonSet.
-    """
     return k8s.helm.v3.Release(
         name,
-        k8s.helm.v3.ReleaseArgs(
-            name=chart.name,
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
-            namespace=namespace,
-            values={**values, **placement},
-            # A failed install or upgrade is rolled back instead of left half-applied.
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=5,
-        ),
+        name=chart.name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        namespace=namespace,
+        create_namespace=create_namespace,
+        values=values,
+        # Wait for the add-on to be ready so that workloads depending on it start cleanly.
+        atomic=True,
+        cleanup_on_fail=True,
+        timeout=600,
         opts=opts,
     )

@@ -55,15 +55,18 @@ class EksAddonsArgs:
     role_name: str
     system_pool: PoolContract
     gpu_pools: list[PoolContract] = field(default_factory=list)
+    # The node groups: managed add-ons only turn healthy, and Helm releases only become ready,
+    # once their pods are scheduled.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class EksAddons(pulumi.ComponentResource):
-    """Needs the aws and kubernetes providers in `opts.providers`, and `depends_on` the node
-    groups: managed add-ons only turn healthy once their pods are scheduled."""
+    """Needs the aws and kubernetes providers in `opts.providers`."""
 
     def __init__(self, name: str, args: EksAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:aws:Addons", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        on_nodes = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         system = args.system_pool.pod_scheduling()
 
         self.coredns = aws.eks.Addon(
@@ -73,7 +76,7 @@ class EksAddons(pulumi.ComponentResource):
             configuration_values=json.dumps(system, sort_keys=True),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            opts=child,
+            opts=on_nodes,
         )
         ebs_role = IrsaRole(
             f"{name}-ebs-csi",
@@ -97,7 +100,7 @@ class EksAddons(pulumi.ComponentResource):
             configuration_values=json.dumps({"controller": system}, sort_keys=True),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            opts=child,
+            opts=on_nodes,
         )
         # EKS marks no StorageClass as default any more: volume claims (e.g. Prometheus') need one.
         self.storage_class = k8s.storage.v1.StorageClass(
@@ -124,7 +127,7 @@ class EksAddons(pulumi.ComponentResource):
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
                 **scheduling_values(args.system_pool),
             },
-            opts=child,
+            opts=on_nodes,
             create_namespace=False,
         )
         self.releases = [self.metrics_server]
@@ -135,7 +138,7 @@ class EksAddons(pulumi.ComponentResource):
                     DEVICE_PLUGIN_CHART,
                     NAMESPACE,
                     gpu_node_placement(args.gpu_pools),
-                    opts=child,
+                    opts=on_nodes,
                     create_namespace=False,
                 )
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -86,6 +86,8 @@ class ClusterAutoscalerArgs:
     oidc: OidcIssuer
     role_name: str
     system_pool: PoolContract
+    # The node groups: the release is ready only once its pods run.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -146,7 +148,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     "capabilities": {"drop": ["ALL"]},
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
             create_namespace=False,
         )
         self.register_outputs({"roleArn": self.role.arn})

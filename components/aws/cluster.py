@@ -35,6 +35,8 @@ class EksClusterArgs:
     admin_role_arns: list[str] = field(default_factory=list)
     log_retention_days: int = 90
     deletion_protection: bool = True
+    # What the control plane must wait for (the network's routes: nodes join through NAT).
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -121,7 +123,9 @@ class EksCluster(pulumi.ComponentResource):
             # Extended support costs six times the standard hourly price: upgrade instead.
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=args.deletion_protection,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, key_use, log_group]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[cluster_policy, key_use, log_group, *args.depends_on]
+            ),
         )
 
         for arn in args.admin_role_arns:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
@@ -38,6 +38,8 @@ class LoadBalancerControllerArgs:
     oidc: OidcIssuer
     role_name: str
     system_pool: PoolContract
+    # The node groups: the release is ready only once its pods run.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class LoadBalancerController(pulumi.ComponentResource):
@@ -91,7 +93,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                     "limits": {"memory": "256Mi"},
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
             create_namespace=False,
         )
         self.register_outputs({"roleArn": self.role.arn})

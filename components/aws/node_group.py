@@ -109,6 +109,8 @@ class EksNodeGroupArgs:
     subnet_ids: list[pulumi.Input[str]]
     # Tags for the instances and volumes (provider default tags do not reach them).
     tags: dict[str, str] = field(default_factory=dict)
+    # What nodes need before they can join: pod networking, the node role's policies.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class EksNodeGroup(pulumi.ComponentResource):
@@ -178,7 +180,9 @@ class EksNodeGroup(pulumi.ComponentResource):
                 id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
             ),
             # The cluster autoscaler owns the current size; Pulumi only sets the bounds.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=args.depends_on, ignore_changes=["scalingConfig.desiredSize"]
+            ),
         )
 
         # Tags on a managed node group do not reach its Auto Scaling group: tag the group itself,

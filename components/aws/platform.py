@@ -81,9 +81,10 @@ class EksPlatform(pulumi.ComponentResource):
                 admin_role_arns=settings.admin_role_arns,
                 log_retention_days=settings.log_retention_days,
                 deletion_protection=config.deletion_protection,
+                # Nodes join through the NAT routes; load balancers need the subnet tags.
+                depends_on=[self.network],
             ),
-            # Nodes and load balancers need the NAT routes and subnet tags in place.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.network])),
+            opts=child,
         )
         self.node_role = NodeRole(
             f"{name}-nodes",
@@ -102,14 +103,10 @@ class EksPlatform(pulumi.ComponentResource):
                     node_role_arn=self.node_role.arn,
                     subnet_ids=self.network.private_subnet_ids(pool.zones),
                     tags=tags,
+                    # Nodes turn Ready only with pod networking, and join only with their policies.
+                    depends_on=[*self.cluster.networking_addons, *self.node_role.attachments],
                 ),
-                # Nodes turn Ready only with pod networking, and join only with their policies.
-                opts=pulumi.ResourceOptions.merge(
-                    child,
-                    pulumi.ResourceOptions(
-                        depends_on=[*self.cluster.networking_addons, *self.node_role.attachments]
-                    ),
-                ),
+                opts=child,
             )
             for pool_name, pool in config.pools.items()
         }
@@ -117,10 +114,9 @@ class EksPlatform(pulumi.ComponentResource):
         system_pool = contracts[config.system_pool]
 
         cluster_child = pulumi.ResourceOptions(
-            parent=self,
-            providers={"aws": self.provider, "kubernetes": self.cluster.kubernetes_provider},
-            depends_on=list(self.node_groups.values()),
+            parent=self, providers={"aws": self.provider, "kubernetes": self.cluster.kubernetes_provider}
         )
+        nodes: list[pulumi.Resource] = list(self.node_groups.values())
         self.addons = EksAddons(
             f"{name}-addons",
             EksAddonsArgs(
@@ -130,6 +126,7 @@ class EksPlatform(pulumi.ComponentResource):
                 role_name=role_name(cluster_name, "ebs-csi"),
                 system_pool=system_pool,
                 gpu_pools=[contract for contract in contracts.values() if contract.kind == "gpu"],
+                depends_on=nodes,
             ),
             opts=cluster_child,
         )
@@ -143,6 +140,7 @@ class EksPlatform(pulumi.ComponentResource):
                 oidc=self.cluster.oidc,
                 role_name=role_name(cluster_name, "cluster-autoscaler"),
                 system_pool=system_pool,
+                depends_on=nodes,
             ),
             opts=cluster_child,
         )
@@ -156,6 +154,7 @@ class EksPlatform(pulumi.ComponentResource):
                 oidc=self.cluster.oidc,
                 role_name=role_name(cluster_name, "lb-controller"),
                 system_pool=system_pool,
+                depends_on=nodes,
             ),
             opts=cluster_child,
         )

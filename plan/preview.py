@@ -88,5 +88,5 @@ def render_preview(record: PlanRecord, sections: list[Callable[[PlanRecord], str
     return "\n\n".join(parts) + "\n"
 
 
-# Cloud modules register their describers on import (they need `describes` defined above).
-from plan import describe_aws  # noqa: E402, F401
+# Cloud-specific describers register themselves with `describes` above.
+from plan import describe_aws, describe_azure  # noqa: E402, F401

@@ -23,10 +23,10 @@ def _partition(region: str) -> str:
     return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
-def _arn(r: Emulated, service: str, resource_path: str, regional: bool = True, account: bool = True) -> str:
+def _arn(r: Emulated, service: str, resource_path: str, regional: bool = True) -> str:
+    """arn:<partition>:<service>:<region, empty for global services>:<account>:<resource>"""
     region = _region(r) if regional else ""
-    owner = _account(r) if account else ""
-    return f"arn:{_partition(_region(r))}:{service}:{region}:{owner}:{resource_path}"
+    return f"arn:{_partition(_region(r))}:{service}:{region}:{_account(r)}:{resource_path}"
 
 
 def _ec2(r: Emulated, prefix: str, kind: str) -> dict[str, Any]:

@@ -96,7 +96,8 @@ class EksAddons(pulumi.ComponentResource):
             cluster_name=args.cluster_name,
             addon_name="aws-ebs-csi-driver",
             service_account_role_arn=ebs_role.arn,
-            # The node DaemonSet tolerates every taint by default; the controller is an add-on.
+            # The controller runs with the other add-ons; the node DaemonSet tolerates every
+            # taint by default, so volumes attach on GPU nodes too.
             configuration_values=json.dumps({"controller": system}, sort_keys=True),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
@@ -130,16 +131,14 @@ class EksAddons(pulumi.ComponentResource):
             opts=on_nodes,
             create_namespace=False,
         )
-        self.releases = [self.metrics_server]
+        self.device_plugin = None
         if args.gpu_pools:
-            self.releases.append(
-                chart_release(
-                    f"{name}-nvidia-device-plugin",
-                    DEVICE_PLUGIN_CHART,
-                    NAMESPACE,
-                    gpu_node_placement(args.gpu_pools),
-                    opts=on_nodes,
-                    create_namespace=False,
-                )
+            self.device_plugin = chart_release(
+                f"{name}-nvidia-device-plugin",
+                DEVICE_PLUGIN_CHART,
+                NAMESPACE,
+                gpu_node_placement(args.gpu_pools),
+                opts=on_nodes,
+                create_namespace=False,
             )
         self.register_outputs({})

@@ -149,7 +149,7 @@ class NetworkConfig(StrictModel):
             network = ipaddress.ip_network(value, strict=True)
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
-        if network.version != 4 or not (network.is_private or network in _CGNAT):
+        if network.version != 4 or not (network.is_private or network.subnet_of(_CGNAT)):
             raise ValueError(f"{value} is not a private IPv4 range")
         return value
 

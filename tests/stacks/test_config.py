@@ -216,3 +216,10 @@ def test_error_counts_further_problems(dev_config):
     raw["budget"] = {"monthlyMaxUsd": -1}
     with pytest.raises(ConfigError, match=r"\(and 1 more problem\(s\)\)$"):
         parse_config(raw, "x.yaml")
+
+
+def test_shared_address_space_is_accepted_for_pod_ranges(dev_config, write_stack):
+    # 100.64.0.0/10 (RFC 6598) is not RFC 1918 but is routable privately: GKE and EKS use it
+    # to save RFC 1918 space for pods.
+    _cluster(dev_config)["network"]["podCidr"] = "100.64.0.0/14"
+    assert load_stack_file(write_stack(dev_config)).clusters["main"].network.pod_cidr == "100.64.0.0/14"

@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from plan.cost import FORMATS, UnknownPrice, estimate_record, render_cost
+from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
 from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program
 from plan.preview import render_preview
 from stacks import load_stack_file
@@ -36,6 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_arguments(cost)
     _add_format_argument(cost)
     cost.set_defaults(handler=cmd_cost)
+
+    diff = commands.add_parser("diff", help="what a change does: added, removed and changed resources")
+    diff.add_argument("--base", required=True, metavar="FILE|REF", help="plan record file or git ref")
+    diff.add_argument(
+        "--head",
+        metavar="FILE|REF",
+        help="plan record file or git ref (default: the working tree, run in this process)",
+    )
+    _add_stack_arguments(diff)
+    _add_format_argument(diff)
+    diff.set_defaults(handler=cmd_diff)
     return parser
 
 
@@ -82,6 +94,13 @@ def cmd_cost(args: argparse.Namespace) -> int:
     title = f"Cost envelope of {record.stack} ({record.source})"
     envelope = estimate_record(record)
     sys.stdout.write(render_cost(envelope, output_format(args.format), title=title, budget=budget) + "\n")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    stack = StackArgs(stack=args.stack, config=args.config)
+    diff = diff_sides(SideSpec(args.base), SideSpec(args.head), stack)
+    sys.stdout.write(render_diff(diff, output_format(args.format)))
     return EXIT_OK
 
 

@@ -435,9 +435,8 @@ def render_markdown(diff: PlanDiff) -> str:
         body: list[str] = []
         for change in changes:
             flag = " ⚠️" if change.action in ("replace", "delete") else ""
-            body.append(
-                f"- **{SYMBOL[change.action]} {change.action}**{flag} {_code(change.type)} {_code(change.name)}"
-            )
+            action = f"**{SYMBOL[change.action]} {change.action}**{flag}"
+            body.append(f"- {action} {_code(change.type)} {_code(change.name)}")
             if change.note:
                 body.append(f"  - _{change.note}_")
             for item in change.fields:
@@ -485,7 +484,8 @@ class StackArgs:
             return root / f"Pulumi.{self.stack}.yaml"
         if not self.config:
             raise DiffInputError(
-                "name the stack (--stack dev or --config FILE) to run the program of a git ref or the working tree"
+                "name the stack (--stack dev or --config FILE) to run the program "
+                "of a git ref or of the working tree"
             )
         path = Path(self.config).resolve()
         try:

@@ -1,7 +1,9 @@
 # Every target bootstraps ./venv from requirements.txt first (and refreshes it when that changes).
+# checkov pins conflict with the Pulumi SDK's, so it lives in its own .venv-checkov.
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
 STACK ?= dev
 
 .PHONY: preview test lint format clean
@@ -11,10 +13,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 preview: $(VENV)/.installed ## run the program offline on a stack (STACK=dev) and show the plan
 	$(PY) -m plan preview --stack $(STACK)
 
-test: $(VENV)/.installed ## lint, format check and the whole test suite
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## lint, format check and the whole test suite
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest
@@ -24,4 +31,4 @@ format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache

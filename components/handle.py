@@ -46,6 +46,23 @@ class Routing:
     ingress_class: str
     # How an Ingress expresses a weighted split on this cloud; None: it cannot.
     ingress_weights: Literal["alb-actions"] | None = None
+    # Annotations every Ingress of the fanout carries (e.g. ALB scheme, target type, group).
+    ingress_annotations: dict[str, str] = field(default_factory=dict)
+    # How the load balancer learns a model's readiness path.
+    health_check: Literal["gke-policy", "alb-annotation"] | None = None
+    # Where serving traffic reaches pods from (NetworkPolicy): LB source ranges and/or the
+    # namespace of an in-cluster ingress controller. Neither: any namespace of the cluster.
+    source_cidrs: tuple[str, ...] = ()
+    source_namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class Egress:
+    """A destination pods must reach besides DNS and HTTPS (e.g. GKE's metadata server)."""
+
+    cidr: str
+    port: int
+    protocol: str = "TCP"
 
 
 @dataclass(frozen=True)
@@ -63,5 +80,6 @@ class ClusterHandle:
     # Config bucket name -> physical bucket (or container) name.
     buckets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
     identity: WorkloadIdentity | None = None
+    extra_egress: tuple[Egress, ...] = ()
     # The resources Kubernetes objects must wait for (node pools, add-ons).
     ready: list[pulumi.Resource] = field(default_factory=list)

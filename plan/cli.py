@@ -10,6 +10,8 @@ from plan.cost import FORMATS, UnknownPrice, estimate_record, render_cost
 from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
 from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program
 from plan.preview import render_preview
+from plan.render import RELEASES_FILE, helm_releases, write_manifests
+from plan.workloads import render_workloads
 from stacks import load_stack_file
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_PROGRAM = 0, 1, 2, 3
@@ -30,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_arguments(preview)
     preview.add_argument("--json", metavar="FILE", help="write the full plan record as JSON")
     preview.set_defaults(handler=cmd_preview)
+
+    render = commands.add_parser("render", help="write the Kubernetes objects as YAML manifests")
+    _add_stack_arguments(render)
+    render.add_argument("--out", required=True, metavar="DIR", help="directory for the manifests")
+    render.set_defaults(handler=cmd_render)
 
     cost = commands.add_parser(
         "cost", help="monthly cost envelope: floor (pools at min) and ceiling (at max)"
@@ -67,6 +74,17 @@ def output_format(requested: str | None) -> str:
     return "text" if sys.stdout.isatty() else "markdown"
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    record = run_program(resolve_stack_file(args.stack, args.config))
+    written = write_manifests(record, args.out)
+    releases = len(helm_releases(record))
+    print(
+        f"wrote {len(written)} manifests to {args.out}"
+        + (f", {releases} Helm releases in {RELEASES_FILE}" if releases else "")
+    )
+    return EXIT_OK
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     record = run_program(resolve_stack_file(args.stack, args.config))
     if args.json:
@@ -80,7 +98,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             unpriced.append(exc)
             return f"Cost envelope: cannot estimate: {exc}"
 
-    sys.stdout.write(render_preview(record, sections=[cost]))
+    sys.stdout.write(render_preview(record, sections=[render_workloads, cost]))
     if unpriced:
         print(f"error: {unpriced[0]}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -220,6 +220,22 @@ def _snake(camel: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
 
 
+# How each cloud exposes HTTP by default, and what its Ingress can express.
+DEFAULT_ROUTING_MODE = {"gcp": "gateway", "aws": "ingress", "azure": "ingress", "existing": "ingress"}
+GATEWAY_CLOUDS = {"gcp", "existing"}
+WEIGHTED_INGRESS_CLOUDS = {"aws"}
+
+
+class RoutingConfig(StrictModel):
+    """The cluster's fanout entry point: Gateway API (GKE's managed gateway) or an Ingress."""
+
+    mode: Literal["gateway", "ingress"] | None = None
+    # Overrides the cloud's class (required for an existing cluster: its controller's class).
+    class_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    # Host name served (DNS is managed outside); none: any host.
+    host: str | None = Field(default=None, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
+
+
 class ClusterConfig(StrictModel):
     cloud: Cloud
     gcp: GcpSettings | None = None
@@ -236,6 +252,7 @@ class ClusterConfig(StrictModel):
     private_endpoint: bool = False
     authorized_networks: list[str] = Field(default_factory=list)
     deletion_protection: bool = True
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
 
     @model_validator(mode="after")
     def _cloud_settings_match(self) -> ClusterConfig:
@@ -267,6 +284,17 @@ class ClusterConfig(StrictModel):
                     ("pools", name, "labels"),
                     "a pool of an existing cluster is declared by the node labels it carries; add labels",
                 )
+        mode = self.routing_mode
+        if mode == "gateway" and self.cloud not in GATEWAY_CLOUDS:
+            raise rule_error(
+                ("routing", "mode"),
+                f"no managed Gateway API implementation is wired for {self.cloud}; use mode: ingress",
+            )
+        if self.cloud == "existing" and self.routing.class_name is None:
+            raise rule_error(
+                ("routing", "className"),
+                "an existing cluster needs the class of its gateway or ingress controller",
+            )
         has_system_pool = any(p.kind == "cpu" and not p.spot and p.min >= 1 for p in self.pools.values())
         if self.cloud != "existing" and not has_system_pool:
             raise rule_error(
@@ -275,6 +303,14 @@ class ClusterConfig(StrictModel):
                 "for DNS, the autoscaler and other add-ons",
             )
         return self
+
+    @property
+    def routing_mode(self) -> str:
+        return self.routing.mode or DEFAULT_ROUTING_MODE[self.cloud]
+
+    @property
+    def weighted_routing(self) -> bool:
+        return self.routing_mode == "gateway" or self.cloud in WEIGHTED_INGRESS_CLOUDS
 
     @property
     def system_pool(self) -> str:

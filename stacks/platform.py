@@ -1,4 +1,9 @@
-"""The wiring of one stack: validated config in, one platform component per cluster out."""
+"""The wiring of one stack: validated config in, components out.
+
+Clusters first (one cloud platform component each), then on every cluster the workloads
+placed on it: team namespaces, the GPU metrics path if a model scales on GPU utilisation,
+model services, the fanout entry point and batch jobs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,14 @@ import importlib
 import pulumi
 
 from components.handle import ClusterHandle
+from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
+from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
+from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
+from components.k8s.model_service import PRIMARY, Autoscaling, ModelService, ModelServiceArgs, ModelVariant
+from components.k8s.namespace import QuotaLimits, TeamNamespace, TeamNamespaceArgs
+from components.k8s.pod import ContainerResources
 from stacks.config import StackConfig
+from stacks.workloads import Autoscale, ImageOverride, ImageRef, JobConfig, ModelConfig, Resources
 
 # cloud -> module whose `build_cluster(name, cluster, stack) -> ClusterHandle` declares that
 # cloud's platform component. Imported only when a stack uses the cloud: each SDK costs
@@ -21,12 +33,198 @@ CLOUD_MODULES = {
 
 
 def build_platform(stack: StackConfig) -> dict[str, ClusterHandle]:
-    """Declare every cluster of the stack; returns the handle of each, by cluster name."""
+    """Declare every cluster of the stack and its workloads; returns each cluster's handle."""
     handles: dict[str, ClusterHandle] = {}
     for name, cluster in stack.clusters.items():
         module = importlib.import_module(CLOUD_MODULES[cluster.cloud])
         handles[name] = module.build_cluster(name, cluster, stack)
+    for name, handle in handles.items():
+        build_workloads(stack, name, handle)
     return handles
+
+
+def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle) -> None:
+    cluster = stack.clusters[cluster_name]
+    models = {n: m for n, m in stack.models.items() if stack.cluster_of(m) == cluster_name}
+    jobs = {n: j for n, j in stack.jobs.items() if stack.cluster_of(j) == cluster_name}
+    if not models and not jobs:
+        return
+    k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": handle.kubernetes_provider})
+    labels = stack.labels
+
+    namespaces: dict[str, TeamNamespace] = {}
+    for team in sorted({stack.team_of(w) for w in [*models.values(), *jobs.values()]}):
+        config = stack.teams[team]
+        quota = config.quota
+        namespaces[team] = TeamNamespace(
+            f"{cluster_name}-{team}",
+            TeamNamespaceArgs(
+                namespace=team,
+                deployers=config.deployers,
+                viewers=config.viewers,
+                quota=QuotaLimits(quota.cpu, quota.memory, quota.gpu, quota.tpu, quota.pods)
+                if quota
+                else None,
+                ingress_cidrs=list(handle.routing.source_cidrs),
+                ingress_namespace=handle.routing.source_namespace,
+                extra_egress=list(handle.extra_egress),
+                labels=labels,
+            ),
+            opts=k8s_opts,
+        )
+
+    ready: list[pulumi.Resource] = list(handle.ready)
+    if any(m.autoscale.gpu_util is not None for m in models.values()):
+        gpu_pools = [handle.pools[m.pool] for m in models.values() if m.resources.gpu]
+        ready.append(
+            GpuMetrics(
+                f"{cluster_name}-gpu-metrics",
+                GpuMetricsArgs(
+                    system_pool=handle.pools[handle.system_pool],
+                    gpu_pools=list({p.name: p for p in gpu_pools}.values()),
+                ),
+                opts=k8s_opts,
+            )
+        )
+
+    routes: list[RouteSpec] = []
+    services: list[ModelService] = []
+    for model_name, model in models.items():
+        team = stack.team_of(model)
+        service = ModelService(
+            f"{cluster_name}-{model_name}",
+            ModelServiceArgs(
+                model=model_name,
+                namespace=team,
+                pool=handle.pools[model.pool],
+                port=model.port,
+                resources=_container_resources(model.resources),
+                variants=_variants(model, handle),
+                liveness_path=model.probes.liveness_path,
+                readiness_path=model.probes.readiness_path,
+                startup_seconds=model.probes.startup_seconds,
+                env=model.env,
+                args=model.args,
+                labels=labels,
+                buckets=dict(model.buckets),
+                identity=handle.identity,
+                health_check=handle.routing.health_check,
+                depends_on=[namespaces[team], *ready],
+            ),
+            opts=k8s_opts,
+        )
+        services.append(service)
+        if model.route is not None:
+            routes.append(RouteSpec(model_name, team, model.route.path, service.backends))
+
+    if routes:
+        mode = cluster.routing_mode
+        routing = handle.routing
+        class_name = cluster.routing.class_name or (
+            routing.gateway_class if mode == "gateway" else routing.ingress_class
+        )
+        Fanout(
+            f"{cluster_name}-fanout",
+            FanoutArgs(
+                mode=mode,  # type: ignore[arg-type]
+                class_name=class_name or "",
+                routing=routing,
+                routes=routes,
+                host=cluster.routing.host,
+                labels=labels,
+                depends_on=services,
+            ),
+            opts=k8s_opts,
+        )
+
+    for job_name, job in jobs.items():
+        team = stack.team_of(job)
+        BatchJob(
+            f"{cluster_name}-{job_name}",
+            _job_args(job_name, job, team, handle, labels, [namespaces[team], *ready]),
+            opts=k8s_opts,
+        )
+
+
+def _job_args(
+    name: str, job: JobConfig, team: str, handle: ClusterHandle, labels: dict[str, str], depends_on: list
+) -> BatchJobArgs:
+    schedule = None
+    if job.schedule is not None:
+        schedule = Schedule(
+            cron=job.schedule,
+            time_zone=job.time_zone,
+            concurrency_policy=job.concurrency_policy,
+            starting_deadline_seconds=job.starting_deadline_seconds,
+            successful_jobs_history_limit=job.successful_jobs_history_limit,
+            failed_jobs_history_limit=job.failed_jobs_history_limit,
+        )
+    return BatchJobArgs(
+        job=name,
+        namespace=team,
+        pool=handle.pools[job.pool],
+        image=image_reference(job.image, handle),
+        resources=_container_resources(job.resources),
+        command=job.command,
+        args=job.args,
+        env=job.env,
+        backoff_limit=job.backoff_limit,
+        restart_policy=job.restart_policy,
+        active_deadline_seconds=job.active_deadline_seconds,
+        ttl_seconds_after_finished=job.ttl_seconds_after_finished,
+        parallelism=job.parallelism,
+        schedule=schedule,
+        labels=labels,
+        buckets=dict(job.buckets),
+        identity=handle.identity,
+        depends_on=depends_on,
+    )
+
+
+def _variants(model: ModelConfig, handle: ClusterHandle) -> list[ModelVariant]:
+    variants = [
+        ModelVariant(
+            PRIMARY, image_reference(model.image, handle), model.primary_weight, _autoscaling(model.autoscale)
+        )
+    ]
+    for name, variant in model.variants.items():
+        variants.append(
+            ModelVariant(
+                name,
+                image_reference(_override(model.image, variant.image), handle),
+                variant.weight,
+                _autoscaling(variant.autoscale or model.autoscale),
+            )
+        )
+    return variants
+
+
+def _override(base: ImageRef, override: ImageOverride) -> ImageRef:
+    if override.repository is None and override.name is None:
+        return base.model_copy(update={"tag": override.tag})
+    return ImageRef(repository=override.repository, name=override.name, tag=override.tag)
+
+
+def image_reference(image: ImageRef, handle: ClusterHandle) -> pulumi.Input[str]:
+    if image.name is not None:
+        return f"{image.name}:{image.tag}"
+    assert handle.registry_url is not None  # the config rejects a repository without a registry
+    return pulumi.Output.concat(handle.registry_url, "/", image.repository or "", ":", image.tag)
+
+
+def _autoscaling(autoscale: Autoscale) -> Autoscaling:
+    return Autoscaling(autoscale.min, autoscale.max, autoscale.cpu, autoscale.memory, autoscale.gpu_util)
+
+
+def _container_resources(resources: Resources) -> ContainerResources:
+    return ContainerResources(
+        cpu=resources.cpu,
+        memory=resources.memory,
+        cpu_limit=resources.cpu_limit or resources.cpu,
+        memory_limit=resources.memory_limit or resources.memory,
+        ephemeral_storage=resources.ephemeral_storage,
+        accelerators=resources.gpu or resources.tpu,
+    )
 
 
 def export_outputs(handles: dict[str, ClusterHandle]) -> None:

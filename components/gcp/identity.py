@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from components.handle import BucketAccess, IdentityBinding
+
 # What a GKE node needs and nothing more (GKE hardening guide); image pulls are granted on
 # the registry repository itself, not project-wide.
 NODE_ROLES = (
@@ -54,3 +56,57 @@ class NodeIdentity(pulumi.ComponentResource):
                 opts=child,
             )
         self.register_outputs({"email": self.email})
+
+
+# Bucket access -> the narrowest predefined role that allows it.
+BUCKET_ROLES = {"read": "roles/storage.objectViewer", "write": "roles/storage.objectUser"}
+
+
+class GkeWorkloadIdentity:
+    """Workload Identity for GKE: a Google service account per Kubernetes ServiceAccount,
+    bound with roles/iam.workloadIdentityUser and granted exactly its buckets."""
+
+    def __init__(
+        self,
+        project: str,
+        prefix: str,
+        provider: pulumi.ProviderResource,
+        buckets: dict[str, pulumi.Output[str]],
+    ):
+        self.project = project
+        self.prefix = prefix
+        self.provider = provider
+        self.buckets = buckets
+
+    def bind(
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        buckets: dict[str, BucketAccess],
+        parent: pulumi.Resource,
+    ) -> IdentityBinding:
+        opts = pulumi.ResourceOptions(parent=parent, provider=self.provider)
+        account = gcp.serviceaccount.Account(
+            f"{name}-gsa",
+            account_id=account_id(self.prefix, namespace, service_account),
+            display_name=f"Workload {namespace}/{service_account}",
+            opts=opts,
+        )
+        gcp.serviceaccount.IAMMember(
+            f"{name}-workload-identity",
+            service_account_id=account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{self.project}.svc.id.goog[{namespace}/{service_account}]",
+            opts=opts,
+        )
+        member = account.email.apply(lambda email: f"serviceAccount:{email}")
+        for bucket, access in sorted(buckets.items()):
+            gcp.storage.BucketIAMMember(
+                f"{name}-{bucket}-{access}",
+                bucket=self.buckets[bucket],
+                role=BUCKET_ROLES[access],
+                member=member,
+                opts=opts,
+            )
+        return IdentityBinding(service_account_annotations={"iam.gke.io/gcp-service-account": account.email})

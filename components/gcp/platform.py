@@ -9,13 +9,15 @@ import pulumi_gcp as gcp
 
 from components.gcp.bucket import GcsBucket, GcsBucketArgs
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
-from components.gcp.identity import NodeIdentity, NodeIdentityArgs, account_id
+from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdentityArgs, account_id
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.handle import ClusterHandle, Routing
+from components.handle import ClusterHandle, Egress, Routing
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
+
+GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,24 @@ class GkePlatform(pulumi.ComponentResource):
             kubernetes_provider=self.cluster.kubernetes_provider,
             pools={pool_name: pool.contract for pool_name, pool in self.node_pools.items()},
             system_pool=config.system_pool,
-            routing=Routing(gateway_class="gke-l7-global-external-managed", ingress_class="gce"),
+            routing=Routing(
+                gateway_class="gke-l7-global-external-managed",
+                ingress_class="gce",
+                health_check="gke-policy",
+                # Google front ends and health checkers reach pods (container-native LB) from here.
+                source_cidrs=GOOGLE_LB_RANGES,
+            ),
             registry_url=self.registry.url if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            identity=GkeWorkloadIdentity(
+                project=settings.project,
+                prefix=f"{args.environment}-{name}",
+                provider=self.provider,
+                buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            ),
+            # With Dataplane V2, pods reach the GKE metadata server (workload identity tokens)
+            # only if NetworkPolicy allows it.
+            extra_egress=(Egress("169.254.169.252/32", 988), Egress("169.254.169.254/32", 80)),
             ready=list(self.node_pools.values()),
         )
         self.register_outputs(

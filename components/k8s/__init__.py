@@ -1,0 +1,1 @@
+"""Cloud-neutral workloads: model services, fanout routing, batch jobs, team namespaces, add-ons."""

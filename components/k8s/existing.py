@@ -1,0 +1,65 @@
+"""An existing cluster (on-premises, DGX boxes): reached through a kubeconfig context, its pools
+declared by the labels and taints its nodes already carry. No cloud resources."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.contract import GPU_RESOURCE, TPU_RESOURCE, PoolContract, Toleration
+from components.handle import ClusterHandle, Routing
+from stacks.clusters import ClusterConfig, PoolConfig
+from stacks.config import StackConfig
+
+
+def existing_pool_contract(name: str, pool: PoolConfig) -> PoolContract:
+    resource = {"gpu": GPU_RESOURCE, "tpu": TPU_RESOURCE}.get(pool.kind)
+    per_node = (
+        pool.gpus_per_node if pool.kind == "gpu" else pool.tpu_chips_per_node if pool.kind == "tpu" else 0
+    )
+    return PoolContract(
+        name=name,
+        kind=pool.kind,
+        node_selector=dict(pool.labels),
+        tolerations=tuple(Toleration(t.key, t.effect, t.value or None) for t in pool.taints),
+        extended_resource=resource,
+        resource_per_node=per_node,
+        spot=pool.spot,
+    )
+
+
+class ExistingCluster(pulumi.ComponentResource):
+    handle: ClusterHandle
+
+    def __init__(self, name: str, cluster: ClusterConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:k8s:ExistingCluster", name, None, opts)
+        settings = cluster.existing
+        assert settings is not None  # guaranteed by ClusterConfig
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            # A path (or None: $KUBECONFIG / ~/.kube/config) read by the provider at deploy time.
+            kubeconfig=settings.kubeconfig,
+            context=settings.context,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        class_name = cluster.routing.class_name or ""
+        self.handle = ClusterHandle(
+            name=name,
+            cloud="existing",
+            kubernetes_provider=provider,
+            pools={
+                pool_name: existing_pool_contract(pool_name, pool)
+                for pool_name, pool in cluster.pools.items()
+            },
+            system_pool=cluster.system_pool,
+            routing=Routing(
+                gateway_class=class_name if cluster.routing_mode == "gateway" else None,
+                ingress_class=class_name,
+            ),
+        )
+        self.register_outputs({"context": settings.context})
+
+
+def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:
+    return ExistingCluster(name, cluster).handle

@@ -1,0 +1,149 @@
+"""One HTTP entry point per cluster: URL path -> model, weighted between a model's variants."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.handle import Routing
+from components.k8s.model_service import Backend
+from components.k8s.namespace import TEAM_NAMESPACE_LABEL
+from components.k8s.pod import object_metadata
+
+GATEWAY_NAMESPACE = "mlplatform-gateway"
+GATEWAY_NAME = "ml-gateway"
+INGRESS_NAME = "ml-fanout"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    model: str
+    namespace: str
+    path: str
+    backends: list[Backend]
+
+
+@dataclass(frozen=True)
+class FanoutArgs:
+    mode: Literal["gateway", "ingress"]
+    class_name: str
+    routing: Routing
+    routes: list[RouteSpec]
+    host: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Fanout(pulumi.ComponentResource):
+    def __init__(self, name: str, args: FanoutArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:k8s:Fanout", name, None, opts)
+        labels = {
+            "app.kubernetes.io/part-of": "mlplatform",
+            "app.kubernetes.io/managed-by": "pulumi",
+            **args.labels,
+        }
+        if args.mode == "gateway":
+            self._gateway(name, args, labels)
+        else:
+            self._ingresses(name, args, labels)
+        self.register_outputs({"routes": {r.path: r.model for r in args.routes}})
+
+    def _gateway(self, name: str, args: FanoutArgs, labels: dict[str, str]) -> None:
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=object_metadata(
+                GATEWAY_NAMESPACE, None, {**labels, "pod-security.kubernetes.io/enforce": "restricted"}
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        listener: dict = {
+            "name": "http",
+            "protocol": "HTTP",
+            "port": 80,
+            # Only team namespaces may attach routes to the shared entry point.
+            "allowedRoutes": {
+                "namespaces": {
+                    "from": "Selector",
+                    "selector": {"matchLabels": {TEAM_NAMESPACE_LABEL: "true"}},
+                }
+            },
+        }
+        if args.host:
+            listener["hostname"] = args.host
+        gateway = k8s.apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="Gateway",
+            metadata=object_metadata(GATEWAY_NAME, GATEWAY_NAMESPACE, labels),
+            spec={"gatewayClassName": args.class_name, "listeners": [listener]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+        )
+        for route in args.routes:
+            spec: dict = {
+                "parentRefs": [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE}],
+                "rules": [
+                    {
+                        "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
+                        "backendRefs": [
+                            {"name": b.service, "port": b.port, "weight": b.weight} for b in route.backends
+                        ],
+                    }
+                ],
+            }
+            if args.host:
+                spec["hostnames"] = [args.host]
+            k8s.apiextensions.CustomResource(
+                f"{name}-{route.model}-route",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="HTTPRoute",
+                metadata=object_metadata(route.model, route.namespace, labels),
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway, *args.depends_on]),
+            )
+
+    def _ingresses(self, name: str, args: FanoutArgs, labels: dict[str, str]) -> None:
+        by_namespace: dict[str, list[RouteSpec]] = defaultdict(list)
+        for route in args.routes:
+            by_namespace[route.namespace].append(route)
+        for namespace, routes in sorted(by_namespace.items()):
+            annotations = dict(args.routing.ingress_annotations)
+            paths = []
+            for route in routes:
+                if len(route.backends) == 1:
+                    backend = {
+                        "service": {
+                            "name": route.backends[0].service,
+                            "port": {"number": route.backends[0].port},
+                        }
+                    }
+                else:
+                    # Only validated configs reach here: this cloud's Ingress can weight.
+                    action = f"split-{route.model}"
+                    annotations[f"alb.ingress.kubernetes.io/actions.{action}"] = json.dumps(
+                        {
+                            "type": "forward",
+                            "forwardConfig": {
+                                "targetGroups": [
+                                    {"serviceName": b.service, "servicePort": str(b.port), "weight": b.weight}
+                                    for b in route.backends
+                                ]
+                            },
+                        },
+                        sort_keys=True,
+                    )
+                    backend = {"service": {"name": action, "port": {"name": "use-annotation"}}}
+                paths.append({"path": route.path, "pathType": "Prefix", "backend": backend})
+            rule: dict = {"http": {"paths": paths}}
+            if args.host:
+                rule["host"] = args.host
+            k8s.networking.v1.Ingress(
+                f"{name}-{namespace}-ingress",
+                metadata=object_metadata(INGRESS_NAME, namespace, labels, annotations or None),
+                spec={"ingressClassName": args.class_name, "rules": [rule]},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            )

@@ -1,0 +1,108 @@
+"""The metrics path behind HPAs on GPU utilisation: DCGM exporter -> Prometheus -> adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.contract import PoolContract, Toleration
+from components.k8s.helm import Chart, chart_release, scheduling_values
+from components.k8s.model_service import GPU_UTIL_METRIC
+
+NAMESPACE = "mlplatform-monitoring"
+DCGM_EXPORTER = Chart("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.1")
+PROMETHEUS = Chart("prometheus", "https://prometheus-community.github.io/helm-charts", "25.27.0")
+PROMETHEUS_ADAPTER = Chart(
+    "prometheus-adapter", "https://prometheus-community.github.io/helm-charts", "4.11.0"
+)
+
+
+@dataclass(frozen=True)
+class GpuMetricsArgs:
+    system_pool: PoolContract
+    # The GPU pools DCGM exporter runs on (one exporter pod per GPU node).
+    gpu_pools: list[PoolContract]
+
+
+class GpuMetrics(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GpuMetricsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:k8s:GpuMetrics", name, None, opts)
+        tolerations = {t for pool in args.gpu_pools for t in pool.tolerations}
+        pool_names = sorted(pool.name for pool in args.gpu_pools)
+        exporter = chart_release(
+            f"{name}-dcgm-exporter",
+            DCGM_EXPORTER,
+            NAMESPACE,
+            {
+                "serviceMonitor": {"enabled": False},
+                # Label series with the pod using the GPU, which is what a Pods metric needs.
+                "kubernetesDcgm": True,
+                "tolerations": [t.to_kubernetes() for t in sorted(tolerations, key=_toleration_key)],
+                "affinity": {
+                    "nodeAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": {
+                            "nodeSelectorTerms": [
+                                {
+                                    "matchExpressions": [
+                                        {"key": "mlplatform.io/pool", "operator": "In", "values": pool_names}
+                                    ]
+                                }
+                            ]
+                        }
+                    }
+                },
+                "service": {"enable": True, "port": 9400},
+                "podAnnotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9400"},
+            },
+            pulumi.ResourceOptions(parent=self),
+        )
+        prometheus = chart_release(
+            f"{name}-prometheus",
+            PROMETHEUS,
+            NAMESPACE,
+            {
+                # Only what the HPA needs: a short-retention server scraping annotated pods.
+                "alertmanager": {"enabled": False},
+                "prometheus-pushgateway": {"enabled": False},
+                "prometheus-node-exporter": {"enabled": False},
+                "kube-state-metrics": {"enabled": False},
+                "server": {
+                    "retention": "2d",
+                    "persistentVolume": {"size": "20Gi"},
+                    **scheduling_values(args.system_pool),
+                },
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[exporter]),
+        )
+        chart_release(
+            f"{name}-adapter",
+            PROMETHEUS_ADAPTER,
+            NAMESPACE,
+            {
+                "prometheus": {"url": f"http://prometheus-server.{NAMESPACE}.svc", "port": 80},
+                "rules": {
+                    "default": False,
+                    "custom": [
+                        {
+                            "seriesQuery": f'{GPU_UTIL_METRIC}{{namespace!="",pod!=""}}',
+                            "resources": {
+                                "overrides": {
+                                    "namespace": {"resource": "namespace"},
+                                    "pod": {"resource": "pod"},
+                                }
+                            },
+                            "name": {"as": GPU_UTIL_METRIC},
+                            "metricsQuery": "avg(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+                        }
+                    ],
+                },
+                **scheduling_values(args.system_pool),
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[prometheus]),
+        )
+        self.register_outputs({"metric": GPU_UTIL_METRIC})
+
+
+def _toleration_key(toleration: Toleration) -> tuple[str, str, str]:
+    return (toleration.key, toleration.effect, toleration.value or "")

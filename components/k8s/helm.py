@@ -1,0 +1,49 @@
+"""Pinned Helm charts installed as add-ons, scheduled on the cluster's system pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.contract import PoolContract
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    repository: str
+    # Exact version: an add-on upgrade is a reviewed change, never a surprise at `pulumi up`.
+    version: str
+
+
+def scheduling_values(pool: PoolContract) -> dict:
+    """nodeSelector/tolerations in the layout most charts use at the top level of values."""
+    scheduling = pool.pod_scheduling()
+    return {"nodeSelector": scheduling["nodeSelector"], "tolerations": scheduling.get("tolerations", [])}
+
+
+def chart_release(
+    name: str,
+    chart: Chart,
+    namespace: str,
+    values: dict,
+    opts: pulumi.ResourceOptions,
+    create_namespace: bool = True,
+) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        name,
+        name=chart.name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        namespace=namespace,
+        create_namespace=create_namespace,
+        values=values,
+        # Wait for the add-on to be ready so that workloads depending on it start cleanly.
+        atomic=True,
+        cleanup_on_fail=True,
+        timeout=600,
+        opts=opts,
+    )

@@ -1,0 +1,142 @@
+"""Training Jobs and scheduled batch CronJobs, on any pool (TPU slices included)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.contract import POOL_LABEL, PoolContract
+from components.handle import BucketAccess, WorkloadIdentity
+from components.k8s.pod import (
+    ContainerResources,
+    ContainerSpec,
+    container,
+    object_metadata,
+    pod_spec,
+    standard_labels,
+)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    cron: str
+    time_zone: str | None = None
+    concurrency_policy: Literal["Forbid", "Replace", "Allow"] = "Forbid"
+    starting_deadline_seconds: int = 600
+    successful_jobs_history_limit: int = 3
+    failed_jobs_history_limit: int = 3
+
+
+@dataclass(frozen=True)
+class BatchJobArgs:
+    job: str
+    namespace: str
+    pool: PoolContract
+    image: pulumi.Input[str]
+    resources: ContainerResources
+    command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    backoff_limit: int = 3
+    restart_policy: Literal["Never", "OnFailure"] = "Never"
+    active_deadline_seconds: int = 86400
+    # Finished scheduled runs are cleaned up after this; a one-off Job is kept (see below).
+    ttl_seconds_after_finished: int = 86400
+    parallelism: int = 1
+    # None: a one-off Job; otherwise a CronJob running the same template on the schedule.
+    schedule: Schedule | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, BucketAccess] = field(default_factory=dict)
+    identity: WorkloadIdentity | None = None
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class BatchJob(pulumi.ComponentResource):
+    """A training Job or a scheduled CronJob with its own ServiceAccount and cloud identity."""
+
+    def __init__(self, name: str, args: BatchJobArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:k8s:BatchJob", name, None, opts)
+        component = "batch-job" if args.schedule else "training-job"
+        labels = standard_labels(args.job, component, args.labels)
+
+        binding = None
+        if args.identity is not None and args.buckets:
+            binding = args.identity.bind(name, args.namespace, args.job, args.buckets, parent=self)
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=object_metadata(
+                args.job, args.namespace, labels, binding.service_account_annotations if binding else None
+            ),
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        job_spec = {
+            "backoffLimit": args.backoff_limit,
+            "activeDeadlineSeconds": args.active_deadline_seconds,
+            "parallelism": args.parallelism,
+            "completions": args.parallelism,
+            # Indexed pods get stable hostnames and ranks: what multi-host TPU and torchrun need.
+            "completionMode": "Indexed" if args.parallelism > 1 else "NonIndexed",
+            "template": {
+                "metadata": {
+                    "labels": {
+                        **labels,
+                        **(binding.pod_labels if binding else {}),
+                        POOL_LABEL: args.pool.name,
+                    }
+                },
+                "spec": pod_spec(
+                    [
+                        container(
+                            ContainerSpec(
+                                name="main",
+                                image=args.image,
+                                resources=args.resources,
+                                command=args.command,
+                                args=args.args,
+                                env={**args.env, "JOB_NAME": args.job},
+                            ),
+                            args.pool,
+                        )
+                    ],
+                    args.pool,
+                    args.job,
+                    restart_policy=args.restart_policy,
+                ),
+            },
+        }
+        opts_with_deps = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        if args.schedule is None:
+            self.workload = k8s.batch.v1.Job(
+                f"{name}-job",
+                # Training runs for hours: `pulumi up` must not wait for completion. And no TTL:
+                # a Job that deleted itself would be re-created (and re-run) by the next refresh.
+                metadata=object_metadata(args.job, args.namespace, labels, {"pulumi.com/skipAwait": "true"}),
+                spec=job_spec,
+                opts=opts_with_deps,
+            )
+        else:
+            schedule = args.schedule
+            cron_spec = {
+                "schedule": schedule.cron,
+                "concurrencyPolicy": schedule.concurrency_policy,
+                "startingDeadlineSeconds": schedule.starting_deadline_seconds,
+                "successfulJobsHistoryLimit": schedule.successful_jobs_history_limit,
+                "failedJobsHistoryLimit": schedule.failed_jobs_history_limit,
+                "jobTemplate": {
+                    "metadata": {"labels": labels},
+                    "spec": {**job_spec, "ttlSecondsAfterFinished": args.ttl_seconds_after_finished},
+                },
+            }
+            if schedule.time_zone:
+                cron_spec["timeZone"] = schedule.time_zone
+            self.workload = k8s.batch.v1.CronJob(
+                f"{name}-cronjob",
+                metadata=object_metadata(args.job, args.namespace, labels),
+                spec=cron_spec,
+                opts=opts_with_deps,
+            )
+        self.register_outputs({"kind": "CronJob" if args.schedule else "Job"})

@@ -1,0 +1,89 @@
+"""The workloads section of `plan preview`: models, routes, jobs and the pool each lands on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.contract import POOL_LABEL
+from plan.record import PlanRecord, ResourceRecord
+
+K8S = "kubernetes:"
+
+
+def _pod_template(resource: ResourceRecord) -> dict[str, Any]:
+    spec = resource.inputs.get("spec", {})
+    if resource.type.endswith(":CronJob"):
+        spec = spec.get("jobTemplate", {}).get("spec", {})
+    return spec.get("template", {})
+
+
+def _pool(template: dict[str, Any]) -> str:
+    return template.get("metadata", {}).get("labels", {}).get(POOL_LABEL, "?")
+
+
+def _where(resource: ResourceRecord) -> str:
+    metadata = resource.inputs.get("metadata", {})
+    return f"{metadata.get('namespace', '?')}/{metadata.get('name', resource.name)}"
+
+
+def _accelerators(template: dict[str, Any]) -> str:
+    limits = (template.get("spec", {}).get("containers") or [{}])[0].get("resources", {}).get("limits", {})
+    extended = [f"{v} {k}" for k, v in sorted(limits.items()) if "/" in k]
+    return f", {', '.join(extended)}" if extended else ""
+
+
+def render_workloads(record: PlanRecord) -> str:
+    hpas = {
+        (r.inputs["metadata"].get("namespace"), r.inputs["spec"]["scaleTargetRef"]["name"]): r.inputs["spec"]
+        for r in record.of_type(f"{K8S}autoscaling/v2:HorizontalPodAutoscaler")
+    }
+    lines: list[str] = []
+    for deployment in sorted(record.of_type(f"{K8S}apps/v1:Deployment"), key=_where):
+        metadata = deployment.inputs.get("metadata", {})
+        template = _pod_template(deployment)
+        hpa = hpas.get((metadata.get("namespace"), metadata.get("name")), {})
+        metrics = ", ".join(_metric(m) for m in hpa.get("metrics", []))
+        lines.append(
+            f"  model   {_where(deployment):<36} pool {_pool(template):<10} "
+            f"replicas {hpa.get('minReplicas', '?')}..{hpa.get('maxReplicas', '?')} on {metrics or 'none'}"
+            f"{_accelerators(template)}"
+        )
+    for kind in ("CronJob", "Job"):
+        for job in sorted(record.of_type(f"{K8S}batch/v1:{kind}"), key=_where):
+            template = _pod_template(job)
+            spec = job.inputs.get("spec", {})
+            when = (
+                f"schedule '{spec.get('schedule')}' {spec.get('timeZone', 'UTC')}"
+                if kind == "CronJob"
+                else "run once"
+            )
+            where = f"{kind.lower():<7} {_where(job):<36} pool {_pool(template):<10}"
+            lines.append(f"  {where} {when}{_accelerators(template)}")
+    routes = _routes(record)
+    if not lines and not routes:
+        return ""
+    return "\n".join(["Workloads:", *lines, *(["Routes:", *routes] if routes else [])])
+
+
+def _metric(metric: dict[str, Any]) -> str:
+    if metric.get("type") == "Resource":
+        return f"{metric['resource']['name']} {metric['resource']['target'].get('averageUtilization')}%"
+    return f"{metric['pods']['metric']['name']} {metric['pods']['target'].get('averageValue')}"
+
+
+def _routes(record: PlanRecord) -> list[str]:
+    lines = []
+    for route in record.of_type(f"{K8S}gateway.networking.k8s.io/v1:HTTPRoute"):
+        for rule in route.inputs.get("spec", {}).get("rules", []):
+            path = rule["matches"][0]["path"]["value"]
+            split = " + ".join(f"{b['name']} {b.get('weight', 1)}%" for b in rule.get("backendRefs", []))
+            lines.append(f"  {path:<20} -> {split}  (Gateway API)")
+    for ingress in record.of_type(f"{K8S}networking.k8s.io/v1:Ingress"):
+        annotations = ingress.inputs.get("metadata", {}).get("annotations", {})
+        for rule in ingress.inputs.get("spec", {}).get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                service = path["backend"]["service"]
+                action = annotations.get(f"alb.ingress.kubernetes.io/actions.{service['name']}")
+                target = f"{service['name']} (weighted: {action})" if action else service["name"]
+                lines.append(f"  {path['path']:<20} -> {target}  (Ingress)")
+    return sorted(lines)

@@ -1,0 +1,212 @@
+"""Workload config: teams (namespaces), models (serving) and jobs (training and batch)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stacks.base import StrictModel, rule_error
+
+# Kubernetes quantities: "500m", "2", "8Gi", "1.5".
+CpuQuantity = str
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+
+# Names become Deployment/Service/CronJob names with suffixes such as "-candidate"; CronJob
+# names over 52 characters fail (the controller appends 11), Services allow 63.
+MAX_MODEL_NAME = 40
+MAX_VARIANT_NAME = 12
+MAX_JOB_NAME = 52
+ACCESS = Literal["read", "write"]
+
+NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+
+
+class ImageRef(StrictModel):
+    """An image in the cluster's registry (`repository`) or anywhere (`name`), at a fixed tag."""
+
+    repository: str | None = Field(default=None, pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
+    name: str | None = Field(default=None, min_length=1)
+    tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, tag: str) -> str:
+        if tag == "latest":
+            raise ValueError("'latest' is not a version: pin the image tag (e.g. 1.4.2)")
+        return tag
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImageRef:
+        if (self.repository is None) == (self.name is None):
+            raise rule_error(
+                ("repository",),
+                "give either repository (in the cluster's registry) or name (a full image name)",
+            )
+        return self
+
+
+class ImageOverride(StrictModel):
+    """A variant's image: the model's image with another tag (or repository/name)."""
+
+    repository: str | None = Field(default=None, pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
+    name: str | None = None
+    tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, tag: str) -> str:
+        return ImageRef._pinned(tag)
+
+
+class Resources(StrictModel):
+    cpu: str = Field(pattern=QUANTITY.pattern)
+    memory: str = Field(pattern=QUANTITY.pattern)
+    gpu: int = Field(default=0, ge=0, le=16)
+    tpu: int = Field(default=0, ge=0, le=16)
+    # Limits default to the requests (Guaranteed QoS for accelerator pods, no CPU surprises).
+    cpu_limit: str | None = Field(default=None, pattern=QUANTITY.pattern)
+    memory_limit: str | None = Field(default=None, pattern=QUANTITY.pattern)
+    ephemeral_storage: str = Field(default="1Gi", pattern=QUANTITY.pattern)
+
+    @model_validator(mode="after")
+    def _one_accelerator(self) -> Resources:
+        if self.gpu and self.tpu:
+            raise rule_error(("tpu",), "a container asks for gpu or tpu, not both")
+        return self
+
+
+class Autoscale(StrictModel):
+    min: int = Field(default=1, ge=1, le=1000)
+    max: int = Field(ge=1, le=1000)
+    # Target average utilisation, percent of requests; at least one target is needed.
+    cpu: int | None = Field(default=None, ge=1, le=100)
+    memory: int | None = Field(default=None, ge=1, le=100)
+    gpu_util: int | None = Field(default=None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _bounds_and_target(self) -> Autoscale:
+        if self.max < self.min:
+            raise rule_error(("max",), f"{self.max} is less than min {self.min}")
+        if self.cpu is None and self.memory is None and self.gpu_util is None:
+            raise rule_error(("cpu",), "autoscale needs a target: cpu, memory or gpuUtil (percent)")
+        return self
+
+
+class Probes(StrictModel):
+    liveness_path: str = Field(default="/healthz", pattern=r"^/")
+    readiness_path: str = Field(default="/ready", pattern=r"^/")
+    # Model loading can take minutes: the startup probe allows this long before liveness starts.
+    startup_seconds: int = Field(default=300, ge=10, le=3600)
+
+
+class Route(StrictModel):
+    path: str = Field(pattern=r"^/[-a-zA-Z0-9_./]*$")
+
+
+class Variant(StrictModel):
+    image: ImageOverride
+    weight: int = Field(ge=0, le=100)
+    autoscale: Autoscale | None = None
+
+
+class ModelConfig(StrictModel):
+    cluster: str | None = None
+    team: str | None = None
+    image: ImageRef
+    pool: str
+    port: int = Field(default=8080, ge=1024, le=65535)
+    resources: Resources
+    autoscale: Autoscale
+    probes: Probes = Field(default_factory=Probes)
+    route: Route | None = None
+    # The primary's share of the route when variants split it; the variants take the rest.
+    weight: int | None = Field(default=None, ge=0, le=100)
+    variants: dict[str, Variant] = Field(default_factory=dict)
+    buckets: dict[str, ACCESS] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict)
+    args: list[str] = Field(default_factory=list)
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_names(cls, variants: dict[str, Variant]) -> dict[str, Variant]:
+        for name in variants:
+            if not re.fullmatch(NAME_PATTERN, name) or len(name) > MAX_VARIANT_NAME:
+                raise ValueError(
+                    f"variant name {name!r}: lowercase letters, digits, '-', at most {MAX_VARIANT_NAME}"
+                )
+        return variants
+
+    @model_validator(mode="after")
+    def _weights_add_up(self) -> ModelConfig:
+        if not self.variants:
+            if self.weight not in (None, 100):
+                raise rule_error(("weight",), "weight splits a route between variants; this model has none")
+            return self
+        if self.route is None:
+            raise rule_error(("variants",), "variants split a route's traffic: add route: {path: ...}")
+        if self.weight is None:
+            raise rule_error(
+                ("weight",), "with variants, give the primary's weight (e.g. 90 with a variant at 10)"
+            )
+        total = self.weight + sum(v.weight for v in self.variants.values())
+        if total != 100:
+            raise rule_error(
+                ("weight",), f"weights add up to {total}, not 100 (primary {self.weight} + variants)"
+            )
+        return self
+
+    @property
+    def primary_weight(self) -> int:
+        return 100 if self.weight is None else self.weight
+
+
+class JobConfig(StrictModel):
+    cluster: str | None = None
+    team: str | None = None
+    image: ImageRef
+    pool: str
+    resources: Resources
+    command: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    buckets: dict[str, ACCESS] = Field(default_factory=dict)
+    # A schedule makes a CronJob (nightly batch); without one it is a one-off Job (training).
+    schedule: str | None = Field(
+        default=None, pattern=r"^(@(hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$"
+    )
+    time_zone: str | None = Field(default=None, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$")
+    concurrency_policy: Literal["Forbid", "Replace", "Allow"] = "Forbid"
+    starting_deadline_seconds: int = Field(default=600, ge=10)
+    successful_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+    failed_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+    backoff_limit: int = Field(default=3, ge=0, le=100)
+    restart_policy: Literal["Never", "OnFailure"] = "Never"
+    active_deadline_seconds: int = Field(default=86400, ge=60)
+    ttl_seconds_after_finished: int = Field(default=86400, ge=0)
+    parallelism: int = Field(default=1, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _schedule_fields(self) -> JobConfig:
+        if self.schedule is None and self.time_zone is not None:
+            raise rule_error(("timeZone",), "timeZone applies to scheduled jobs; add schedule or remove it")
+        return self
+
+
+class TeamConfig(StrictModel):
+    # Subjects allowed to deploy into the namespace (Entra/Google/IAM groups as the cluster sees them).
+    deployers: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
+    quota: Quota | None = None
+
+
+class Quota(StrictModel):
+    cpu: str = Field(pattern=QUANTITY.pattern)
+    memory: str = Field(pattern=QUANTITY.pattern)
+    gpu: int = Field(default=0, ge=0)
+    tpu: int = Field(default=0, ge=0)
+    pods: int = Field(default=200, ge=1)
+
+
+TeamConfig.model_rebuild()

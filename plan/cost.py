@@ -81,8 +81,13 @@ def _item(line: CostLine) -> str:
     return f"{line.item}: {line.resource}"
 
 
+NOTHING_PRICED = "No cloud resources to price (an existing cluster's nodes are paid for elsewhere)."
+
+
 def _text(envelope: CostEnvelope, title: str, budget: float | None) -> str:
     lines = [f"{title}: floor {usd(envelope.floor_usd)}, ceiling {usd(envelope.ceiling_usd)} per month"]
+    if not envelope.lines:
+        return "\n".join([*lines, NOTHING_PRICED])
     rows = [("cluster", "item", "detail", "$/h each", "floor", "ceiling")]
     clusters = _by_cluster(envelope)
     for cluster, items in clusters.items():
@@ -114,8 +119,11 @@ def _text(envelope: CostEnvelope, title: str, budget: float | None) -> str:
 
 def _markdown(envelope: CostEnvelope, title: str, budget: float | None) -> str:
     floor, ceiling = usd(envelope.floor_usd), usd(envelope.ceiling_usd)
+    heading = f"**{title}**: floor **{floor}**/month, ceiling **{ceiling}**/month"
+    if not envelope.lines:
+        return f"{heading}\n\n{NOTHING_PRICED}"
     parts = [
-        f"**{title}**: floor **{floor}**/month, ceiling **{ceiling}**/month",
+        heading,
         "",
         "| cluster | item | detail | $/h each | floor | ceiling |",
         "|---|---|---|---:|---:|---:|",

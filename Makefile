@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK ?= dev
 
-.PHONY: preview test lint format clean
+.PHONY: preview test snapshots format clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## lint, format check and th
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+snapshots: $(VENV)/.installed ## refresh the reviewed plan snapshots of every stack and example
+	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_stacks.py
 
 format: $(VENV)/.installed
 	$(PY) -m ruff format .

@@ -56,3 +56,25 @@ def run_components() -> Callable[[Callable[[], Any]], PlanRecord]:
         return run_program(stack_file, program=declare)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def dev_plan() -> PlanRecord:
+    """The dev stack's plan, computed once per test session (read-only for tests)."""
+    return run_program(DEV_STACK)
+
+
+@pytest.fixture(scope="session")
+def prod_plan() -> PlanRecord:
+    return run_program(PROJECT_DIR / "Pulumi.prod.yaml")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pulumi_runtime():
+    """Pulumi's runtime state is global: whatever a test did, the next one starts clean."""
+    from pulumi.runtime import settings
+    from pulumi.runtime.config import set_all_config
+
+    yield
+    settings.reset_options()
+    set_all_config({}, [])

@@ -1,0 +1,173 @@
+"""GKE platform components, through the resources the dev and prod stacks declare."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from components.contract import POOL_LABEL
+from components.gcp.cluster import gke_kubeconfig
+from components.gcp.node_pool import gke_pool_contract
+from stacks.clusters import PoolConfig
+from tests.helpers import dig, one
+
+NODE_POOL = "gcp:container/nodePool:NodePool"
+CLUSTER = "gcp:container/cluster:Cluster"
+
+
+def test_cluster_is_private_vpc_native_and_hardened(dev_plan, prod_plan):
+    dev = one(dev_plan, CLUSTER).inputs
+    assert dig(dev, "privateClusterConfig.enablePrivateNodes") is True
+    assert dig(dev, "ipAllocationPolicy.clusterSecondaryRangeName") == "pods"
+    assert dig(dev, "ipAllocationPolicy.servicesSecondaryRangeName") == "services"
+    assert dev["removeDefaultNodePool"] is True
+    assert dev["enableShieldedNodes"] is True
+    assert dig(dev, "workloadIdentityConfig.workloadPool") == "acme-ml-dev.svc.id.goog"
+    assert dig(dev, "gatewayApiConfig.channel") == "CHANNEL_STANDARD"
+    assert dev["datapathProvider"] == "ADVANCED_DATAPATH"
+    assert dig(dev, "releaseChannel.channel") == "REGULAR"
+    assert dev["location"] == "europe-west4-a" and dev["deletionProtection"] is False
+    assert dig(dev, "masterAuthorizedNetworksConfig.cidrBlocks.0.cidrBlock") == "203.0.113.0/24"
+
+    prod = one(prod_plan, CLUSTER).inputs
+    assert prod["location"] == "us-central1"
+    assert prod["nodeLocations"] == ["us-central1-a", "us-central1-b", "us-central1-c"]
+    assert prod["deletionProtection"] is True
+    assert prod["minMasterVersion"] == "1.33"
+    assert dig(prod, "releaseChannel.channel") == "STABLE"
+
+
+def test_dev_pools_autoscale_and_gpu_pool_is_spot_from_zero(dev_plan):
+    pools = {r.name: r.inputs for r in dev_plan.of_type(NODE_POOL)}
+    assert set(pools) == {"main-system", "main-gpu-t4"}
+    system, gpu = pools["main-system"], pools["main-gpu-t4"]
+    assert (dig(system, "autoscaling.totalMinNodeCount"), dig(system, "autoscaling.totalMaxNodeCount")) == (
+        1,
+        3,
+    )
+    assert (dig(gpu, "autoscaling.totalMinNodeCount"), dig(gpu, "autoscaling.totalMaxNodeCount")) == (0, 2)
+    assert dig(gpu, "nodeConfig.spot") is True
+    accelerator = dig(gpu, "nodeConfig.guestAccelerators.0")
+    assert (accelerator["type"], accelerator["count"]) == ("nvidia-tesla-t4", 1)
+    assert dig(accelerator, "gpuDriverInstallationConfig.gpuDriverVersion") == "LATEST"
+    for pool in pools.values():
+        assert dig(pool, "nodeConfig.workloadMetadataConfig.mode") == "GKE_METADATA"
+        assert dig(pool, "nodeConfig.shieldedInstanceConfig.enableSecureBoot") is True
+        assert dig(pool, "nodeConfig.serviceAccount").startswith("dev-main-nodes-")
+        assert dig(pool, "nodeConfig.labels")[POOL_LABEL] in ("system", "gpu-t4")
+        assert dig(pool, "management.autoRepair") is True
+
+
+def test_prod_tpu_pool_has_compact_placement_with_topology(prod_plan):
+    tpu = one(prod_plan, NODE_POOL, "main-tpu-v5e").inputs
+    assert tpu["placementPolicy"] == {"type": "COMPACT", "tpuTopology": "2x2"}
+    assert dig(tpu, "nodeConfig.machineType") == "ct5lp-hightpu-4t"
+    assert tpu["nodeLocations"] == ["us-central1-a"]
+    assert dig(tpu, "autoscaling.totalMinNodeCount") == 0
+    gpu = one(prod_plan, NODE_POOL, "main-gpu-l4").inputs
+    assert dig(gpu, "autoscaling.totalMinNodeCount") == 0
+    assert dig(gpu, "upgradeSettings.maxSurge") == 0
+
+
+def test_network_has_pod_and_service_ranges_router_and_nat(dev_plan):
+    subnet = one(dev_plan, "gcp:compute/subnetwork:Subnetwork").inputs
+    assert subnet["ipCidrRange"] == "10.10.0.0/20"
+    assert {r["rangeName"]: r["ipCidrRange"] for r in subnet["secondaryIpRanges"]} == {
+        "pods": "10.16.0.0/14",
+        "services": "10.20.0.0/20",
+    }
+    assert subnet["privateIpGoogleAccess"] is True
+    assert one(dev_plan, "gcp:compute/network:Network").inputs["autoCreateSubnetworks"] is False
+    nat = one(dev_plan, "gcp:compute/routerNat:RouterNat").inputs
+    assert nat["sourceSubnetworkIpRangesToNat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
+    assert (
+        nat["router"]
+        == one(dev_plan, "gcp:compute/router:Router").name + "-" + nat["router"].rsplit("-", 1)[1]
+    )
+
+
+def test_registry_is_immutable_with_cleanup_and_node_pull_access(dev_plan):
+    repository = one(dev_plan, "gcp:artifactregistry/repository:Repository").inputs
+    assert repository["format"] == "DOCKER"
+    assert dig(repository, "dockerConfig.immutableTags") is True
+    assert {p["id"]: p["action"] for p in repository["cleanupPolicies"]} == {
+        "delete-untagged": "DELETE",
+        "keep-recent": "KEEP",
+    }
+    reader = one(dev_plan, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember").inputs
+    assert reader["role"] == "roles/artifactregistry.reader"
+    assert reader["member"].startswith("serviceAccount:dev-main-nodes-")
+
+
+def test_node_identity_is_least_privilege(dev_plan):
+    roles = sorted(r.inputs["role"] for r in dev_plan.of_type("gcp:projects/iAMMember:IAMMember"))
+    assert roles == sorted(
+        [
+            "roles/autoscaling.metricsWriter",
+            "roles/logging.logWriter",
+            "roles/monitoring.metricWriter",
+            "roles/monitoring.viewer",
+            "roles/stackdriver.resourceMetadata.writer",
+        ]
+    )
+
+
+def test_buckets_are_private_uniform_and_versioned_as_configured(dev_plan):
+    buckets = {r.name: r.inputs for r in dev_plan.of_type("gcp:storage/bucket:Bucket")}
+    for bucket in buckets.values():
+        assert bucket["uniformBucketLevelAccess"] is True
+        assert bucket["publicAccessPrevention"] == "enforced"
+        assert bucket["labels"]["cost-center"] == "cc-1042"
+    assert dig(buckets["main-artifacts"], "versioning.enabled") is True
+    assert dig(buckets["main-datasets"], "versioning.enabled") is False
+
+
+def test_every_resource_uses_an_explicit_provider(prod_plan):
+    providers = {r.urn: r for r in prod_plan.resources if r.is_provider}
+    for resource in prod_plan.resources:
+        if resource.custom and not resource.is_provider:
+            assert resource.provider in providers, resource.urn
+            package = resource.type.split(":")[0]
+            assert providers[resource.provider].type == f"pulumi:providers:{package}", resource.urn
+    gcp = one(prod_plan, "pulumi:providers:gcp").inputs
+    assert (gcp["project"], gcp["region"]) == ("acme-ml-prod", "us-central1")
+    # Providers receive map-valued settings JSON-encoded, as the engine sends them.
+    assert json.loads(gcp["defaultLabels"])["environment"] == "prod"
+
+
+def test_kubeconfig_authenticates_through_the_gke_plugin():
+    document = yaml.safe_load(gke_kubeconfig("main-1234567", "34.1.2.3", "Q0E="))
+    user = document["users"][0]["user"]
+    assert user["exec"]["command"] == "gke-gcloud-auth-plugin"
+    assert document["clusters"][0]["cluster"]["server"] == "https://34.1.2.3"
+    assert "token" not in user and "client-key-data" not in user
+
+
+def test_pool_contract_targets_gke_labels_and_taints():
+    gpu = gke_pool_contract(
+        "gpu",
+        PoolConfig(
+            kind="gpu", machine_type="g2-standard-8", accelerator="nvidia-l4", min=0, max=2, spot=True
+        ),
+    )
+    assert gpu.node_selector == {
+        POOL_LABEL: "gpu",
+        "cloud.google.com/gke-accelerator": "nvidia-l4",
+        "cloud.google.com/gke-spot": "true",
+    }
+    assert [t.key for t in gpu.tolerations] == ["nvidia.com/gpu"]
+    assert (gpu.extended_resource, gpu.resource_per_node) == ("nvidia.com/gpu", 1)
+
+    tpu = gke_pool_contract(
+        "tpu", PoolConfig(kind="tpu", machine_type="ct5lp-hightpu-4t", topology="2x2", min=0, max=1)
+    )
+    assert tpu.node_selector["cloud.google.com/gke-tpu-accelerator"] == "tpu-v5-lite-podslice"
+    assert tpu.node_selector["cloud.google.com/gke-tpu-topology"] == "2x2"
+    assert tpu.pod_scheduling()["tolerations"] == [
+        {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
+    assert (tpu.extended_resource, tpu.resource_per_node) == ("google.com/tpu", 4)
+
+    cpu = gke_pool_contract("system", PoolConfig(kind="cpu", machine_type="e2-standard-4", min=1, max=3))
+    assert cpu.pod_scheduling() == {"nodeSelector": {POOL_LABEL: "system"}}

@@ -1,0 +1,38 @@
+"""`cloud: existing`: a kubeconfig context and pools declared by the labels/taints nodes carry."""
+
+from __future__ import annotations
+
+import pytest
+
+from plan.engine import PROJECT_DIR, run_program
+from tests.helpers import dig, one
+
+
+@pytest.fixture(scope="module")
+def existing_plan():
+    return run_program(PROJECT_DIR / "examples" / "existing-cluster.yaml")
+
+
+def test_no_cloud_resources_only_kubernetes(existing_plan):
+    packages = {r.type.split(":")[0] for r in existing_plan.resources if r.custom}
+    assert packages == {"kubernetes", "pulumi"}
+    provider = one(existing_plan, "pulumi:providers:kubernetes").inputs
+    assert provider["context"] == "dgx-prod"
+
+
+def test_pools_are_selected_by_the_declared_node_labels_and_taints(existing_plan):
+    pod = dig(one(existing_plan, "kubernetes:apps/v1:Deployment").inputs, "spec.template.spec")
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}
+    assert pod["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+    ]
+    assert pod["containers"][0]["image"] == "registry.lab.acme.example/models/chat-server:0.7.2"
+    job = one(existing_plan, "kubernetes:batch/v1:Job").inputs["spec"]
+    assert (job["parallelism"], job["completions"], job["completionMode"]) == (2, 2, "Indexed")
+    assert dig(job, "template.spec.restartPolicy") == "OnFailure"
+
+
+def test_ingress_uses_the_clusters_own_controller_class(existing_plan):
+    ingress = one(existing_plan, "kubernetes:networking.k8s.io/v1:Ingress").inputs
+    assert ingress["spec"]["ingressClassName"] == "nginx-internal"
+    assert dig(ingress, "spec.rules.0.host") == "ml.lab.acme.example"

@@ -1,0 +1,132 @@
+"""The offline engine and its command line: determinism, records, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from plan.cli import main
+from plan.engine import PROJECT_DIR, run_program
+from plan.record import PlanRecord
+
+
+def test_two_runs_give_byte_identical_records(dev_plan):
+    again = run_program(PROJECT_DIR / "Pulumi.dev.yaml")
+    assert again.to_json() == dev_plan.to_json()
+
+
+def test_record_round_trips_and_keeps_parents_and_providers(dev_plan, tmp_path):
+    path = tmp_path / "dev.json"
+    dev_plan.write(path)
+    loaded = PlanRecord.read(path)
+    assert loaded.to_json() == dev_plan.to_json()
+    pool = next(r for r in loaded.resources if r.name == "main-gpu-t4" and r.custom)
+    assert pool.parent.endswith("mlplatform:gcp:NodePool::main-gpu-t4")
+    assert pool.provider.endswith("pulumi:providers:gcp::main-gcp")
+    kubeconfig = next(r for r in loaded.resources if r.type == "pulumi:providers:kubernetes").inputs[
+        "kubeconfig"
+    ]
+    assert kubeconfig == "<secret>"
+
+
+def test_preview_prints_tree_counts_and_workloads(capsys):
+    assert main(["preview", "--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "gcp:container/cluster:Cluster  main" in out
+    assert "main-gpu-t4  [n1-standard-8, 0..2 nodes, 1x nvidia-tesla-t4, spot]" in out
+    assert "Resources: " in out and "gcp:container/nodePool:NodePool" in out
+    assert "model   ml/model2" in out and "pool gpu-t4" in out
+    assert "/model1              -> model1 90% + model1-candidate 10%" in out
+
+
+def test_preview_json_records_the_prod_platform(tmp_path, capsys):
+    out = tmp_path / "prod.json"
+    assert main(["preview", "--stack", "prod", "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    types = [r["type"] for r in document["resources"]]
+    assert types.count("gcp:container/nodePool:NodePool") == 3
+    for token in (
+        "gcp:container/cluster:Cluster",
+        "gcp:compute/network:Network",
+        "gcp:compute/subnetwork:Subnetwork",
+        "gcp:compute/router:Router",
+        "gcp:compute/routerNat:RouterNat",
+        "gcp:artifactregistry/repository:Repository",
+        "gcp:storage/bucket:Bucket",
+    ):
+        assert token in types
+
+
+def test_render_writes_one_manifest_per_object_and_a_release_summary(tmp_path, capsys):
+    assert main(["render", "--stack", "prod", "--out", str(tmp_path)]) == 0
+    deployment = yaml.safe_load((tmp_path / "main" / "ml" / "deployment-llm.yaml").read_text())
+    assert (deployment["apiVersion"], deployment["kind"]) == ("apps/v1", "Deployment")
+    releases = yaml.safe_load((tmp_path / "helm-releases.yaml").read_text())["releases"]
+    assert {r["chart"] for r in releases} == {"dcgm-exporter", "prometheus", "prometheus-adapter"}
+    assert (tmp_path / "main" / "_cluster" / "namespace-ml.yaml").exists()
+
+
+def _bad_stack(tmp_path, mutate) -> str:
+    document = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    mutate(document["config"]["mlplatform:clusters"]["main"])
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return str(path)
+
+
+def _to_aws_with_tpu(cluster):
+    del cluster["gcp"]
+    cluster.update(cloud="aws", aws={"region": "eu-west-1"})
+    cluster["pools"]["tpu"] = {
+        "kind": "tpu",
+        "machineType": "ct5lp-hightpu-4t",
+        "topology": "2x2",
+        "min": 0,
+        "max": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key"),
+    [
+        (lambda c: c["pools"]["system"].update(minSize=1), "mlplatform:clusters.main.pools.system.minSize"),
+        (lambda c: c["pools"]["system"].update(min=4), "mlplatform:clusters.main.pools.system.max"),
+        (_to_aws_with_tpu, "mlplatform:clusters.main.pools.tpu.kind"),
+    ],
+    ids=["misspelt-key", "min-above-max", "tpu-not-on-gcp"],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, mutate, key):
+    result = subprocess.run(
+        [sys.executable, "-m", "plan", "preview", "--config", _bad_stack(tmp_path, mutate)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: Pulumi.bad.yaml: " + key)
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_stack_and_missing_file_are_bad_input(capsys):
+    assert main(["preview", "--stack", "staging"]) == 2
+    assert "no stack 'staging'" in capsys.readouterr().err
+    assert main(["preview", "--config", "does/not/exist.yaml"]) == 2
+
+
+def test_program_failure_exits_3_and_debug_shows_the_traceback(capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("stacks.platform.build_workloads", broken)
+    assert main(["preview", "--stack", "dev"]) == 3
+    err = capsys.readouterr().err
+    assert "RuntimeError: boom" in err and "Traceback" not in err
+    assert main(["--debug", "preview", "--stack", "dev"]) == 3
+    assert "Traceback" in capsys.readouterr().err

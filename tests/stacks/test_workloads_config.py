@@ -1,0 +1,209 @@
+"""Workload config: models, jobs and teams are checked against the clusters they land on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stacks import ConfigError, load_stack_file
+
+
+def _models(document: dict[str, Any]) -> dict[str, Any]:
+    return document["config"]["mlplatform:models"]
+
+
+def _jobs(document: dict[str, Any]) -> dict[str, Any]:
+    return document["config"]["mlplatform:jobs"]
+
+
+def _model(name: str, **changes):
+    def mutate(document):
+        _models(document)[name].update(changes)
+
+    return mutate
+
+
+def _job(name: str, **changes):
+    def mutate(document):
+        _jobs(document)[name].update(changes)
+
+    return mutate
+
+
+def _ingress_cluster(document):
+    document["config"]["mlplatform:clusters"]["main"]["routing"] = {"mode": "ingress"}
+
+
+def _second_team(document):
+    document["config"]["mlplatform:teams"]["other"] = {}
+
+
+INVALID = [
+    pytest.param(
+        _model("model2", pool="gpu-a100"),
+        "mlplatform:models.model2.pool: cluster 'main' has no pool 'gpu-a100' (pools: system, gpu-t4)",
+        id="pool-missing",
+    ),
+    pytest.param(
+        _model("model1", resources={"cpu": "1", "memory": "1Gi", "gpu": 1}),
+        "mlplatform:models.model1.resources.gpu: pool 'system' is a cpu pool: it has no GPUs",
+        id="gpu-on-cpu-pool",
+    ),
+    pytest.param(
+        _model("model1", resources={"cpu": "1", "memory": "1Gi", "tpu": 4}),
+        "mlplatform:models.model1.resources.tpu: pool 'system' is a cpu pool: it has no TPUs",
+        id="tpu-on-cpu-pool",
+    ),
+    pytest.param(
+        _model("model2", resources={"cpu": "1", "memory": "1Gi"}),
+        "mlplatform:models.model2.resources.gpu: pool 'gpu-t4' is a gpu pool: request resources.gpu",
+        id="cpu-only-pod-on-gpu-pool",
+    ),
+    pytest.param(
+        _model("model2", resources={"cpu": "1", "memory": "1Gi", "gpu": 2}),
+        "mlplatform:models.model2.resources.gpu: 2 GPUs do not fit on a 'gpu-t4' node (1 per node)",
+        id="more-gpus-than-a-node-has",
+    ),
+    pytest.param(
+        _model("model2", route={"path": "/model1"}),
+        "mlplatform:models.model2.route.path: /model1 is already routed to model 'model1'",
+        id="duplicate-route",
+    ),
+    pytest.param(
+        _model("model1", weight=80),
+        "mlplatform:models.model1.weight: weights add up to 90, not 100 (primary 80 + variants)",
+        id="weights-do-not-add-up",
+    ),
+    pytest.param(
+        _model("model1", weight=None),
+        "mlplatform:models.model1.weight: with variants, give the primary's weight",
+        id="variants-without-primary-weight",
+    ),
+    pytest.param(
+        _model("model1", image={"repository": "sentiment", "tag": "latest"}),
+        "mlplatform:models.model1.image.tag: 'latest' is not a version: pin the image tag",
+        id="latest-tag",
+    ),
+    pytest.param(
+        _model("model1", image={"repository": "sentiment", "name": "x/y", "tag": "1"}),
+        "mlplatform:models.model1.image.repository: give either repository",
+        id="image-repository-and-name",
+    ),
+    pytest.param(
+        _model("model1", autoscale={"min": 3, "max": 2, "cpu": 50}),
+        "mlplatform:models.model1.autoscale.max: 2 is less than min 3",
+        id="hpa-min-above-max",
+    ),
+    pytest.param(
+        _model("model1", autoscale={"min": 1, "max": 2}),
+        "mlplatform:models.model1.autoscale.cpu: autoscale needs a target",
+        id="hpa-without-target",
+    ),
+    pytest.param(
+        _model("model1", autoscale={"min": 1, "max": 2, "gpuUtil": 60}),
+        "mlplatform:models.model1.autoscale.gpuUtil: gpuUtil needs a model that requests a gpu",
+        id="gpu-util-without-gpu",
+    ),
+    pytest.param(
+        _model("model1", buckets={"checkpoints": "read"}),
+        "mlplatform:models.model1.buckets.checkpoints: cluster 'main' has no bucket 'checkpoints'",
+        id="unknown-bucket",
+    ),
+    pytest.param(
+        _model("model1", buckets={"artifacts": "admin"}),
+        "mlplatform:models.model1.buckets.artifacts: Input should be 'read' or 'write'",
+        id="bad-bucket-access",
+    ),
+    pytest.param(
+        _model("model1", team="search"),
+        "mlplatform:models.model1.team: no team 'search' in mlplatform:teams (ml)",
+        id="unknown-team",
+    ),
+    pytest.param(
+        _second_team,
+        "mlplatform:models.model1.team: name the team (namespace) it belongs to",
+        id="ambiguous-team",
+    ),
+    pytest.param(
+        _model("model1", cluster="eu"),
+        "mlplatform:models.model1.cluster: no cluster 'eu' (clusters: main)",
+        id="unknown-cluster",
+    ),
+    pytest.param(
+        _ingress_cluster,
+        "mlplatform:models.model1.variants: cluster 'main' routes through a gcp Ingress, which cannot split",
+        id="weights-on-ingress-without-weights",
+    ),
+    pytest.param(
+        lambda d: _models(d).update({"a" * 41: _models(d)["model2"]}),
+        f"mlplatform:models.{'a' * 41}: '{'a' * 41}' becomes Kubernetes object names",
+        id="model-name-too-long",
+    ),
+    pytest.param(
+        lambda d: _jobs(d).update({"n" * 53: _jobs(d)["nightly-batch"]}),
+        f"mlplatform:jobs.{'n' * 53}: '{'n' * 53}' becomes Kubernetes object names: "
+        "lowercase letters, digits, '-', at most 52",
+        id="cronjob-name-over-52",
+    ),
+    pytest.param(
+        _job("train-bert", restartPolicy="Always"),
+        "mlplatform:jobs.train-bert.restartPolicy: Input should be 'Never' or 'OnFailure'",
+        id="job-restart-always",
+    ),
+    pytest.param(
+        _job("train-bert", timeZone="Europe/Paris"),
+        "mlplatform:jobs.train-bert.timeZone: timeZone applies to scheduled jobs",
+        id="timezone-without-schedule",
+    ),
+    pytest.param(
+        _job("nightly-batch", schedule="every night"),
+        "mlplatform:jobs.nightly-batch.schedule: String should match pattern",
+        id="bad-schedule",
+    ),
+    pytest.param(
+        lambda d: _jobs(d).update({"model1": _jobs(d)["train-bert"]}),
+        "mlplatform:jobs.model1: 'model1' names a model too",
+        id="job-and-model-share-a-name",
+    ),
+    pytest.param(
+        _model("model1", variants={"Canary!": {"image": {"tag": "2"}, "weight": 10}}),
+        "mlplatform:models.model1.variants: variant name 'Canary!'",
+        id="bad-variant-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), INVALID)
+def test_invalid_workload_config_is_refused_with_its_key(dev_config, write_stack, mutate, message):
+    mutate(dev_config)
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(dev_config))
+    assert str(caught.value).startswith("Pulumi.test.yaml: ")
+    assert message in str(caught.value)
+
+
+def test_tpu_request_must_take_the_whole_host(write_stack):
+    import yaml
+
+    from plan.engine import PROJECT_DIR
+
+    document = yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+    document["config"]["mlplatform:jobs"]["train-t5-tpu"]["resources"]["tpu"] = 2
+    with pytest.raises(
+        ConfigError, match=r"jobs\.train-t5-tpu\.resources\.tpu: a ct5lp-hightpu-4t node has 4 TPU"
+    ):
+        load_stack_file(write_stack(document))
+
+
+def test_defaults_are_production_defaults(dev_config, write_stack):
+    config = load_stack_file(write_stack(dev_config))
+    job = config.jobs["nightly-batch"]
+    assert (job.concurrency_policy, job.successful_jobs_history_limit, job.failed_jobs_history_limit) == (
+        "Forbid",
+        3,
+        3,
+    )
+    assert config.models["model1"].probes.startup_seconds == 300
+    assert config.models["model1"].primary_weight == 90
+    assert config.models["model2"].primary_weight == 100

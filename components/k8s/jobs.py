@@ -17,6 +17,7 @@ from components.k8s.pod import (
     object_metadata,
     pod_spec,
     standard_labels,
+    workload_service_account,
 )
 
 
@@ -62,16 +63,8 @@ class BatchJob(pulumi.ComponentResource):
         component = "batch-job" if args.schedule else "training-job"
         labels = standard_labels(args.job, component, args.labels)
 
-        binding = None
-        if args.identity is not None and args.buckets:
-            binding = args.identity.bind(name, args.namespace, args.job, args.buckets, parent=self)
-        self.service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=object_metadata(
-                args.job, args.namespace, labels, binding.service_account_annotations if binding else None
-            ),
-            automount_service_account_token=False,
-            opts=pulumi.ResourceOptions(parent=self),
+        pod_labels = workload_service_account(
+            name, args.job, args.namespace, labels, args.buckets, args.identity, self
         )
         job_spec = {
             "backoffLimit": args.backoff_limit,
@@ -84,7 +77,7 @@ class BatchJob(pulumi.ComponentResource):
                 "metadata": {
                     "labels": {
                         **labels,
-                        **(binding.pod_labels if binding else {}),
+                        **pod_labels,
                         POOL_LABEL: args.pool.name,
                     }
                 },

@@ -17,6 +17,7 @@ from components.k8s.pod import (
     object_metadata,
     pod_spec,
     standard_labels,
+    workload_service_account,
 )
 
 COMPONENT = "model-server"
@@ -83,18 +84,9 @@ class ModelService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = standard_labels(args.model, COMPONENT, args.labels)
 
-        binding = None
-        if args.identity is not None and args.buckets:
-            binding = args.identity.bind(name, args.namespace, args.model, args.buckets, parent=self)
-        self.service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=object_metadata(
-                args.model, args.namespace, labels, binding.service_account_annotations if binding else None
-            ),
-            automount_service_account_token=False,
-            opts=child,
+        pod_labels = workload_service_account(
+            name, args.model, args.namespace, labels, args.buckets, args.identity, parent=self
         )
-        pod_labels = binding.pod_labels if binding else {}
 
         self.backends = []
         self.deployments: dict[str, k8s.apps.v1.Deployment] = {}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.contract import PoolContract
+from components.handle import BucketAccess, WorkloadIdentity
 
 # A high, fixed UID: non-root, and never a UID that exists on the node.
 RUN_AS_USER = 10001
@@ -155,3 +157,28 @@ def pod_spec(
             for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
         ]
     return spec
+
+
+def workload_service_account(
+    name: str,
+    account: str,
+    namespace: str,
+    labels: dict[str, str],
+    buckets: dict[str, BucketAccess],
+    identity: WorkloadIdentity | None,
+    parent: pulumi.Resource,
+) -> dict[str, str]:
+    """The workload's own ServiceAccount (no token), bound to a cloud identity with exactly its
+    buckets; returns the labels its pods need for that identity."""
+    binding = (
+        identity.bind(name, namespace, account, buckets, parent=parent) if identity and buckets else None
+    )
+    k8s.core.v1.ServiceAccount(
+        f"{name}-sa",
+        metadata=object_metadata(
+            account, namespace, labels, binding.service_account_annotations if binding else None
+        ),
+        automount_service_account_token=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return dict(binding.pod_labels) if binding else {}

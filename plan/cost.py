@@ -25,7 +25,9 @@ FORMATS = ("text", "markdown")
 
 def estimate_record(record: PlanRecord, prices: PriceTable | None = None) -> CostEnvelope:
     nodes = [
-        GraphNode(urn=r.urn, type=r.type, name=r.name, props=r.inputs, parent=r.parent, provider=r.provider)
+        GraphNode(
+            urn=r.urn, type=r.type, name=r.name, props=r.inputs, parent=r.parent, provider=r.provider, id=r.id
+        )
         for r in record.resources
     ]
     return estimate(resources_from_graph(nodes), prices)

@@ -78,6 +78,7 @@ class Resource:
     name: str = ""
     cluster: str = ""
     provider: Mapping[str, Any] = field(default_factory=dict)
+    id: str | None = None  # when known: links a node group to its launch template
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class GraphNode:
     parent: str | None = None  # parent URN
     provider: str | None = None  # provider URN
     provider_props: Mapping[str, Any] | None = None  # when the provider is not itself a node
+    id: str | None = None
 
 
 class PriceTable:
@@ -184,6 +186,8 @@ class _Cluster:
 class _Estimate:
     prices: PriceTable
     clusters: dict[str, _Cluster]
+    # Launch templates by id, by name and by (cluster, logical name): where EKS node disks are.
+    launch_templates: dict[Any, Resource] = field(default_factory=dict)
     lines: list[CostLine] = field(default_factory=list)
     clouds: set[str] = field(default_factory=set)
 
@@ -246,6 +250,11 @@ def estimate(
         if cloud and region and resource.cluster not in clusters:
             clusters[resource.cluster] = _Cluster(cloud=cloud, region=region)
     run = _Estimate(prices=prices, clusters=clusters)
+    for resource in items:
+        if resource.type == "aws:ec2/launchTemplate:LaunchTemplate":
+            for key in (resource.id, resource.props.get("name"), (resource.cluster, resource.name)):
+                if key:
+                    run.launch_templates[key] = resource
     for table in (_PRICERS, _DEFERRED):
         for resource in items:
             pricer = table.get(resource.type)
@@ -439,14 +448,39 @@ def _eks_pool(resource: Resource, run: _Estimate) -> None:
         raise UnknownPrice(f"node group {resource.name!r} has no instanceTypes to price")
     # Several types: the group may run on any of them, so the dearest one bounds the cost.
     machine = max(types, key=lambda t: prices.machine("aws", region, t, spot))
-    disk_gb = _count(props.get("diskSize"), int(prices.cloud("aws")["defaultNodeDiskGb"]))
     hourly = prices.machine("aws", region, machine, spot)
-    hourly += disk_gb * prices.disk("aws", region, "gp3") / prices.hours_per_month
+    disks = _eks_node_disks(resource, run)
+    for size, volume_type in disks:
+        hourly += size * prices.disk("aws", region, volume_type) / prices.hours_per_month
     scaling = props.get("scalingConfig") or {}
     low, high = _count(scaling.get("minSize")), _count(scaling.get("maxSize"))
     run.add_nodes(resource, "aws", low, high)
-    detail = f"{' | '.join(types)} + {disk_gb} GB gp3" + (", spot" if spot else "") + f", {_nodes(low, high)}"
+    volumes = " + ".join(f"{size} GB {volume_type}" for size, volume_type in disks)
+    detail = f"{' | '.join(types)} + {volumes}" + (", spot" if spot else "") + f", {_nodes(low, high)}"
     run.add(resource, f"pool {_pool_name(resource, props.get('labels'))}", detail, hourly, low, high)
+
+
+def _eks_node_disks(resource: Resource, run: _Estimate) -> list[tuple[int, str]]:
+    """The EBS volumes of one node: from the group's launch template (found by id, by name or,
+    when the id is not known yet, by the same logical name in the same cluster), else diskSize."""
+    reference = resource.props.get("launchTemplate") or {}
+    template = None
+    if reference:
+        for key in (reference.get("id"), reference.get("name"), (resource.cluster, resource.name)):
+            if key and key in run.launch_templates:
+                template = run.launch_templates[key]
+                break
+    if template is not None:
+        volumes = [
+            (_count(ebs.get("volumeSize"), 8), str(ebs.get("volumeType") or "gp3"))
+            for mapping in template.props.get("blockDeviceMappings") or []
+            if isinstance(ebs := mapping.get("ebs"), Mapping)
+        ]
+        if volumes:
+            return volumes
+    return [
+        (_count(resource.props.get("diskSize"), int(run.prices.cloud("aws")["defaultNodeDiskGb"])), "gp3")
+    ]
 
 
 @_prices("aws:ec2/natGateway:NatGateway")
@@ -528,6 +562,9 @@ def _aks_pool(resource: Resource, run: _Estimate, pool: Mapping[str, Any], regio
         raise UnknownPrice(f"agent pool {name or resource.name!r} has no vmSize to price")
     spot = str(pool.get("scaleSetPriority") or "Regular") == "Spot"
     hourly = prices.machine("azure", region, machine, spot)
+    max_price = pool.get("spotMaxPrice")
+    if spot and isinstance(max_price, (int, float)) and max_price > 0:
+        hourly = min(hourly, float(max_price))  # Azure evicts rather than pay more
     parts = [machine]
     if str(pool.get("osDiskType") or "Managed") == "Managed":
         disk_gb = _count(pool.get("osDiskSizeGB"), int(azure["defaultOsDiskGb"]))

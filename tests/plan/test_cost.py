@@ -179,6 +179,62 @@ def test_eks_node_group_prices_its_dearest_type_in_the_provider_region():
     assert envelope.floor_usd == pytest.approx(73.00 + 110.96 + 36.50 + 3.65 + 1.00)
 
 
+def test_eks_node_disks_come_from_the_launch_template():
+    template = Resource(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        {
+            "blockDeviceMappings": [
+                {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 100, "volumeType": "gp3"}}
+            ]
+        },
+        "eks-gpu",
+        "main",
+        {"region": "eu-west-1"},
+        id="lt-0123",
+    )
+    group = {
+        "instanceTypes": ["m.a"],
+        "scalingConfig": {"minSize": 0, "maxSize": 1},
+        "labels": {POOL_LABEL: "gpu"},
+    }
+    by_id = Resource(
+        "aws:eks/nodeGroup:NodeGroup",
+        {**group, "launchTemplate": {"id": "lt-0123", "version": "1"}},
+        "eks-gpu",
+        "main",
+        {"region": "eu-west-1"},
+    )
+    # During a real preview the template's id is not known yet: the same logical name matches.
+    by_name = Resource(
+        "aws:eks/nodeGroup:NodeGroup",
+        {**group, "launchTemplate": {"id": None, "version": None}},
+        "eks-gpu",
+        "main",
+        {"region": "eu-west-1"},
+    )
+    for node_group in (by_id, by_name):
+        pool = line(estimate([template, node_group], TEST_PRICES), "pool gpu")
+        # 0.20 + 100 GB x 0.073 / 730 = 0.21/h
+        assert pool.hourly_usd == pytest.approx(0.21)
+        assert pool.detail == "m.a + 100 GB gp3, 0..1 nodes"
+
+
+def test_azure_spot_max_price_caps_the_node_price():
+    pool = {
+        "vmSize": "V2",
+        "scaleSetPriority": "Spot",
+        "spotMaxPrice": 0.3,
+        "osDiskType": "Ephemeral",
+        "count": 1,
+        "nodeLabels": {POOL_LABEL: "gpu"},
+    }
+    envelope = estimate(
+        [Resource("azure-native:containerservice:AgentPool", pool, "gpu", "", {"location": "westeurope"})],
+        TEST_PRICES,
+    )
+    assert line(envelope, "pool gpu").hourly_usd == pytest.approx(0.3)  # not 1.00 x 0.5
+
+
 def test_aks_pools_take_the_cluster_region_and_tier():
     resources = [
         # The agent pool comes first and names no location: the cluster's is used.
@@ -308,35 +364,20 @@ SHIPPED = [
 ]
 
 # The machine types the stacks of this project are built around, per cloud and region.
+GCP_TYPES = ["e2-standard-4", "n1-standard-8", "n2-standard-8", "g2-standard-8", "ct5lp-hightpu-4t"]
+AWS_TYPES = ["m6i.xlarge", "m6i.2xlarge", "m7i.xlarge", "g4dn.xlarge", "g5.xlarge", "g6.xlarge"]
+AZURE_TYPES = [
+    "Standard_D4s_v5",
+    "Standard_D8s_v5",
+    "Standard_D4ds_v5",
+    "Standard_D8ds_v5",
+    "Standard_NC4as_T4_v3",
+    "Standard_NC24ads_A100_v4",
+]
 REQUIRED = {
-    ("gcp", "europe-west4"): [
-        "e2-standard-4",
-        "n1-standard-8",
-        "n2-standard-8",
-        "g2-standard-8",
-        "ct5lp-hightpu-4t",
-    ],
-    ("gcp", "us-central1"): [
-        "e2-standard-4",
-        "n1-standard-8",
-        "n2-standard-8",
-        "g2-standard-8",
-        "ct5lp-hightpu-4t",
-    ],
-    ("aws", "eu-west-1"): ["m6i.xlarge", "m6i.2xlarge", "g4dn.xlarge", "g5.xlarge"],
-    ("aws", "us-east-1"): ["m6i.xlarge", "m6i.2xlarge", "g4dn.xlarge", "g5.xlarge"],
-    ("azure", "westeurope"): [
-        "Standard_D4s_v5",
-        "Standard_D8s_v5",
-        "Standard_NC4as_T4_v3",
-        "Standard_NC24ads_A100_v4",
-    ],
-    ("azure", "eastus"): [
-        "Standard_D4s_v5",
-        "Standard_D8s_v5",
-        "Standard_NC4as_T4_v3",
-        "Standard_NC24ads_A100_v4",
-    ],
+    **{("gcp", region): GCP_TYPES for region in ("europe-west4", "us-central1")},
+    **{("aws", region): AWS_TYPES for region in ("eu-west-1", "us-east-1")},
+    **{("azure", region): AZURE_TYPES for region in ("westeurope", "eastus")},
 }
 
 

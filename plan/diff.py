@@ -222,6 +222,8 @@ class PlanDiff:
     base_cost: CostEnvelope | None = None
     head_cost: CostEnvelope | None = None
     cost_note: str = ""
+    # Changes to the stack's exported outputs (`pulumi stack output`), by output name.
+    outputs: tuple[FieldChange, ...] = ()
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action == action)
@@ -342,6 +344,11 @@ def diff_records(base: PlanRecord, head: PlanRecord, base_label: str = "", head_
         cost_note = f"cost not estimated: {exc}"
     order = {"delete": 0, "replace": 1, "update": 2, "create": 3}
     changes.sort(key=lambda c: (c.group, order[c.action], c.type, c.name))
+    outputs = tuple(
+        FieldChange(name, before, after)
+        for name in sorted(set(base.outputs) | set(head.outputs))
+        if (before := base.outputs.get(name, MISSING)) != (after := head.outputs.get(name, MISSING))
+    )
     return PlanDiff(
         stack=head.stack if head.stack == base.stack else f"{base.stack} → {head.stack}",
         base=base_label or base.source,
@@ -351,6 +358,7 @@ def diff_records(base: PlanRecord, head: PlanRecord, base_label: str = "", head_
         base_cost=base_cost,
         head_cost=head_cost,
         cost_note=cost_note,
+        outputs=outputs,
     )
 
 
@@ -395,15 +403,22 @@ def cost_change(diff: PlanDiff) -> str:
     )
 
 
+def _no_changes(diff: PlanDiff) -> str:
+    return "No resource changes" if diff.outputs else "No changes"
+
+
 def render_text(diff: PlanDiff) -> str:
     lines = [f"Plan diff of {diff.stack}: {diff.base} → {diff.head}"]
     if not diff.changes:
-        lines.append(f"No changes: {diff.unchanged} resources unchanged.")
+        lines.append(f"{_no_changes(diff)}: {diff.unchanged} resources unchanged.")
     else:
         lines.append(summary(diff))
     cost = cost_change(diff)
     if cost:
         lines.append(cost)
+    if diff.outputs:
+        lines += ["", "Stack outputs"]
+        lines += [f"  ~  {item.path}: {show(item.old)} → {show(item.new)}" for item in diff.outputs]
     for group, changes in diff.groups().items():
         lines.append("")
         lines.append(group)
@@ -424,13 +439,19 @@ def _code(text: str) -> str:
 def render_markdown(diff: PlanDiff) -> str:
     lines = [f"#### Plan diff: {_code(diff.stack)} ({_code(diff.base)} → {_code(diff.head)})", ""]
     if not diff.changes:
-        lines.append(f"**No changes**: {diff.unchanged} resources unchanged.")
+        lines.append(f"**{_no_changes(diff)}**: {diff.unchanged} resources unchanged.")
     else:
         replace = diff.count("replace")
         lines.append(f"**{summary(diff)}**" + (f" — ⚠️ {replace} replacement(s)" if replace else ""))
     cost = cost_change(diff)
     if cost:
         lines += ["", cost]
+    if diff.outputs:
+        lines += ["", "Stack outputs:", ""]
+        lines += [
+            f"- {_code(item.path)}: {_code(show(item.old))} → {_code(show(item.new))}"
+            for item in diff.outputs
+        ]
     for group, changes in diff.groups().items():
         body: list[str] = []
         for change in changes:

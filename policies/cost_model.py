@@ -456,7 +456,7 @@ def _eks_pool(resource: Resource, run: _Estimate) -> None:
     low, high = _count(scaling.get("minSize")), _count(scaling.get("maxSize"))
     run.add_nodes(resource, "aws", low, high)
     volumes = " + ".join(f"{size} GB {volume_type}" for size, volume_type in disks)
-    detail = f"{' | '.join(types)} + {volumes}" + (", spot" if spot else "") + f", {_nodes(low, high)}"
+    detail = f"{' or '.join(types)} + {volumes}" + (", spot" if spot else "") + f", {_nodes(low, high)}"
     run.add(resource, f"pool {_pool_name(resource, props.get('labels'))}", detail, hourly, low, high)
 
 

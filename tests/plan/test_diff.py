@@ -99,6 +99,22 @@ def test_identical_records_have_no_changes():
     assert "**No changes**: 2 resources unchanged." in render_markdown(diff)
 
 
+def test_changed_stack_outputs_are_listed():
+    before, after = record(), record()
+    before.outputs = {"main.cloud": "gcp", "main.registry": "europe-west4-docker.pkg.dev/p/dev-models"}
+    after.outputs = {"main.cloud": "gcp", "main.registry": "europe-west4-docker.pkg.dev/p/dev-images"}
+    diff = diff_records(before, after)
+    assert [(o.path, o.new) for o in diff.outputs] == [
+        ("main.registry", "europe-west4-docker.pkg.dev/p/dev-images")
+    ]
+    text = render_text(diff)
+    assert "No resource changes: 1 resources unchanged." in text
+    assert (
+        "main.registry: europe-west4-docker.pkg.dev/p/dev-models → europe-west4-docker.pkg.dev/p/dev-images"
+        in text
+    )
+
+
 def test_added_removed_and_changed_resources_with_field_paths():
     kept = resource("gcp:storage/bucket:Bucket", "data", {"location": "EU", "labels": {"a": "1"}})
     gone = resource("gcp:storage/bucket:Bucket", "old", {"location": "EU"})

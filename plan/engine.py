@@ -63,11 +63,11 @@ class PlanMocks(pulumi_mocks.Mocks):
         resource_id = state.pop("id", None) or f"{args.name}-{resource.digest(8)}"
         return resource_id, state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
         emulator = emulators.CALLS.get(args.token)
         if emulator is None:
             raise ProgramError(f"invoke {args.token} has no emulator in plan/emulators")
-        return emulator(dict(args.args)), None
+        return emulator(dict(args.args)), []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

@@ -86,3 +86,7 @@ def render_preview(record: PlanRecord, sections: list[Callable[[PlanRecord], str
         if text:
             parts.append(text)
     return "\n\n".join(parts) + "\n"
+
+
+# Cloud-specific describers register themselves with `describes` above.
+import plan.describe_azure  # noqa: E402, F401

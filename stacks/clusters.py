@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
+from stacks.aks import check_aks_cluster
 from stacks.base import DnsLabel, StrictModel, rule_error
 
 Cloud = Literal["gcp", "aws", "azure", "existing"]
@@ -61,13 +62,33 @@ class AwsSettings(StrictModel):
     public_access_cidrs: list[str] = Field(default_factory=list)
 
 
+_GUID = r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$"
+
+
 class AzureSettings(StrictModel):
-    subscription_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    subscription_id: str = Field(pattern=_GUID)
     location: str = Field(pattern=r"^[a-z0-9]+$")
-    tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    # Entra ID tenant of the cluster's users; None: the subscription's tenant.
+    tenant_id: str | None = Field(default=None, pattern=_GUID)
     # Entra ID groups given cluster-admin.
-    admin_group_object_ids: list[str] = Field(default_factory=list)
-    authorized_ip_ranges: list[str] = Field(default_factory=list)
+    admin_group_object_ids: list[Annotated[str, StringConstraints(pattern=_GUID)]] = Field(
+        default_factory=list
+    )
+    # Availability zones for the node pools (a pool's own `zones` wins); none: regional placement.
+    zones: list[Literal["1", "2", "3"]] = Field(default_factory=list)
+    # Free has no uptime SLA; Standard is the production tier.
+    sku_tier: Literal["Free", "Standard", "Premium"] = "Standard"
+    storage_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS"] = "Standard_LRS"
+    # Spot pool name -> highest price paid, USD per node-hour; unlisted spot pools pay up to the
+    # on-demand price (-1), which makes evictions capacity-only.
+    spot_max_price: dict[str, float] = Field(default_factory=dict)
+    # How kubelogin gets the Entra ID token for the Kubernetes provider: `azurecli` for people
+    # and CI after `az login`, `workloadidentity` for federated CI runners, `msi` on Azure VMs.
+    kubelogin_mode: Literal["azurecli", "workloadidentity", "msi", "spn", "azd"] = "azurecli"
+    # What runs `pulumi up` (it is granted cluster-admin to declare the workloads): a person
+    # (`User`) or a CI identity (`ServicePrincipal`). Azure rejects a role assignment whose
+    # stated principal type is wrong.
+    deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
 
 
 class ExistingSettings(StrictModel):
@@ -302,6 +323,8 @@ class ClusterConfig(StrictModel):
                 "the cluster needs a system pool: a cpu pool, not spot, with min >= 1, "
                 "for DNS, the autoscaler and other add-ons",
             )
+        if self.cloud == "azure":
+            check_aks_cluster(self)
         return self
 
     @property

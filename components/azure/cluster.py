@@ -1,0 +1,233 @@
+"""An AKS cluster with Entra ID auth only, workload identity, CNI overlay + Cilium, and the
+kubernetes.Provider that reaches it."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_azure_native as azure_native
+import pulumi_kubernetes as k8s
+import yaml
+from pulumi_azure_native import authorization, containerservice, managedidentity
+
+from components.azure.agent_pool import AksPoolSpec, system_pool_profile
+from components.azure.roles import (
+    AKS_RBAC_CLUSTER_ADMIN,
+    NETWORK_CONTRIBUTOR,
+    SERVICE_PRINCIPAL,
+    role_definition_id,
+)
+from components.kubeconfig import exec_kubeconfig
+
+# The Entra ID application every AKS API server accepts tokens for.
+AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+
+@dataclass(frozen=True)
+class AksClusterArgs:
+    provider: azure_native.Provider
+    subscription_id: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    dns_prefix: str
+    node_subnet_id: pulumi.Input[str]
+    system_pool: AksPoolSpec
+    pod_cidr: str
+    service_cidr: str
+    sku_tier: str = "Standard"
+    kubernetes_version: str | None = None
+    tenant_id: str | None = None
+    admin_group_object_ids: list[str] = field(default_factory=list)
+    private_endpoint: bool = False
+    authorized_networks: list[str] = field(default_factory=list)
+    kubelogin_mode: str = "azurecli"
+    deployer_principal_type: str = "User"
+    protect: bool = True
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class AksCluster(pulumi.ComponentResource):
+    cluster: containerservice.ManagedCluster
+    kubeconfig: pulumi.Output[str]
+    kubernetes_provider: k8s.Provider
+    oidc_issuer_url: pulumi.Output[str]
+    kubelet_object_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:azure:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # A user-assigned control-plane identity, so its right to join the node subnet can be
+        # granted before the cluster exists (a system-assigned one only exists afterwards).
+        self.control_plane_identity = managedidentity.UserAssignedIdentity(
+            f"{name}-control-plane",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=child,
+        )
+        subnet_access = authorization.RoleAssignment(
+            f"{name}-control-plane-subnet",
+            principal_id=self.control_plane_identity.principal_id,
+            principal_type=SERVICE_PRINCIPAL,
+            role_definition_id=role_definition_id(args.subscription_id, NETWORK_CONTRIBUTOR),
+            scope=args.node_subnet_id,
+            description="AKS control plane joins nodes and internal load balancers to the node subnet",
+            opts=child,
+        )
+
+        self.cluster = containerservice.ManagedCluster(
+            name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            dns_prefix=args.dns_prefix,
+            kubernetes_version=args.kubernetes_version,
+            sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=args.sku_tier),
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[self.control_plane_identity.id]
+            ),
+            # Entra ID is the only way in: no static admin kubeconfig, Azure RBAC (and
+            # Kubernetes RBAC for the groups the namespaces bind) decides what a user may do.
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(
+                managed=True,
+                enable_azure_rbac=True,
+                tenant_id=args.tenant_id,
+                admin_group_object_ids=args.admin_group_object_ids or None,
+            ),
+            disable_local_accounts=True,
+            enable_rbac=True,
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=args.private_endpoint,
+                authorized_ip_ranges=None if args.private_endpoint else args.authorized_networks,
+                # `az aks command invoke` would bypass the network restrictions above.
+                disable_run_command=True,
+            ),
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(
+                    enabled=True
+                ),
+                # Deletes unused images from nodes: model images are large.
+                image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(
+                    enabled=True, interval_hours=48
+                ),
+            ),
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                # Overlay: pods get IPs from pod_cidr, not from the VNet, so the VNet stays small.
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                # Cilium enforces the namespaces' NetworkPolicies without a separate add-on.
+                network_dataplane="cilium",
+                network_policy="cilium",
+                pod_cidr=args.pod_cidr,
+                service_cidr=args.service_cidr,
+                dns_service_ip=dns_service_ip(args.service_cidr),
+                load_balancer_sku="standard",
+                outbound_type="userAssignedNATGateway",
+            ),
+            agent_pool_profiles=[system_pool_profile(args.system_pool)],
+            # AKS runs the cluster autoscaler; these settings let accelerator pools fall back to
+            # zero soon after their last pod leaves.
+            auto_scaler_profile=containerservice.ManagedClusterPropertiesAutoScalerProfileArgs(
+                expander="least-waste",
+                balance_similar_node_groups="true",
+                scale_down_unneeded_time="5m",
+                scale_down_delay_after_add="5m",
+                # Model servers write to an emptyDir /tmp; with the default (true) no node that
+                # runs one would ever be scaled down.
+                skip_nodes_with_local_storage="false",
+                max_graceful_termination_sec="600",
+            ),
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                # A pinned minor version still gets its patches; unpinned follows `stable`.
+                upgrade_channel="patch" if args.kubernetes_version else "stable",
+                node_os_upgrade_channel="NodeImage",
+            ),
+            # The application routing add-on: a managed NGINX Ingress controller behind the
+            # `webapprouting.kubernetes.azure.com` class, used by the fanout.
+            ingress_profile=containerservice.ManagedClusterIngressProfileArgs(
+                web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(enabled=True)
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[subnet_access],
+                protect=args.protect,
+                # The cluster autoscaler owns the node count after creation.
+                ignore_changes=["agentPoolProfiles[0].count"],
+            ),
+        )
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        self.kubelet_object_id = self.cluster.identity_profile.apply(
+            lambda profile: profile["kubeletidentity"].object_id if profile else None
+        )
+
+        # Whoever runs `pulumi up` must reach the API to declare the workloads: grant that
+        # principal cluster-admin through Azure RBAC (local accounts are disabled).
+        deployer = authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(provider=args.provider)
+        )
+        deployer_access = authorization.RoleAssignment(
+            f"{name}-deployer-admin",
+            principal_id=deployer.object_id,
+            principal_type=args.deployer_principal_type,
+            role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN),
+            scope=self.cluster.id,
+            description="The principal that runs pulumi up declares the platform's Kubernetes objects",
+            opts=child,
+        )
+
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=args.resource_group_name,
+            resource_name=self.cluster.name,
+            opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self),
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            credentials.kubeconfigs.apply(
+                lambda configs: aks_kubeconfig(configs[0].value, args.kubelogin_mode)
+            )
+        )
+        self.kubernetes_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            delete_unreachable=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployer_access]),
+        )
+        self.register_outputs(
+            {
+                "name": self.cluster.name,
+                "fqdn": self.cluster.fqdn,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+
+def dns_service_ip(service_cidr: str) -> str:
+    """CoreDNS's address: the tenth of the service range, as AKS itself defaults it."""
+    return str(ipaddress.ip_network(service_cidr)[10])
+
+
+def aks_kubeconfig(user_kubeconfig_base64: str, login_mode: str) -> str:
+    """An exec kubeconfig for the cluster in AKS's user credentials, authenticating via kubelogin.
+
+    AKS returns a kubeconfig whose kubelogin runs `--login devicecode`, which waits for a human
+    at a browser: unusable for `pulumi up` in CI. Only the server and CA are taken from it.
+    """
+    document = yaml.safe_load(base64.b64decode(user_kubeconfig_base64))
+    entry = document["clusters"][0]
+    return exec_kubeconfig(
+        entry["name"],
+        entry["cluster"]["server"],
+        entry["cluster"]["certificate-authority-data"],
+        {
+            "command": "kubelogin",
+            "args": ["get-token", "--login", login_mode, "--server-id", AKS_AAD_SERVER_ID],
+            "installHint": "install kubelogin: az aks install-cli (or https://azure.github.io/kubelogin)",
+            "provideClusterInfo": False,
+        },
+    )

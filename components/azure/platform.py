@@ -1,0 +1,224 @@
+"""One AKS cluster with everything around it: provider, resource group, VNet and NAT, cluster
+and agent pools, ACR, storage account, GPU device plugin and workload identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_azure_native as azure_native
+from pulumi_azure_native import resources
+
+from components.azure.addons import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from components.azure.agent_pool import AksAgentPool, AksAgentPoolArgs, AksPoolSpec, aks_pool_contract
+from components.azure.cluster import AksCluster, AksClusterArgs
+from components.azure.identity import AksWorkloadIdentity
+from components.azure.network import AksNetwork, AksNetworkArgs
+from components.azure.registry import AcrRegistry, AcrRegistryArgs
+from components.azure.storage import BlobStorage, BlobStorageArgs
+from components.handle import ClusterHandle, Routing
+from components.naming import unique_alnum_name
+from stacks.aks import node_subnet_cidr
+from stacks.clusters import ClusterConfig
+from stacks.config import StackConfig
+
+# The application routing add-on: a managed NGINX Ingress class (no weighted split), whose
+# controller pods run in their own namespace and reach model pods from there.
+APP_ROUTING_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
+APP_ROUTING_NAMESPACE = "app-routing-system"
+
+
+@dataclass(frozen=True)
+class AksPlatformArgs:
+    environment: str
+    cluster: ClusterConfig
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class AksPlatform(pulumi.ComponentResource):
+    handle: ClusterHandle
+
+    def __init__(self, name: str, args: AksPlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:azure:Platform", name, None, opts)
+        config = args.cluster
+        settings = config.azure
+        assert settings is not None and config.network is not None  # guaranteed by ClusterConfig
+        tags = {**args.tags, "mlplatform-cluster": name}
+
+        self.provider = azure_native.Provider(
+            f"{name}-azure",
+            subscription_id=settings.subscription_id,
+            location=settings.location,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, providers={"azure-native": self.provider})
+
+        self.resource_group = resources.ResourceGroup(
+            f"{name}-rg", location=settings.location, tags=tags, opts=child
+        )
+        rg_name = self.resource_group.name
+        self.network = AksNetwork(
+            f"{name}-vnet",
+            AksNetworkArgs(
+                resource_group_name=rg_name,
+                location=settings.location,
+                vnet_cidr=config.network.cidr,
+                node_subnet_cidr=node_subnet_cidr(config.network.cidr),
+                tags=tags,
+            ),
+            opts=child,
+        )
+
+        def pool_spec(pool_name: str) -> AksPoolSpec:
+            return AksPoolSpec(
+                pool_name=pool_name,
+                pool=config.pools[pool_name],
+                node_subnet_id=self.network.node_subnet.id,
+                system=pool_name == config.system_pool,
+                kubernetes_version=config.kubernetes_version,
+                zones=list(settings.zones),
+                spot_max_price=settings.spot_max_price.get(pool_name, -1),
+                tags=tags,
+            )
+
+        self.cluster = AksCluster(
+            name,
+            AksClusterArgs(
+                provider=self.provider,
+                subscription_id=settings.subscription_id,
+                resource_group_name=rg_name,
+                location=settings.location,
+                dns_prefix=f"{args.environment}-{name}",
+                node_subnet_id=self.network.node_subnet.id,
+                system_pool=pool_spec(config.system_pool),
+                pod_cidr=config.network.pod_cidr,
+                service_cidr=config.network.service_cidr,
+                sku_tier=settings.sku_tier,
+                kubernetes_version=config.kubernetes_version,
+                tenant_id=settings.tenant_id,
+                admin_group_object_ids=list(settings.admin_group_object_ids),
+                private_endpoint=config.private_endpoint,
+                authorized_networks=list(config.authorized_networks),
+                kubelogin_mode=settings.kubelogin_mode,
+                deployer_principal_type=settings.deployer_principal_type,
+                protect=config.deletion_protection,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        self.agent_pools = {
+            pool_name: AksAgentPool(
+                f"{name}-{pool_name}",
+                AksAgentPoolArgs(
+                    spec=pool_spec(pool_name),
+                    resource_group_name=rg_name,
+                    cluster_name=self.cluster.cluster.name,
+                ),
+                opts=child,
+            )
+            for pool_name in config.pools
+            if pool_name != config.system_pool
+        }
+        contracts = {
+            config.system_pool: aks_pool_contract(
+                config.system_pool, config.pools[config.system_pool], system=True
+            ),
+            **{pool_name: pool.contract for pool_name, pool in self.agent_pools.items()},
+        }
+
+        self.registry = None
+        if config.registry is not None:
+            self.registry = AcrRegistry(
+                f"{name}-{config.registry.name}",
+                AcrRegistryArgs(
+                    subscription_id=settings.subscription_id,
+                    resource_group_name=rg_name,
+                    location=settings.location,
+                    registry_name=unique_alnum_name(
+                        args.environment, name, config.registry.name, max_length=50
+                    ),
+                    untagged_retention_days=config.registry.untagged_retention_days,
+                    zone_redundant=bool(settings.zones),
+                    pullers={"kubelet": self.cluster.kubelet_object_id},
+                    protect=config.deletion_protection,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+
+        self.storage = None
+        if config.buckets:
+            self.storage = BlobStorage(
+                f"{name}-storage",
+                BlobStorageArgs(
+                    resource_group_name=rg_name,
+                    location=settings.location,
+                    account_name=unique_alnum_name(args.environment, name, max_length=24),
+                    sku=settings.storage_sku,
+                    buckets=dict(config.buckets),
+                    allowed_subnet_ids=[self.network.node_subnet.id],
+                    allowed_cidrs=list(config.authorized_networks),
+                    protect=config.deletion_protection,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+
+        gpu_pools = tuple(c for c in contracts.values() if c.kind == "gpu")
+        self.device_plugin = None
+        if gpu_pools:
+            self.device_plugin = NvidiaDevicePlugin(
+                f"{name}-nvidia-device-plugin",
+                NvidiaDevicePluginArgs(
+                    kubernetes_provider=self.cluster.kubernetes_provider, gpu_pools=gpu_pools
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.identity = AksWorkloadIdentity(
+            provider=self.provider,
+            subscription_id=settings.subscription_id,
+            resource_group_name=rg_name,
+            location=settings.location,
+            oidc_issuer_url=self.cluster.oidc_issuer_url,
+            container_ids={
+                bucket: container.id
+                for bucket, container in (self.storage.containers if self.storage else {}).items()
+            },
+            tags=tags,
+        )
+        ready: list[pulumi.Resource] = [*self.agent_pools.values()]
+        if self.registry is not None:
+            ready.extend(self.registry.pull_grants)
+        if self.device_plugin is not None:
+            ready.append(self.device_plugin)
+        self.handle = ClusterHandle(
+            name=name,
+            cloud="azure",
+            kubernetes_provider=self.cluster.kubernetes_provider,
+            pools=contracts,
+            system_pool=config.system_pool,
+            routing=Routing(
+                gateway_class=None,
+                ingress_class=APP_ROUTING_INGRESS_CLASS,
+                source_namespace=APP_ROUTING_NAMESPACE,
+            ),
+            registry_url=self.registry.url if self.registry else None,
+            buckets=dict(self.storage.urls) if self.storage else {},
+            identity=self.identity,
+            ready=ready,
+        )
+        self.register_outputs(
+            {
+                "cluster": self.cluster.cluster.name,
+                "resourceGroup": rg_name,
+                "registry": self.handle.registry_url,
+                "buckets": self.handle.buckets,
+            }
+        )
+
+
+def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:
+    return AksPlatform(
+        name, AksPlatformArgs(environment=stack.environment, cluster=cluster, tags=stack.labels)
+    ).handle

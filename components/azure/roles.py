@@ -1,0 +1,34 @@
+"""Azure built-in roles the platform grants, by their fixed role-definition GUIDs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from components.handle import BucketAccess
+
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+
+ROLE_NAMES = {
+    ACR_PULL: "AcrPull",
+    NETWORK_CONTRIBUTOR: "Network Contributor",
+    AKS_RBAC_CLUSTER_ADMIN: "AKS RBAC Cluster Admin",
+    STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
+    STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
+}
+
+BLOB_ROLE_BY_ACCESS: dict[BucketAccess, str] = {
+    "read": STORAGE_BLOB_DATA_READER,
+    "write": STORAGE_BLOB_DATA_CONTRIBUTOR,
+}
+
+# Managed identities are service principals; saying so spares Azure a directory lookup that
+# fails while a just-created identity is still replicating.
+SERVICE_PRINCIPAL: Literal["ServicePrincipal"] = "ServicePrincipal"
+
+
+def role_definition_id(subscription_id: str, role: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role}"

@@ -1,0 +1,53 @@
+"""One-line summaries of AKS resources in `plan preview`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.azure.roles import ROLE_NAMES
+from plan.preview import describes
+
+
+def _pool(profile: dict[str, Any]) -> str:
+    parts = [
+        f"{profile.get('mode', '?').lower()} {profile.get('vmSize', '?')}",
+        f"{profile.get('minCount')}..{profile.get('maxCount')} nodes",
+    ]
+    if profile.get("scaleSetPriority") == "Spot":
+        price = profile.get("spotMaxPrice")
+        parts.append("spot" if price in (None, -1) else f"spot <= ${price}/h")
+    taints = profile.get("nodeTaints") or []
+    if taints:
+        parts.append("taints " + " ".join(taints))
+    return ", ".join(parts)
+
+
+@describes("azure-native:containerservice:AgentPool")
+def _agent_pool(inputs: dict[str, Any]) -> str:
+    return _pool(inputs)
+
+
+@describes("azure-native:containerservice:ManagedCluster")
+def _managed_cluster(inputs: dict[str, Any]) -> str:
+    access = inputs.get("apiServerAccessProfile") or {}
+    network = inputs.get("networkProfile") or {}
+    if access.get("enablePrivateCluster"):
+        endpoint = "private API"
+    else:
+        endpoint = f"API from {', '.join(access.get('authorizedIPRanges') or [])}"
+    version = inputs.get("kubernetesVersion") or "default"
+    return "; ".join(
+        [
+            f"{inputs.get('location')}, {(inputs.get('sku') or {}).get('tier')} tier, k8s {version}",
+            f"CNI {network.get('networkPluginMode')} + {network.get('networkDataplane')}",
+            endpoint,
+            *(_pool(profile) for profile in inputs.get("agentPoolProfiles") or []),
+        ]
+    )
+
+
+@describes("azure-native:authorization:RoleAssignment")
+def _role_assignment(inputs: dict[str, Any]) -> str:
+    role = str(inputs.get("roleDefinitionId", "?")).rsplit("/", 1)[-1]
+    scope = str(inputs.get("scope", "?")).rsplit("/", 2)
+    return f"{ROLE_NAMES.get(role, role)} on {'/'.join(scope[-2:])}"

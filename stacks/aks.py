@@ -1,0 +1,147 @@
+"""What AKS and Azure accept, checked at the door: pool names, VM sizes, zones, subnet room.
+
+The rules live here (not in the components) so that a cluster AKS would reject fails before
+any resource is declared, with the exact key named; the components reuse the same helpers
+(`aks_pool_name`, `node_subnet_cidr`) so what is checked is what is built.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING
+
+from stacks.base import rule_error
+
+if TYPE_CHECKING:
+    from stacks.clusters import ClusterConfig
+
+# AKS agent pool names: lowercase letters and digits, starting with a letter, 1-12 long
+# (Linux pools; they prefix VM scale set and node names).
+AKS_POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+AKS_ZONES = ("1", "2", "3")
+# Azure keeps five addresses of every subnet (network, gateway, 2x DNS, broadcast).
+AZURE_RESERVED_ADDRESSES = 5
+ACR_MAX_RETENTION_DAYS = 365
+MIN_CONTAINER_NAME = 3
+# NVIDIA GPUs on Azure come with the N-series VM sizes (NC, ND, NV), except NVv4 (AMD GPUs,
+# unsupported on AKS).
+GPU_VM_SIZE = re.compile(r"^Standard_N(C|D|V(?!\d+as_v4$))", re.IGNORECASE)
+
+
+def aks_pool_name(pool_name: str) -> str:
+    """The AKS agent pool name of a config pool: its name without hyphens ('gpu-t4' -> 'gput4').
+
+    Readable beats hashed here: node names show it. The full config name is still on every
+    node as the POOL_LABEL label, which is what workloads select on.
+    """
+    return pool_name.replace("-", "")
+
+
+def node_subnet_cidr(vnet_cidr: str) -> str:
+    """The node subnet: the first half of the VNet.
+
+    With Azure CNI overlay, pods take their IPs from the overlay pod CIDR, not from the VNet,
+    so the subnet only holds node IPs (and internal load balancers); the second half stays
+    free for private endpoints or Application Gateway for Containers.
+    """
+    network = ipaddress.ip_network(vnet_cidr)
+    return str(next(network.subnets(prefixlen_diff=1)))
+
+
+def check_aks_cluster(cluster: ClusterConfig) -> None:
+    """Raise a rule error (with the key path below the cluster) for what AKS would reject."""
+    settings = cluster.azure
+    assert settings is not None and cluster.network is not None  # checked before this runs
+    seen: dict[str, str] = {}
+    for name, pool in cluster.pools.items():
+        aks_name = aks_pool_name(name)
+        if not AKS_POOL_NAME.match(aks_name):
+            raise rule_error(
+                ("pools", name),
+                f"AKS names node pools with 1-12 lowercase letters and digits; {name!r} would "
+                f"become {aks_name!r} ({len(aks_name)} characters): choose a shorter pool name",
+            )
+        if aks_name in seen:
+            raise rule_error(
+                ("pools", name),
+                f"pools {seen[aks_name]!r} and {name!r} both become AKS pool {aks_name!r} "
+                "(hyphens are dropped): rename one",
+            )
+        seen[aks_name] = name
+        if pool.kind == "gpu":
+            if not GPU_VM_SIZE.match(pool.machine_type or ""):
+                raise rule_error(
+                    ("pools", name, "machineType"),
+                    f"{pool.machine_type!r} is not an NVIDIA GPU VM size; a gpu pool on AKS needs an "
+                    "N-series size (e.g. Standard_NC4as_T4_v3, Standard_NC24ads_A100_v4)",
+                )
+            if not (pool.accelerator or "").startswith("nvidia-"):
+                raise rule_error(
+                    ("pools", name, "accelerator"),
+                    f"AKS supports NVIDIA GPUs only; name the GPU as nvidia-<model> (e.g. nvidia-tesla-t4), "
+                    f"not {pool.accelerator!r}",
+                )
+            if pool.gpu_sharing is not None:
+                raise rule_error(
+                    ("pools", name, "gpuSharing"),
+                    "GPU time-sharing/MPS is configured by GKE only; on AKS remove gpuSharing "
+                    "(use one pod per GPU, or a MIG-capable VM size)",
+                )
+        for zone in pool.zones:
+            if zone not in AKS_ZONES:
+                raise rule_error(
+                    ("pools", name, "zones"),
+                    f"Azure availability zones are '1', '2' and '3', not {zone!r}",
+                )
+    for name, price in settings.spot_max_price.items():
+        if name not in cluster.pools or not cluster.pools[name].spot:
+            raise rule_error(
+                ("azure", "spotMaxPrice", name),
+                f"{name!r} is not a spot pool of this cluster; list only pools with spot: true",
+            )
+        if price != -1 and price <= 0:
+            raise rule_error(
+                ("azure", "spotMaxPrice", name),
+                f"{price} is not a price: give USD per node-hour, or -1 for up to the on-demand price",
+            )
+    if not cluster.private_endpoint and not cluster.authorized_networks:
+        raise rule_error(
+            ("authorizedNetworks",),
+            "a public AKS API server must be restricted: list the CIDRs allowed to reach it, "
+            "or set privateEndpoint: true",
+        )
+    if cluster.registry is not None and "keep_recent" in cluster.registry.model_fields_set:
+        raise rule_error(
+            ("registry", "keepRecent"),
+            "ACR never deletes tagged images, only untagged manifests after untaggedRetentionDays; "
+            "remove keepRecent",
+        )
+    if cluster.registry is not None and cluster.registry.untagged_retention_days > ACR_MAX_RETENTION_DAYS:
+        raise rule_error(
+            ("registry", "untaggedRetentionDays"),
+            f"ACR keeps untagged manifests at most {ACR_MAX_RETENTION_DAYS} days, "
+            f"not {cluster.registry.untagged_retention_days}",
+        )
+    for bucket in cluster.buckets:
+        if len(bucket) < MIN_CONTAINER_NAME or "--" in bucket:
+            raise rule_error(
+                ("buckets", bucket),
+                f"bucket {bucket!r} becomes a blob container, whose name needs at least "
+                f"{MIN_CONTAINER_NAME} characters and no '--'",
+            )
+    _check_node_subnet_room(cluster)
+
+
+def _check_node_subnet_room(cluster: ClusterConfig) -> None:
+    assert cluster.network is not None
+    subnet = ipaddress.ip_network(node_subnet_cidr(cluster.network.cidr))
+    # Every node at max, plus one surge node per pool during upgrades.
+    needed = sum(pool.max + 1 for pool in cluster.pools.values()) + AZURE_RESERVED_ADDRESSES
+    if needed > subnet.num_addresses:
+        raise rule_error(
+            ("network", "cidr"),
+            f"the node subnet {subnet} (first half of {cluster.network.cidr}) has "
+            f"{subnet.num_addresses} addresses but the pools need {needed} at max scale; "
+            "use a larger cidr or lower pool max",
+        )

@@ -1,0 +1,215 @@
+"""AKS-specific config rules: what AKS or Azure would reject fails at the door, naming the key."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from plan.engine import PROJECT_DIR
+from stacks import ConfigError, load_stack_file
+from stacks.aks import aks_pool_name, node_subnet_cidr
+
+EXAMPLE = PROJECT_DIR / "examples" / "azure-aks.yaml"
+KEY = "mlplatform:clusters.aks"
+
+
+@pytest.fixture
+def aks_document() -> dict[str, Any]:
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def _cluster(document: dict[str, Any]) -> dict[str, Any]:
+    return document["config"]["mlplatform:clusters"]["aks"]
+
+
+def test_example_loads_with_azure_settings():
+    cluster = load_stack_file(EXAMPLE).clusters["aks"]
+    settings = cluster.azure
+    assert cluster.cloud == "azure" and settings is not None
+    assert settings.spot_max_price == {"gpu-t4": 0.35}
+    assert settings.kubelogin_mode == "azurecli"
+    assert settings.deployer_principal_type == "User"
+    assert cluster.system_pool == "system"
+
+
+def _pool(name: str, **changes):
+    def mutate(document):
+        _cluster(document)["pools"].setdefault(name, {}).update(changes)
+
+    return mutate
+
+
+def _cluster_key(key: str, value):
+    def mutate(document):
+        _cluster(document)[key] = value
+
+    return mutate
+
+
+def _azure(key: str, value):
+    def mutate(document):
+        _cluster(document)["azure"][key] = value
+
+    return mutate
+
+
+def _drop_workloads(document):
+    # Workload rules are not under test here; keep the pools they reference free to change.
+    for key in ("mlplatform:models", "mlplatform:jobs"):
+        document["config"].pop(key, None)
+
+
+GPU = {
+    "kind": "gpu",
+    "machineType": "Standard_NC4as_T4_v3",
+    "accelerator": "nvidia-tesla-t4",
+    "min": 0,
+    "max": 2,
+}
+TPU = {"kind": "tpu", "machineType": "ct5lp-hightpu-4t", "topology": "2x2", "min": 0, "max": 1}
+
+INVALID = [
+    pytest.param(
+        _pool("tpu", **TPU),
+        f"{KEY}.pools.tpu.kind: TPU pools exist only on GKE (cloud: gcp), not on azure",
+        id="tpu-on-azure",
+    ),
+    pytest.param(
+        _pool("gpu-a100-xlarge", **GPU),
+        f"{KEY}.pools.gpu-a100-xlarge: AKS names node pools with 1-12 lowercase letters and digits; "
+        "'gpu-a100-xlarge' would become 'gpua100xlarge' (13 characters)",
+        id="pool-name-too-long",
+    ),
+    pytest.param(
+        _pool("gput4", **GPU),
+        f"{KEY}.pools.gput4: pools 'gpu-t4' and 'gput4' both become AKS pool 'gput4'",
+        id="pool-names-collide",
+    ),
+    pytest.param(
+        _pool("gpu-t4", machineType="Standard_D8ds_v5"),
+        f"{KEY}.pools.gpu-t4.machineType: 'Standard_D8ds_v5' is not an NVIDIA GPU VM size",
+        id="gpu-pool-on-cpu-vm",
+    ),
+    pytest.param(
+        _pool("gpu-t4", machineType="Standard_NV8as_v4"),
+        f"{KEY}.pools.gpu-t4.machineType: 'Standard_NV8as_v4' is not an NVIDIA GPU VM size",
+        id="amd-gpu-vm",
+    ),
+    pytest.param(
+        _pool("gpu-t4", accelerator="amd-mi300x"),
+        f"{KEY}.pools.gpu-t4.accelerator: AKS supports NVIDIA GPUs only",
+        id="non-nvidia-gpu",
+    ),
+    pytest.param(
+        _pool("gpu-t4", gpuSharing={"strategy": "time-sharing", "maxSharedClientsPerGpu": 4}),
+        f"{KEY}.pools.gpu-t4.gpuSharing: GPU time-sharing/MPS is configured by GKE only",
+        id="gpu-sharing",
+    ),
+    pytest.param(
+        _pool("cpu", zones=["westeurope-1"]),
+        f"{KEY}.pools.cpu.zones: Azure availability zones are '1', '2' and '3', not 'westeurope-1'",
+        id="pool-zone-name",
+    ),
+    pytest.param(
+        _azure("zones", ["4"]),
+        f"{KEY}.azure.zones.0: Input should be '1', '2' or '3'",
+        id="cluster-zone",
+    ),
+    pytest.param(
+        _azure("spotMaxPrice", {"cpu": 0.2}),
+        f"{KEY}.azure.spotMaxPrice.cpu: 'cpu' is not a spot pool of this cluster",
+        id="max-price-for-on-demand-pool",
+    ),
+    pytest.param(
+        _azure("spotMaxPrice", {"gpu-t4": 0}),
+        f"{KEY}.azure.spotMaxPrice.gpu-t4: 0.0 is not a price",
+        id="max-price-zero",
+    ),
+    pytest.param(
+        _azure("adminGroupObjectIds", ["ml-admins"]),
+        f"{KEY}.azure.adminGroupObjectIds.0: String should match pattern",
+        id="admin-group-not-an-object-id",
+    ),
+    pytest.param(
+        _azure("authorizedIpRanges", ["198.51.100.0/24"]),
+        f"{KEY}.azure.authorizedIpRanges: unknown key 'authorizedIpRanges'",
+        id="api-ranges-belong-to-the-cluster",
+    ),
+    pytest.param(
+        _cluster_key("authorizedNetworks", []),
+        f"{KEY}.authorizedNetworks: a public AKS API server must be restricted",
+        id="public-api-unrestricted",
+    ),
+    pytest.param(
+        lambda d: _cluster(d)["registry"].update(keepRecent=10),
+        f"{KEY}.registry.keepRecent: ACR never deletes tagged images",
+        id="keep-recent-on-acr",
+    ),
+    pytest.param(
+        lambda d: _cluster(d)["registry"].update(untaggedRetentionDays=400),
+        f"{KEY}.registry.untaggedRetentionDays: ACR keeps untagged manifests at most 365 days, not 400",
+        id="acr-retention-too-long",
+    ),
+    pytest.param(
+        lambda d: _cluster(d)["buckets"].update({"ml": {}}),
+        f"{KEY}.buckets.ml: bucket 'ml' becomes a blob container, whose name needs at least 3 characters",
+        id="container-name-too-short",
+    ),
+    pytest.param(
+        lambda d: _cluster(d)["network"].update(cidr="10.60.0.0/27"),
+        f"{KEY}.network.cidr: the node subnet 10.60.0.0/28 (first half of 10.60.0.0/27) has 16 addresses "
+        "but the pools need 22 at max scale",
+        id="node-subnet-too-small",
+    ),
+    pytest.param(
+        _azure("kubeloginMode", "devicecode"),
+        f"{KEY}.azure.kubeloginMode: Input should be 'azurecli', 'workloadidentity', 'msi', 'spn' or 'azd'",
+        id="interactive-kubelogin",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), INVALID)
+def test_invalid_aks_config_names_file_key_and_problem(aks_document, write_stack, mutate, message):
+    _drop_workloads(aks_document)
+    mutate(aks_document)
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(aks_document))
+    text = str(caught.value)
+    assert text.startswith("Pulumi.test.yaml: "), text
+    assert message in text, text
+    assert "\n" not in text
+
+
+def test_private_cluster_needs_no_authorized_networks(aks_document, write_stack):
+    _drop_workloads(aks_document)
+    _cluster(aks_document).update(privateEndpoint=True, authorizedNetworks=[])
+    assert load_stack_file(write_stack(aks_document)).clusters["aks"].private_endpoint
+
+
+def test_node_subnet_room_counts_every_node_at_max_plus_surge(aks_document, write_stack):
+    _drop_workloads(aks_document)
+    document = copy.deepcopy(aks_document)
+    # A /25 VNet gives a /26 node subnet: 64 addresses, 5 reserved by Azure.
+    _cluster(document)["network"]["cidr"] = "10.60.0.0/25"
+    pools = _cluster(document)["pools"]
+    pools["system"]["max"], pools["cpu"]["max"], pools["gpu-t4"]["max"] = 4, 46, 6  # 56 + 3 surge + 5 = 64
+    assert load_stack_file(write_stack(document)).clusters["aks"]
+    pools["cpu"]["max"] = 47
+    with pytest.raises(ConfigError, match=r"has 64 addresses but the pools need 65 at max scale"):
+        load_stack_file(write_stack(document))
+
+
+@pytest.mark.parametrize(("pool", "aks_name"), [("system", "system"), ("gpu-t4", "gput4"), ("a-b-c", "abc")])
+def test_aks_pool_names_drop_hyphens(pool, aks_name):
+    assert aks_pool_name(pool) == aks_name
+
+
+@pytest.mark.parametrize(
+    ("vnet", "subnet"), [("10.60.0.0/20", "10.60.0.0/21"), ("172.16.8.0/22", "172.16.8.0/23")]
+)
+def test_node_subnet_is_the_first_half_of_the_vnet(vnet, subnet):
+    assert node_subnet_cidr(vnet) == subnet

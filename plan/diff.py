@@ -403,6 +403,10 @@ def cost_change(diff: PlanDiff) -> str:
     )
 
 
+def _output_symbol(item: FieldChange) -> str:
+    return "+" if item.old is MISSING else "-" if item.new is MISSING else "~"
+
+
 def _no_changes(diff: PlanDiff) -> str:
     return "No resource changes" if diff.outputs else "No changes"
 
@@ -418,7 +422,10 @@ def render_text(diff: PlanDiff) -> str:
         lines.append(cost)
     if diff.outputs:
         lines += ["", "Stack outputs"]
-        lines += [f"  ~  {item.path}: {show(item.old)} → {show(item.new)}" for item in diff.outputs]
+        lines += [
+            f"  {_output_symbol(item):<2} {item.path}: {show(item.old)} → {show(item.new)}"
+            for item in diff.outputs
+        ]
     for group, changes in diff.groups().items():
         lines.append("")
         lines.append(group)

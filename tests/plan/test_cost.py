@@ -452,3 +452,15 @@ def test_render_cost_text_and_budget_note():
     assert "floor $73.00, ceiling $73.00 per month" in text
     assert "The floor alone exceeds the monthly budget of $50.00." in text
     assert Path(cost_model.PRICES_FILE).name == "prices.yaml"
+
+
+def test_multi_cluster_tables_total_each_cluster():
+    clusters = [
+        Resource("gcp:container/cluster:Cluster", {"location": "us-central1"}, name, name)
+        for name in ("a", "b")
+    ]
+    envelope = estimate(clusters, TEST_PRICES)
+    markdown = render_cost(envelope, "markdown")
+    assert "| **a** | **total** | | | **$73.00** | **$73.00** |" in markdown
+    assert "| **b** | **total** | | | **$73.00** | **$73.00** |" in markdown
+    assert "floor **$146.00**/month, ceiling **$146.00**/month" in markdown

@@ -64,11 +64,18 @@ def _add_pool(name: str, pool: dict):
     return mutate
 
 
+AWS_SETTINGS = {
+    "accountId": "123456789012",
+    "region": "eu-west-1",
+    "availabilityZones": ["eu-west-1a", "eu-west-1b"],
+}
+
+
 def _move_to_aws(document):
     cluster = _cluster(document)
     del cluster["gcp"]
     cluster["cloud"] = "aws"
-    cluster["aws"] = {"region": "eu-west-1"}
+    cluster["aws"] = AWS_SETTINGS
 
 
 def _second_cluster_same_cidr(document):
@@ -135,7 +142,7 @@ INVALID = [
         id="public-cidr",
     ),
     pytest.param(
-        _set(["mlplatform:clusters", "main", "aws"], {"region": "eu-west-1"}),
+        _set(["mlplatform:clusters", "main", "aws"], AWS_SETTINGS),
         "mlplatform:clusters.main.aws: cloud is 'gcp'; remove the aws settings block",
         id="settings-for-other-cloud",
     ),

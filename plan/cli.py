@@ -6,10 +6,13 @@ import argparse
 import sys
 import traceback
 
+from plan.cost import FORMATS, UnknownPrice, estimate_record, render_cost
+from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
 from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program
 from plan.preview import render_preview
 from plan.render import RELEASES_FILE, helm_releases, write_manifests
 from plan.workloads import render_workloads
+from stacks import load_stack_file
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_PROGRAM = 0, 1, 2, 3
 
@@ -29,11 +32,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_arguments(preview)
     preview.add_argument("--json", metavar="FILE", help="write the full plan record as JSON")
     preview.set_defaults(handler=cmd_preview)
+
     render = commands.add_parser("render", help="write the Kubernetes objects as YAML manifests")
     _add_stack_arguments(render)
     render.add_argument("--out", required=True, metavar="DIR", help="directory for the manifests")
     render.set_defaults(handler=cmd_render)
+
+    cost = commands.add_parser(
+        "cost", help="monthly cost envelope: floor (pools at min) and ceiling (at max)"
+    )
+    _add_stack_arguments(cost)
+    _add_format_argument(cost)
+    cost.set_defaults(handler=cmd_cost)
+
+    diff = commands.add_parser("diff", help="what a change does: added, removed and changed resources")
+    diff.add_argument("--base", required=True, metavar="FILE|REF", help="plan record file or git ref")
+    diff.add_argument(
+        "--head",
+        metavar="FILE|REF",
+        help="plan record file or git ref (default: the working tree, run in this process)",
+    )
+    _add_stack_arguments(diff)
+    _add_format_argument(diff)
+    diff.set_defaults(handler=cmd_diff)
     return parser
+
+
+def _add_format_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="markdown (for a PR comment) or text; default: text on a terminal, markdown otherwise",
+    )
+
+
+def output_format(requested: str | None) -> str:
+    """An explicit --format wins; else text for a person at a terminal, Markdown for a pipe."""
+    if requested:
+        return requested
+    return "text" if sys.stdout.isatty() else "markdown"
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -51,7 +89,36 @@ def cmd_preview(args: argparse.Namespace) -> int:
     record = run_program(resolve_stack_file(args.stack, args.config))
     if args.json:
         record.write(args.json)
-    sys.stdout.write(render_preview(record, sections=[render_workloads]))
+    unpriced: list[UnknownPrice] = []
+
+    def cost(record) -> str:
+        try:
+            return render_cost(estimate_record(record))
+        except UnknownPrice as exc:
+            unpriced.append(exc)
+            return f"Cost envelope: cannot estimate: {exc}"
+
+    sys.stdout.write(render_preview(record, sections=[render_workloads, cost]))
+    if unpriced:
+        print(f"error: {unpriced[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    stack_file = resolve_stack_file(args.stack, args.config)
+    budget = load_stack_file(stack_file).budget.monthly_max_usd
+    record = run_program(stack_file)
+    title = f"Cost envelope of {record.stack} ({record.source})"
+    envelope = estimate_record(record)
+    sys.stdout.write(render_cost(envelope, output_format(args.format), title=title, budget=budget) + "\n")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    stack = StackArgs(stack=args.stack, config=args.config)
+    diff = diff_sides(SideSpec(args.base), SideSpec(args.head), stack)
+    sys.stdout.write(render_diff(diff, output_format(args.format)))
     return EXIT_OK
 
 
@@ -60,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as exc:
+    except (ConfigError, UnknownPrice) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ProgramError as exc:

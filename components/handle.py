@@ -48,6 +48,8 @@ class Routing:
     ingress_weights: Literal["alb-actions"] | None = None
     # Annotations every Ingress of the fanout carries (e.g. ALB scheme, target type, group).
     ingress_annotations: dict[str, str] = field(default_factory=dict)
+    # Annotations the Gateway carries (e.g. AGC's alb-id / frontend on AKS); may be Outputs.
+    gateway_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # How the load balancer learns a model's readiness path.
     health_check: Literal["gke-policy", "alb-annotation"] | None = None
     # Where serving traffic reaches pods from (NetworkPolicy): LB source ranges and/or the

@@ -9,6 +9,8 @@ import traceback
 from pathlib import Path
 
 from plan import policy
+from plan.cost import FORMATS, UnknownPrice, estimate_record, render_cost
+from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
 from plan.engine import ConfigError, ProgramError, resolve_stack_file, run_program, stack_name_for
 from plan.preview import render_preview
 from plan.render import RELEASES_FILE, helm_releases, write_manifests
@@ -60,7 +62,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_arguments(render)
     render.add_argument("--out", required=True, metavar="DIR", help="directory for the manifests")
     render.set_defaults(handler=cmd_render)
+
+    cost = commands.add_parser(
+        "cost", help="monthly cost envelope: floor (pools at min) and ceiling (at max)"
+    )
+    _add_stack_arguments(cost)
+    _add_format_argument(cost)
+    cost.set_defaults(handler=cmd_cost)
+
+    diff = commands.add_parser("diff", help="what a change does: added, removed and changed resources")
+    diff.add_argument("--base", required=True, metavar="FILE|REF", help="plan record file or git ref")
+    diff.add_argument(
+        "--head",
+        metavar="FILE|REF",
+        help="plan record file or git ref (default: the working tree, run in this process)",
+    )
+    _add_stack_arguments(diff)
+    _add_format_argument(diff)
+    diff.set_defaults(handler=cmd_diff)
     return parser
+
+
+def _add_format_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="markdown (for a PR comment) or text; default: text on a terminal, markdown otherwise",
+    )
+
+
+def output_format(requested: str | None) -> str:
+    """An explicit --format wins; else text for a person at a terminal, Markdown for a pipe."""
+    if requested:
+        return requested
+    return "text" if sys.stdout.isatty() else "markdown"
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -80,8 +116,20 @@ def cmd_preview(args: argparse.Namespace) -> int:
     record = run_program(stack_file)
     if args.json:
         record.write(args.json)
+    unpriced: list[UnknownPrice] = []
+
+    def cost(record) -> str:
+        try:
+            return render_cost(estimate_record(record))
+        except UnknownPrice as exc:
+            unpriced.append(exc)
+            return f"Cost envelope: cannot estimate: {exc}"
+
     verdicts = policy.render(policy.evaluate(record, config))
-    sys.stdout.write(render_preview(record, sections=[render_workloads, lambda _record: verdicts]))
+    sys.stdout.write(render_preview(record, sections=[render_workloads, cost, lambda _record: verdicts]))
+    if unpriced:
+        print(f"error: {unpriced[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
@@ -112,12 +160,29 @@ def cmd_policy_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    stack_file = resolve_stack_file(args.stack, args.config)
+    budget = load_stack_file(stack_file).budget.monthly_max_usd
+    record = run_program(stack_file)
+    title = f"Cost envelope of {record.stack} ({record.source})"
+    envelope = estimate_record(record)
+    sys.stdout.write(render_cost(envelope, output_format(args.format), title=title, budget=budget) + "\n")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    stack = StackArgs(stack=args.stack, config=args.config)
+    diff = diff_sides(SideSpec(args.base), SideSpec(args.head), stack)
+    sys.stdout.write(render_diff(diff, output_format(args.format)))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as exc:
+    except (ConfigError, UnknownPrice) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ProgramError as exc:

@@ -233,13 +233,20 @@ class Adapted:
             )
             by_urn[resource.urn] = policy_resource
             adapted.stack_resources.append(policy_resource)
-        by_id = {r.id: by_urn[r.urn] for r in record.resources if r.custom and r.id}
+        # Ids are not unique across types (an S3 bucket's companions all carry its name).
+        by_id: dict[str, list[PolicyResource]] = {}
+        for resource in record.resources:
+            if resource.custom and resource.id:
+                by_id.setdefault(resource.id, []).append(by_urn[resource.urn])
         for resource in record.resources:
             policy_resource = by_urn[resource.urn]
             policy_resource.parent = by_urn.get(resource.parent or "")
             for key, value in resource.inputs.items():
                 referenced = [
-                    by_id[v] for v in _strings(value) if v in by_id and by_id[v] is not policy_resource
+                    other
+                    for text in _strings(value)
+                    for other in by_id.get(text, [])
+                    if other is not policy_resource
                 ]
                 if referenced:
                     policy_resource.property_dependencies[key] = referenced

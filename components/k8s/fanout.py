@@ -79,7 +79,9 @@ class Fanout(pulumi.ComponentResource):
             f"{name}-gateway",
             api_version="gateway.networking.k8s.io/v1",
             kind="Gateway",
-            metadata=object_metadata(GATEWAY_NAME, GATEWAY_NAMESPACE, labels),
+            metadata=object_metadata(
+                GATEWAY_NAME, GATEWAY_NAMESPACE, labels, args.routing.gateway_annotations or None
+            ),
             spec={"gatewayClassName": args.class_name, "listeners": [listener]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )

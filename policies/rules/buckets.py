@@ -76,8 +76,10 @@ def bucket_public_access_block(args, report, config):
             report(f"S3 bucket {bucket.name} has no BucketPublicAccessBlock", bucket.urn)
 
 
-def _s3_algorithms(rules) -> list[str]:
-    return [str(dig(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")) for rule in rules]
+def _s3_encryption(rules) -> list[tuple[str, bool]]:
+    """(algorithm, customer-managed key named) of each rule."""
+    defaults = [dig(rule, "applyServerSideEncryptionByDefault") or {} for rule in rules]
+    return [(str(d.get("sseAlgorithm")), bool(d.get("kmsMasterKeyId"))) for d in defaults]
 
 
 @stack_rule(
@@ -96,15 +98,17 @@ def bucket_encrypted(args, report, config):
     encryption = list(resources_of(args, *S3_ENCRYPTION))
     for bucket in resources_of(args, *S3_BUCKETS):
         inline = dig(bucket.props, "serverSideEncryptionConfiguration.rule")
-        algorithms = _s3_algorithms([inline] if inline else [])
+        rules = _s3_encryption([inline] if inline else [])
         for resource in encryption:
             if refers_to(resource, "bucket", bucket):
-                algorithms += _s3_algorithms(items_of(resource.props.get("rules")))
-        if not algorithms:
+                rules += _s3_encryption(items_of(resource.props.get("rules")))
+        algorithms = [algorithm for algorithm, _ in rules]
+        if not rules:
             report(f"S3 bucket {bucket.name} has no server-side encryption configuration", bucket.urn)
-        elif cmk and not any(a in KMS_ALGORITHMS for a in algorithms):
+        elif cmk and not any(algorithm in KMS_ALGORITHMS and key for algorithm, key in rules):
             report(
-                f"S3 bucket {bucket.name} is encrypted with {', '.join(algorithms)}, not a KMS key",
+                f"S3 bucket {bucket.name} is encrypted with {', '.join(algorithms)}, not a customer-managed "
+                "KMS key (kmsMasterKeyId)",
                 bucket.urn,
             )
     for bucket in resources_of(args, GCS_BUCKET):

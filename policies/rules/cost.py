@@ -9,6 +9,7 @@ from typing import Any
 from pulumi_policy import Severity
 from pulumi_policy.proxy import UnknownValueError
 
+from .. import cost_model
 from .base import is_mapping, is_sequence, resource_rule, show, stack_rule
 from .pools import POOL_TYPES, PoolView, pools_of
 
@@ -118,7 +119,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def priced_resources(args, cost_model) -> list:
+def priced_resources(args) -> list[cost_model.Resource]:
     """The stack's resources for the cost model, with plain props: `graph_nodes_from_policy`
     would hand it the proxies, and one incidental unknown would then skip the budget check."""
     nodes = [
@@ -142,8 +143,7 @@ def priced_resources(args, cost_model) -> list:
     description="The stack's monthly cost ceiling (every pool at its max) fits the stack's "
     "budget.monthlyMaxUsd.",
     remediation="Lower pool maximums or machine sizes, or raise mlplatform:budget.monthlyMaxUsd in the "
-    "stack file "
-    "(CI passes it here through `python -m plan policy-config`).",
+    "stack file (CI passes it here through `python -m plan policy-config`).",
     severity=Severity.HIGH,
     config={"monthlyMaxUsd": {"type": ["number", "null"], "minimum": 0, "default": None}},
 )
@@ -155,12 +155,7 @@ def budget(args, report, config):
             "policy-config --stack <stack>`"
         )
     try:
-        from .. import cost_model  # the cost-estimate issue's module; on main once PR tools merge
-    except ImportError:
-        args.not_applicable("the cost model (policies/cost_model.py) is not in this checkout yet")
-
-    try:
-        envelope = cost_model.estimate(priced_resources(args, cost_model))
+        envelope = cost_model.estimate(priced_resources(args))
     except cost_model.UnknownPrice as exc:
         report(f"the stack cannot be priced, so the budget cannot be checked: {exc}")
         return

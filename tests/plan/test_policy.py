@@ -116,6 +116,7 @@ def test_every_shipped_stack_and_example_passes_all_mandatory_rules(snapshot):
     assert stack_config is not None, plan.source
     report = evaluate(plan, pack_config_for(plan.stack, stack_config))
     assert report.mandatory == [], render(report)
+    assert report.not_evaluated == [], render(report)
     assert report.rules_run >= 30
 
 

@@ -18,7 +18,7 @@ from plan.engine import PROJECT_DIR, ConfigError
 from plan.policy import CONFIG_DIR, PackConfig, check_pack_config, read_pack_config
 from policies.rules import ALL_RULES, RULES_BY_ID
 from policies.rules.base import FAMILIES
-from tests.policies import test_cost, test_kubernetes, test_labels, test_posture
+from tests.policies import test_budget, test_cost, test_kubernetes, test_labels, test_posture
 
 PACK_DIR = PROJECT_DIR / "policies"
 STRICTNESS = {"disabled": 0, "advisory": 1, "mandatory": 2, "remediate": 2}
@@ -49,12 +49,17 @@ def test_every_config_default_satisfies_its_own_schema():
 
 
 def test_every_rule_has_a_compliant_and_a_violating_case():
-    cases = [*test_kubernetes.CASES, *test_posture.CASES, *test_cost.CASES, *test_labels.CASES]
+    cases = [
+        *test_kubernetes.CASES,
+        *test_posture.CASES,
+        *test_cost.CASES,
+        *test_budget.CASES,
+        *test_labels.CASES,
+    ]
     compliant = {case.rule for case in cases if case.violation is None}
     violating = {case.rule for case in cases if case.violation is not None}
-    untested = set(RULES_BY_ID) - {"cost-budget"}  # tests/policies/test_budget.py
-    assert untested - compliant == set()
-    assert untested - violating == set()
+    assert set(RULES_BY_ID) - compliant == set()
+    assert set(RULES_BY_ID) - violating == set()
     assert {case.rule for case in cases} <= set(RULES_BY_ID)
 
 

@@ -414,9 +414,19 @@ CASES = [
     bad(
         "bucket-encrypted",
         "s3 without kms",
-        "encrypted with AES256, not a KMS key",
+        "encrypted with AES256, not a customer-managed KMS key",
         DATA,
         s3_companion(SSE, SSE_AES, DATA),
+        config={"requireCustomerManagedKeys": True},
+    ),
+    bad(
+        "bucket-encrypted",
+        "s3 aws-managed key",
+        "encrypted with aws:kms, not a customer-managed KMS key",
+        DATA,
+        s3_companion(
+            SSE, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]}, DATA
+        ),
         config={"requireCustomerManagedKeys": True},
     ),
     bad(

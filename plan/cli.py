@@ -126,7 +126,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             return f"Cost envelope: cannot estimate: {exc}"
 
     verdicts = policy.render(policy.evaluate(record, config))
-    sys.stdout.write(render_preview(record, sections=[render_workloads, cost, lambda _record: verdicts]))
+    sys.stdout.write(render_preview(record, sections=[render_workloads, lambda _record: verdicts, cost]))
     if unpriced:
         print(f"error: {unpriced[0]}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -13,6 +13,7 @@ import pytest
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.proxy import UnknownValueError
 
+from plan import cli
 from plan.cli import main
 from plan.engine import PROJECT_DIR
 from plan.policy import Adapted, PackConfig, evaluate, pack_config_for, render, stack_config_of
@@ -128,17 +129,21 @@ def test_policy_config_prints_the_stack_file_budget_merged_into_the_prod_config(
     assert document == {**prod, "cost-budget": {"monthlyMaxUsd": budget}}
 
 
-def test_policy_on_the_dev_stack_passes_and_preview_shows_the_verdicts(capsys, tmp_path):
-    assert main(["preview", "--stack", "dev", "--json", str(tmp_path / "dev.json")]) == 0
-    out = capsys.readouterr().out
-    assert f"Policy verdicts: {len(ALL_RULES) - 1} rules (policies/config/dev.json + budget)" in out
-    assert (
-        main(["policy", "--record", str(tmp_path / "dev.json"), "--json", str(tmp_path / "verdicts.json")])
-        == 0
+def test_preview_and_policy_show_the_verdicts_of_the_stack(monkeypatch, capsys, tmp_path):
+    # The dev stack's reviewed plan stands in for a program run: this is about the CLI wiring.
+    dev = PlanRecord.read(PROJECT_DIR / "tests" / "snapshots" / "Pulumi.dev.json")
+    monkeypatch.setattr(cli, "run_program", lambda stack_file: dev)
+    assert main(["preview", "--stack", "dev"]) == 0
+    sections = capsys.readouterr().out.split("\n\n")
+    verdicts = next(i for i, text in enumerate(sections) if text.startswith("Policy verdicts: "))
+    assert sections[verdicts].startswith(
+        f"Policy verdicts: {len(ALL_RULES) - 1} rules (policies/config/dev.json"
     )
-    verdicts = json.loads((tmp_path / "verdicts.json").read_text())
-    assert verdicts["config"] == "policies/config/dev.json + budget"
-    assert [v for v in verdicts["violations"] if v["level"] == "mandatory"] == []
+    assert sections[verdicts + 1].startswith("Cost envelope: ")  # DESIGN §6: verdicts, then the cost
+    assert main(["policy", "--stack", "dev", "--json", str(tmp_path / "verdicts.json")]) == 0
+    verdicts_file = json.loads((tmp_path / "verdicts.json").read_text())
+    assert verdicts_file["config"] == "policies/config/dev.json + budget"
+    assert verdicts_file["violations"] == []
 
 
 def test_bad_input_exits_2_without_a_traceback(tmp_path, capsys):

@@ -1,5 +1,5 @@
-"""EKS security posture: secrets encryption, a restricted API endpoint, IMDSv2 on nodes,
-control-plane audit logs."""
+"""EKS: secrets encryption, a restricted API endpoint, IMDSv2 on nodes, control-plane audit
+logs; node groups the cluster autoscaler can find and scale up from zero."""
 
 from __future__ import annotations
 
@@ -7,11 +7,31 @@ import ipaddress
 
 from pulumi_policy import Severity
 
-from .base import ADVISORY, dig, is_mapping, items_of, number, resource_rule, show
+from .base import (
+    ADVISORY,
+    dig,
+    is_mapping,
+    items_of,
+    mapping_of,
+    number,
+    resource_rule,
+    resources_of,
+    show,
+    stack_rule,
+)
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ASG_TAG = "aws:autoscaling/tag:Tag"
+
+AUTOSCALER = "k8s.io/cluster-autoscaler"
+TAINT_EFFECT = {
+    "NO_SCHEDULE": "NoSchedule",
+    "PREFER_NO_SCHEDULE": "PreferNoSchedule",
+    "NO_EXECUTE": "NoExecute",
+}
+GPU_INSTANCE_FAMILIES = ("g", "p")
 
 
 @resource_rule(
@@ -115,3 +135,64 @@ def eks_control_plane_logs(args, report, config):
     missing = [t for t in config["requiredLogTypes"] if t not in enabled]
     if missing:
         report(f"enabledClusterLogTypes lacks {', '.join(missing)}")
+
+
+def _asg_tags(args, node_group) -> dict[str, str]:
+    """Tags on the node group's Auto Scaling group: `aws.autoscaling.Tag` resources whose group
+    name comes from this node group (property dependency; offline, where a record keeps no
+    outputs, the component the node group shares with its tags)."""
+    tags = {}
+    for tag in resources_of(args, ASG_TAG):
+        dependencies = (tag.property_dependencies or {}).get("autoscalingGroupName") or []
+        if any(d.urn == node_group.urn for d in dependencies) or (
+            tag.parent is not None
+            and node_group.parent is not None
+            and tag.parent.urn == node_group.parent.urn
+        ):
+            tags[str(dig(tag.props, "tag.key"))] = str(dig(tag.props, "tag.value"))
+    return tags
+
+
+def required_asg_tags(props) -> dict[str, str]:
+    """What the cluster autoscaler needs on a node group's Auto Scaling group (FACTS.md):
+    discovery tags always; node-template tags when it must scale the group up from zero."""
+    required = {f"{AUTOSCALER}/enabled": "true", f"{AUTOSCALER}/{props.get('clusterName')}": "owned"}
+    if number(dig(props, "scalingConfig.minSize")) == 0:
+        for key, value in mapping_of(props.get("labels")).items():
+            required[f"{AUTOSCALER}/node-template/label/{key}"] = str(value)
+        for taint in items_of(props.get("taints")):
+            effect = TAINT_EFFECT.get(taint.get("effect"), taint.get("effect"))
+            required[f"{AUTOSCALER}/node-template/taint/{taint.get('key')}"] = (
+                f"{taint.get('value') or ''}:{effect}"
+            )
+        instance_types = [str(t) for t in items_of(props.get("instanceTypes"))]
+        if "NVIDIA" in str(props.get("amiType") or "").upper() or any(
+            t.startswith(GPU_INSTANCE_FAMILIES) for t in instance_types
+        ):
+            required[f"{AUTOSCALER}/node-template/resources/nvidia.com/gpu"] = ""
+    return required
+
+
+@stack_rule(
+    "eks-autoscaler-discovery",
+    family="cost",
+    description="Every EKS node group carries the Auto Scaling group tags the cluster autoscaler needs to "
+    "find it and to scale it up from zero.",
+    remediation="Tag the node group's Auto Scaling group (aws.autoscaling.Tag on the name the node group "
+    "reports): k8s.io/cluster-autoscaler/enabled and /<cluster>, plus node-template label, taint and "
+    "resources tags when min is 0.",
+)
+def eks_autoscaler_discovery(args, report, config):
+    for node_group in resources_of(args, EKS_NODE_GROUP):
+        present = _asg_tags(args, node_group)
+        wrong = [
+            f"{key}={value}" if value else key
+            for key, value in required_asg_tags(node_group.props).items()
+            if key not in present or (value and present[key] != value)
+        ]
+        if wrong:
+            report(
+                f"the Auto Scaling group of node group {node_group.name} lacks {', '.join(sorted(wrong))}: "
+                "the autoscaler cannot find it or cannot tell that a pending pod would fit a new node",
+                node_group.urn,
+            )

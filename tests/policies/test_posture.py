@@ -106,6 +106,44 @@ PUBLIC_POLICY = json.dumps(
     {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]}
 )
 
+NODE_POOL_COMPONENT = resource("mlplatform:aws:NodePool", "main-gpu", {})
+GPU_GROUP_PROPS = {
+    "clusterName": "dev-main",
+    "amiType": "AL2023_x86_64_NVIDIA",
+    "instanceTypes": ["g5.xlarge"],
+    "labels": {"mlplatform.io/pool": "gpu"},
+    "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}],
+    "scalingConfig": {"minSize": 0, "maxSize": 4, "desiredSize": 0},
+}
+SCALE_FROM_ZERO_TAGS = {
+    "k8s.io/cluster-autoscaler/enabled": "true",
+    "k8s.io/cluster-autoscaler/dev-main": "owned",
+    "k8s.io/cluster-autoscaler/node-template/label/mlplatform.io/pool": "gpu",
+    "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
+    "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "1",
+}
+
+
+def node_group(parent=NODE_POOL_COMPONENT, **changes):
+    return resource(
+        EKS_NODE_GROUP, "main-gpu", patched(GPU_GROUP_PROPS, changes), parent=parent.urn, id="dev-main:gpu"
+    )
+
+
+def asg_tags(tags: dict, parent=NODE_POOL_COMPONENT, group: str = "eks-main-gpu-asg") -> list:
+    return [
+        resource(
+            "aws:autoscaling/tag:Tag",
+            f"tag-{i}",
+            {"autoscalingGroupName": group, "tag": {"key": key, "value": value, "propagateAtLaunch": False}},
+            parent=parent.urn,
+        )
+        for i, (key, value) in enumerate(tags.items())
+    ]
+
+
+ELSEWHERE = resource("mlplatform:aws:NodePool", "other", {})
+
 CASES = [
     # GKE
     ok("gke-private-nodes", "cluster", res(GKE_CLUSTER, GKE_CLUSTER_PROPS)),
@@ -288,6 +326,45 @@ CASES = [
         "no launch template",
         "has no launch template",
         res(EKS_NODE_GROUP, {"instanceTypes": ["m6i.xlarge"]}),
+    ),
+    ok(
+        "eks-autoscaler-discovery",
+        "scales from zero",
+        NODE_POOL_COMPONENT,
+        node_group(),
+        *asg_tags(SCALE_FROM_ZERO_TAGS),
+    ),
+    ok(
+        "eks-autoscaler-discovery",
+        "tags that name the group through its id",
+        ELSEWHERE,
+        NODE_POOL_COMPONENT,
+        node_group(),
+        *asg_tags(SCALE_FROM_ZERO_TAGS, parent=ELSEWHERE, group="dev-main:gpu"),
+    ),
+    ok(
+        "eks-autoscaler-discovery",
+        "never at zero needs discovery only",
+        NODE_POOL_COMPONENT,
+        node_group(**{"scalingConfig.minSize": 1}),
+        *asg_tags({k: v for k, v in SCALE_FROM_ZERO_TAGS.items() if "node-template" not in k}),
+    ),
+    bad(
+        "eks-autoscaler-discovery",
+        "no taint template",
+        "lacks k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu=true:NoSchedule",
+        NODE_POOL_COMPONENT,
+        node_group(),
+        *asg_tags({k: v for k, v in SCALE_FROM_ZERO_TAGS.items() if "taint" not in k}),
+    ),
+    bad(
+        "eks-autoscaler-discovery",
+        "tags on another group",
+        "lacks k8s.io/cluster-autoscaler/dev-main=owned",
+        ELSEWHERE,
+        NODE_POOL_COMPONENT,
+        node_group(),
+        *asg_tags(SCALE_FROM_ZERO_TAGS, parent=ELSEWHERE),
     ),
     ok("eks-control-plane-logs", "audit logs", res(EKS_CLUSTER, EKS_PROPS)),
     bad(

@@ -31,6 +31,7 @@ from typing import Any
 import jsonschema
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyCustomTimeouts,
     PolicyProviderResource,
     PolicyResource,
@@ -358,6 +359,7 @@ class _Run:
     level: EnforcementLevel
     report: PolicyReport
     by_urn: dict[str, ResourceRecord]
+    policy: Policy = field(init=False)
 
     def __post_init__(self) -> None:
         self.policy = self.rule.policy()

@@ -533,6 +533,33 @@ def ha_replicas(args, report, config):
             )
 
 
+@stack_rule(
+    "k8s-hpa-owns-replicas",
+    family="kubernetes",
+    description="A workload scaled by a HorizontalPodAutoscaler leaves spec.replicas unset.",
+    remediation="Remove spec.replicas from the Deployment/StatefulSet; the HPA's minReplicas sets the floor.",
+)
+def hpa_owns_replicas(args, report, config):
+    # Otherwise every `pulumi up` resets the replica count the HPA chose (FACTS.md).
+    targets = {
+        (
+            dig(h.props, "spec.scaleTargetRef.kind"),
+            namespace_of(h.props),
+            dig(h.props, "spec.scaleTargetRef.name"),
+        )
+        for h in resources_of(args, HPA)
+    }
+    for workload in resources_of(args, DEPLOYMENT, STATEFUL_SET):
+        kind = workload.resource_type.rsplit(":", 1)[-1]
+        key = (kind, namespace_of(workload.props), object_name(workload))
+        if key in targets and number(dig(workload.props, "spec.replicas")) is not None:
+            report(
+                f"{kind} {key[1]}/{key[2]} sets spec.replicas {show(dig(workload.props, 'spec.replicas'))} "
+                "although an HPA scales it: each update resets the HPA's choice",
+                workload.urn,
+            )
+
+
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     """A LabelSelector (matchLabels and In/NotIn/Exists/DoesNotExist expressions) against labels."""
     if not is_mapping(selector):

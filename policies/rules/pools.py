@@ -120,7 +120,7 @@ def _aks(props: Mapping[str, Any], where: str) -> PoolView:
     kind: PoolKind = "gpu" if _AZURE_GPU_SIZE.match(machine) else "cpu"
     if props.get("enableAutoScaling") is True:
         low, high = number(props.get("minCount")), number(props.get("maxCount"))
-        autoscaled, sizing = _range(low, high, "minCount..maxCount")
+        autoscaled, sizing = _range(low, high, "minCount/maxCount")
     else:
         low = high = number(props.get("count"))
         autoscaled, sizing = False, f"fixed count {_n(low)} (enableAutoScaling is not true)"

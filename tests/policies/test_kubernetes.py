@@ -345,6 +345,17 @@ CASES = [
         "can run 1 replica(s) (spec.replicas)",
         deployment("sentiment"),
     ),
+    ok("k8s-hpa-owns-replicas", "replicas left to the hpa", deployment("sentiment"), hpa()),
+    ok(
+        "k8s-hpa-owns-replicas", "fixed replicas without hpa", deployment("sentiment", **{"spec.replicas": 3})
+    ),
+    bad(
+        "k8s-hpa-owns-replicas",
+        "both",
+        "Deployment ml/sentiment sets spec.replicas 3 although an HPA scales it",
+        deployment("sentiment", **{"spec.replicas": 3}),
+        hpa(),
+    ),
     ok("k8s-pod-disruption-budget", "budget selects the pods", deployment("sentiment"), hpa(), pdb()),
     ok("k8s-pod-disruption-budget", "single replica needs none", deployment("sentiment")),
     bad(

@@ -125,8 +125,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
             unpriced.append(exc)
             return f"Cost envelope: cannot estimate: {exc}"
 
-    verdicts = policy.render(policy.evaluate(record, config))
-    sys.stdout.write(render_preview(record, sections=[render_workloads, lambda _record: verdicts, cost]))
+    sections = [render_workloads, policy.preview_section(config), cost]
+    sys.stdout.write(render_preview(record, sections=sections))
     if unpriced:
         print(f"error: {unpriced[0]}", file=sys.stderr)
         return EXIT_BAD_INPUT

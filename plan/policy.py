@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from inspect import isawaitable
 from pathlib import Path
@@ -417,6 +417,11 @@ def render(report: PolicyReport) -> str:
         times = f" ({count} resources)" if count > 1 else ""
         lines.append(f"  not evaluated: {rule}{times}: {reason}")
     return "\n".join(lines)
+
+
+def preview_section(config: PackConfig) -> Callable[[PlanRecord], str]:
+    """The "Policy verdicts" section of `plan preview`."""
+    return lambda record: render(evaluate(record, config))
 
 
 def rules_table() -> str:

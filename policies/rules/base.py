@@ -61,7 +61,7 @@ class Rule:
 
     @property
     def area(self) -> str:
-        """The rule module's name: kubernetes, gcp, aws, azure, registries, buckets, cost, labels."""
+        """The module the rule lives in: kubernetes, gcp, aws, azure, registries, buckets, cost..."""
         return self.body.__module__.rsplit(".", 1)[-1]
 
     @property

@@ -26,11 +26,6 @@ GCP_TAGGABLE = {
     "gcp:container/nodePool:NodePool": LabelField("nodeConfig.resourceLabels", provider_defaults=False),
     "gcp:storage/bucket:Bucket": LabelField("labels"),
     "gcp:artifactregistry/repository:Repository": LabelField("labels"),
-    "gcp:kms/cryptoKey:CryptoKey": LabelField("labels"),
-    "gcp:compute/address:Address": LabelField("labels"),
-    "gcp:compute/globalAddress:GlobalAddress": LabelField("labels"),
-    "gcp:secretmanager/secret:Secret": LabelField("labels"),
-    "gcp:pubsub/topic:Topic": LabelField("labels"),
 }
 AWS_TAGGABLE = {
     token: LabelField("tags")
@@ -39,26 +34,21 @@ AWS_TAGGABLE = {
         "aws:eks/nodeGroup:NodeGroup",
         "aws:eks/addon:Addon",
         "aws:eks/accessEntry:AccessEntry",
-        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
         "aws:ec2/vpc:Vpc",
         "aws:ec2/subnet:Subnet",
         "aws:ec2/internetGateway:InternetGateway",
         "aws:ec2/natGateway:NatGateway",
         "aws:ec2/eip:Eip",
         "aws:ec2/routeTable:RouteTable",
-        "aws:ec2/securityGroup:SecurityGroup",
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:ec2/vpcEndpoint:VpcEndpoint",
         "aws:kms/key:Key",
         "aws:iam/role:Role",
-        "aws:iam/policy:Policy",
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "aws:ecr/repository:Repository",
         "aws:s3/bucket:Bucket",
-        "aws:s3/bucketV2:BucketV2",
         "aws:cloudwatch/logGroup:LogGroup",
-        "aws:sqs/queue:Queue",
     )
 }
 AZURE_TAGGABLE = {
@@ -68,14 +58,11 @@ AZURE_TAGGABLE = {
         "azure-native:network:VirtualNetwork",
         "azure-native:network:NatGateway",
         "azure-native:network:PublicIPAddress",
-        "azure-native:network:NetworkSecurityGroup",
         "azure-native:containerservice:ManagedCluster",
         "azure-native:containerservice:AgentPool",
         "azure-native:containerregistry:Registry",
         "azure-native:storage:StorageAccount",
         "azure-native:managedidentity:UserAssignedIdentity",
-        "azure-native:keyvault:Vault",
-        "azure-native:operationalinsights:Workspace",
     )
 }
 TAGGABLE: dict[str, LabelField] = {**GCP_TAGGABLE, **AWS_TAGGABLE, **AZURE_TAGGABLE}

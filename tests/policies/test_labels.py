@@ -145,3 +145,7 @@ def test_every_taggable_type_the_stacks_declare_is_checked(token):
 def test_the_taggable_table_names_real_label_fields(token):
     top = TAGGABLE[token].path.split(".", 1)[0]
     assert re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), top) in sdk_arguments(token)
+
+
+def test_the_taggable_table_lists_only_types_the_platform_declares():
+    assert set(TAGGABLE) <= set(_cloud_types())

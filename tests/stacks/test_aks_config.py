@@ -205,7 +205,7 @@ def test_weighted_variants_need_the_gateway_on_aks(aks_document, write_stack):
     with pytest.raises(ConfigError) as caught:
         load_stack_file(write_stack(aks_document))
     assert (
-        "mlplatform:models.model1.variants: cluster 'aks' routes through a azure Ingress, which cannot "
+        "mlplatform:models.model1.variants: cluster 'aks' routes through an Ingress, which on azure cannot "
         "split traffic by weight; use routing.mode: gateway or drop the variants"
     ) in str(caught.value)
 

@@ -296,14 +296,16 @@ def _snake(camel: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
 
 
-# How each cloud exposes HTTP by default, and what its Ingress can express.
-DEFAULT_ROUTING_MODE = {"gcp": "gateway", "aws": "ingress", "azure": "ingress", "existing": "ingress"}
-GATEWAY_CLOUDS = {"gcp", "existing"}
+# How each cloud exposes HTTP by default, and what its Ingress can express. AKS: Gateway API
+# through Application Gateway for Containers; `ingress` keeps the application routing add-on.
+DEFAULT_ROUTING_MODE = {"gcp": "gateway", "aws": "ingress", "azure": "gateway", "existing": "ingress"}
+GATEWAY_CLOUDS = {"gcp", "azure", "existing"}
 WEIGHTED_INGRESS_CLOUDS = {"aws"}
 
 
 class RoutingConfig(StrictModel):
-    """The cluster's fanout entry point: Gateway API (GKE's managed gateway) or an Ingress."""
+    """The cluster's fanout entry point: Gateway API (GKE's managed gateway, AKS's Application
+    Gateway for Containers) or an Ingress."""
 
     mode: Literal["gateway", "ingress"] | None = None
     # Overrides the cloud's class (required for an existing cluster: its controller's class).

@@ -15,6 +15,7 @@ from components.contract import (
     PoolContract,
     Toleration,
     node_labels,
+    pool_contract,
 )
 from stacks.clusters import PoolConfig
 
@@ -61,22 +62,10 @@ def pool_taints(pool: PoolConfig) -> list[tuple[str, str, str]]:
 def eks_pool_contract(name: str, pool: PoolConfig) -> PoolContract:
     """How workloads reach an EKS node group: the pool label, plus the capacity type for spot."""
     selector = node_labels(name)
-    tolerations = [Toleration(t.key, t.effect, t.value or None) for t in pool.taints]
-    resource, per_node = None, 0
-    if pool.kind == "gpu":
-        tolerations.insert(0, Toleration(GPU_RESOURCE))
-        resource, per_node = GPU_RESOURCE, pool.gpus_per_node
     if pool.spot:
         selector[EKS_CAPACITY_TYPE_LABEL] = "SPOT"
-    return PoolContract(
-        name=name,
-        kind=pool.kind,
-        node_selector=selector,
-        tolerations=tuple(tolerations),
-        extended_resource=resource,
-        resource_per_node=per_node,
-        spot=pool.spot,
-    )
+    gpu_taint = (Toleration(GPU_RESOURCE),) if pool.kind == "gpu" else ()
+    return pool_contract(name, pool, selector=selector, platform_tolerations=gpu_taint)
 
 
 def autoscaler_tags(cluster_name: str, pool_name: str, pool: PoolConfig) -> dict[str, str]:

@@ -75,6 +75,11 @@ class Fanout(pulumi.ComponentResource):
         }
         if args.host:
             listener["hostname"] = args.host
+        gateway_spec: dict = {"gatewayClassName": args.class_name, "listeners": [listener]}
+        if args.routing.gateway_addresses:
+            gateway_spec["addresses"] = [
+                {"type": address.type, "value": address.value} for address in args.routing.gateway_addresses
+            ]
         gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway",
             api_version="gateway.networking.k8s.io/v1",
@@ -82,8 +87,8 @@ class Fanout(pulumi.ComponentResource):
             metadata=object_metadata(
                 GATEWAY_NAME, GATEWAY_NAMESPACE, labels, args.routing.gateway_annotations or None
             ),
-            spec={"gatewayClassName": args.class_name, "listeners": [listener]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            spec=gateway_spec,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.routing.ready]),
         )
         for route in args.routes:
             spec: dict = {
@@ -147,5 +152,5 @@ class Fanout(pulumi.ComponentResource):
                 f"{name}-{namespace}-ingress",
                 metadata=object_metadata(INGRESS_NAME, namespace, labels, annotations or None),
                 spec={"ingressClassName": args.class_name, "rules": [rule]},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *args.routing.ready]),
             )

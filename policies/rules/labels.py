@@ -63,6 +63,9 @@ AZURE_TAGGABLE = {
         "azure-native:containerregistry:Registry",
         "azure-native:storage:StorageAccount",
         "azure-native:managedidentity:UserAssignedIdentity",
+        "azure-native:servicenetworking:TrafficControllerInterface",
+        "azure-native:servicenetworking:FrontendsInterface",
+        "azure-native:servicenetworking:AssociationsInterface",
     )
 }
 TAGGABLE: dict[str, LabelField] = {**GCP_TAGGABLE, **AWS_TAGGABLE, **AZURE_TAGGABLE}

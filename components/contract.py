@@ -7,8 +7,12 @@ existing cluster.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from stacks.clusters import PoolConfig, Taint
 
 PoolKind = Literal["cpu", "gpu", "tpu"]
 
@@ -67,3 +71,32 @@ class PoolContract:
 def node_labels(pool_name: str, labels: dict[str, str] | None = None) -> dict[str, str]:
     """The labels the platform sets on a pool's nodes: the pool label plus the user's."""
     return {POOL_LABEL: pool_name, **(labels or {})}
+
+
+def tolerating(taints: Iterable[Taint]) -> tuple[Toleration, ...]:
+    return tuple(Toleration(t.key, t.effect, t.value or None) for t in taints)
+
+
+def pool_contract(
+    name: str,
+    pool: PoolConfig,
+    *,
+    selector: dict[str, str] | None = None,
+    platform_tolerations: Iterable[Toleration] = (),
+) -> PoolContract:
+    """A pool's contract. The cloud supplies the node labels beyond POOL_LABEL (`selector`, which
+    replaces the default) and the taints it or the platform puts on the nodes; the user's taints,
+    the extended resource and its count per node follow from the pool config."""
+    resource, per_node = {
+        "gpu": (GPU_RESOURCE, pool.gpus_per_node),
+        "tpu": (TPU_RESOURCE, pool.tpu_chips_per_node),
+    }.get(pool.kind, (None, 0))
+    return PoolContract(
+        name=name,
+        kind=pool.kind,
+        node_selector=node_labels(name) if selector is None else selector,
+        tolerations=(*platform_tolerations, *tolerating(pool.taints)),
+        extended_resource=resource,
+        resource_per_node=per_node,
+        spot=pool.spot,
+    )

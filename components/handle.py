@@ -39,15 +39,31 @@ class WorkloadIdentity(Protocol):
 
 
 @dataclass(frozen=True)
+class GatewayAddress:
+    """An entry of a Gateway's `spec.addresses` (e.g. the AGC frontend it must use)."""
+
+    type: str
+    value: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class Routing:
     """How the cluster's cloud exposes HTTP: a managed Gateway API class and/or an Ingress class."""
 
     gateway_class: str | None
-    ingress_class: str
+    # None: the cluster offers no Ingress class (AKS in gateway mode, where the add-on is off).
+    ingress_class: str | None
     # How an Ingress expresses a weighted split on this cloud; None: it cannot.
     ingress_weights: Literal["alb-actions"] | None = None
     # Annotations every Ingress of the fanout carries (e.g. ALB scheme, target type, group).
     ingress_annotations: dict[str, str] = field(default_factory=dict)
+    # Annotations the Gateway carries (e.g. AGC's alb-id on AKS); may be Outputs.
+    gateway_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Addresses the Gateway asks for (e.g. the AGC frontend on AKS).
+    gateway_addresses: tuple[GatewayAddress, ...] = ()
+    # What the Gateway or Ingress must wait for: the controller that serves the class (and
+    # installs its CRDs) when the cluster does not come with one.
+    ready: tuple[pulumi.Resource, ...] = ()
     # How the load balancer learns a model's readiness path.
     health_check: Literal["gke-policy", "alb-annotation"] | None = None
     # Where serving traffic reaches pods from (NetworkPolicy): LB source ranges and/or the

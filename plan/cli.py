@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import sys
 import traceback
+from pathlib import Path
 
-from plan.engine import ConfigError, PlanRecord, ProgramError, resolve_stack_file, run_program
+from plan import policy
+from plan.cost import FORMATS, UnknownPrice, estimate_record, render_cost
+from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
+from plan.engine import (
+    ConfigError,
+    PlanRecord,
+    ProgramError,
+    resolve_stack_file,
+    run_program,
+    stack_name_for,
+)
 from plan.preview import render_preview
 from plan.progress import progress_on
 from plan.render import RELEASES_FILE, helm_releases, write_manifests
 from plan.workloads import render_workloads
+from stacks import load_stack_file
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_PROGRAM = 0, 1, 2, 3
 
 
-def _add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_stack_arguments(parser: argparse.ArgumentParser, record: bool = False) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--stack", help="stack name: reads Pulumi.<stack>.yaml")
     source.add_argument("--config", help="path of any stack file (e.g. examples/aws-eks.yaml)")
+    if record:
+        source.add_argument("--record", metavar="FILE", help="a plan record written by `preview --json`")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,17 +46,72 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_arguments(preview)
     preview.add_argument("--json", metavar="FILE", help="write the full plan record as JSON")
     preview.set_defaults(handler=cmd_preview)
+
+    check = commands.add_parser(
+        "policy", help="run the policy pack on the plan; exit 1 on a mandatory violation"
+    )
+    _add_stack_arguments(check, record=True)
+    check.add_argument(
+        "--policy-pack-config",
+        metavar="FILE",
+        help="policy config to use instead of policies/config/<stack>.json (the budget is still merged in)",
+    )
+    check.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON")
+    check.add_argument("--list", action="store_true", help="list the rules (Markdown table) and exit")
+    check.set_defaults(handler=cmd_policy)
+
+    pack_config = commands.add_parser(
+        "policy-config",
+        help="print the --policy-pack-config JSON for `pulumi preview --policy-pack policies` on a stack",
+    )
+    _add_stack_arguments(pack_config)
+    pack_config.set_defaults(handler=cmd_policy_config)
+
     render = commands.add_parser("render", help="write the Kubernetes objects as YAML manifests")
     _add_stack_arguments(render)
     render.add_argument("--out", required=True, metavar="DIR", help="directory for the manifests")
     render.set_defaults(handler=cmd_render)
+
+    cost = commands.add_parser(
+        "cost", help="monthly cost envelope: floor (pools at min) and ceiling (at max)"
+    )
+    _add_stack_arguments(cost)
+    _add_format_argument(cost)
+    cost.set_defaults(handler=cmd_cost)
+
+    diff = commands.add_parser("diff", help="what a change does: added, removed and changed resources")
+    diff.add_argument("--base", required=True, metavar="FILE|REF", help="plan record file or git ref")
+    diff.add_argument(
+        "--head",
+        metavar="FILE|REF",
+        help="plan record file or git ref (default: the working tree, run in this process)",
+    )
+    _add_stack_arguments(diff)
+    _add_format_argument(diff)
+    diff.set_defaults(handler=cmd_diff)
     return parser
 
 
-def plan_of(args: argparse.Namespace) -> PlanRecord:
-    """Run the program on the stack named by --stack/--config; progress on a terminal only."""
+def _add_format_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="markdown (for a PR comment) or text; default: text on a terminal, markdown otherwise",
+    )
+
+
+def output_format(requested: str | None) -> str:
+    """An explicit --format wins; else text for a person at a terminal, Markdown for a pipe."""
+    if requested:
+        return requested
+    return "text" if sys.stdout.isatty() else "markdown"
+
+
+def plan_of(stack_file: Path) -> PlanRecord:
+    """Run the program on a stack file, showing progress on a terminal only."""
     with progress_on(sys.stderr) as progress:
-        record = run_program(resolve_stack_file(args.stack, args.config), progress=progress)
+        record = run_program(stack_file, progress=progress)
     # The run leaves the SDK's objects behind as cyclic garbage (millions of them on a big
     # stack); this process exits after printing, so skip the seconds-long collection of it.
     gc.freeze()
@@ -49,7 +119,7 @@ def plan_of(args: argparse.Namespace) -> PlanRecord:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    record = plan_of(args)
+    record = plan_of(resolve_stack_file(args.stack, args.config))
     written = write_manifests(record, args.out)
     releases = len(helm_releases(record))
     print(
@@ -60,10 +130,69 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    record = plan_of(args)
+    stack_file = resolve_stack_file(args.stack, args.config)
+    config = policy.pack_config_for(stack_name_for(stack_file), load_stack_file(stack_file))
+    record = plan_of(stack_file)
     if args.json:
         record.write(args.json)
-    sys.stdout.write(render_preview(record, sections=[render_workloads]))
+    unpriced: list[UnknownPrice] = []
+
+    def cost(record) -> str:
+        try:
+            return render_cost(estimate_record(record))
+        except UnknownPrice as exc:
+            unpriced.append(exc)
+            return f"Cost envelope: cannot estimate: {exc}"
+
+    sections = [render_workloads, policy.preview_section(config), cost]
+    sys.stdout.write(render_preview(record, sections=sections))
+    if unpriced:
+        print(f"error: {unpriced[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    if args.list:
+        print(policy.rules_table())
+        return EXIT_OK
+    override = Path(args.policy_pack_config) if args.policy_pack_config else None
+    if args.record:
+        record = policy.read_record(Path(args.record))
+        config = policy.pack_config_for(record.stack, policy.stack_config_of(record), override)
+    else:
+        stack_file = resolve_stack_file(args.stack, args.config)
+        config = policy.pack_config_for(stack_name_for(stack_file), load_stack_file(stack_file), override)
+        record = plan_of(stack_file)
+    report = policy.evaluate(record, config)
+    if args.json:
+        Path(args.json).write_text(report.to_json())
+    print(policy.render(report))
+    return EXIT_POLICY if report.mandatory else EXIT_OK
+
+
+def cmd_policy_config(args: argparse.Namespace) -> int:
+    stack_file = resolve_stack_file(args.stack, args.config)
+    stack_config = load_stack_file(stack_file)
+    config = policy.pack_config_for(stack_name_for(stack_file), stack_config)
+    print(json.dumps(config.document, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    stack_file = resolve_stack_file(args.stack, args.config)
+    budget = load_stack_file(stack_file).budget.monthly_max_usd
+    record = plan_of(stack_file)
+    title = f"Cost envelope of {record.stack} ({record.source})"
+    envelope = estimate_record(record)
+    sys.stdout.write(render_cost(envelope, output_format(args.format), title=title, budget=budget) + "\n")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    stack = StackArgs(stack=args.stack, config=args.config)
+    diff = diff_sides(SideSpec(args.base), SideSpec(args.head), stack)
+    sys.stdout.write(render_diff(diff, output_format(args.format)))
     return EXIT_OK
 
 
@@ -72,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as exc:
+    except (ConfigError, UnknownPrice) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ProgramError as exc:

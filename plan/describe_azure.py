@@ -51,3 +51,20 @@ def _role_assignment(inputs: dict[str, Any]) -> str:
     role = str(inputs.get("roleDefinitionId", "?")).rsplit("/", 1)[-1]
     scope = str(inputs.get("scope", "?")).rsplit("/", 2)
     return f"{ROLE_NAMES.get(role, role)} on {'/'.join(scope[-2:])}"
+
+
+@describes("azure-native:network:Subnet")
+def _subnet(inputs: dict[str, Any]) -> str:
+    parts = [str(inputs.get("addressPrefix", "?"))]
+    delegations = [d.get("serviceName", "?") for d in inputs.get("delegations") or []]
+    if delegations:
+        parts.append(f"delegated to {', '.join(delegations)}")
+    if inputs.get("natGateway"):
+        parts.append("egress via NAT gateway")
+    return ", ".join(parts)
+
+
+@describes("azure-native:servicenetworking:AssociationsInterface")
+def _agc_association(inputs: dict[str, Any]) -> str:
+    subnet = str((inputs.get("subnet") or {}).get("id", "?")).rsplit("/", 1)[-1]
+    return f"Application Gateway for Containers in subnet {subnet}"

@@ -89,4 +89,4 @@ def render_preview(record: PlanRecord, sections: list[Callable[[PlanRecord], str
 
 
 # Cloud-specific describers register themselves with `describes` above.
-import plan.describe_azure  # noqa: E402, F401
+from plan import describe_aws, describe_azure  # noqa: E402, F401

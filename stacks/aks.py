@@ -24,6 +24,10 @@ AKS_ZONES = ("1", "2", "3")
 AZURE_RESERVED_ADDRESSES = 5
 ACR_MAX_RETENTION_DAYS = 365
 MIN_CONTAINER_NAME = 3
+# Application Gateway for Containers on a CNI overlay cluster: a /24 association subnet, an
+# ALB controller (components.azure.gateway pins it) that needs Kubernetes 1.32 or later.
+AGC_SUBNET_PREFIX = 24
+AGC_MIN_KUBERNETES = (1, 32)
 # NVIDIA GPUs on Azure come with the N-series VM sizes (NC, ND, NV), except NVv4 (AMD GPUs,
 # unsupported on AKS).
 GPU_VM_SIZE = re.compile(r"^Standard_N(C|D|V(?!\d+as_v4$))", re.IGNORECASE)
@@ -42,11 +46,18 @@ def node_subnet_cidr(vnet_cidr: str) -> str:
     """The node subnet: the first half of the VNet.
 
     With Azure CNI overlay, pods take their IPs from the overlay pod CIDR, not from the VNet,
-    so the subnet only holds node IPs (and internal load balancers); the second half stays
-    free for private endpoints or Application Gateway for Containers.
+    so the subnet only holds node IPs (and internal load balancers); the second half holds the
+    Application Gateway for Containers subnet and stays free otherwise (private endpoints).
     """
     network = ipaddress.ip_network(vnet_cidr)
     return str(next(network.subnets(prefixlen_diff=1)))
+
+
+def agc_subnet_cidr(vnet_cidr: str) -> str:
+    """The Application Gateway for Containers association subnet: the first /24 of the VNet's
+    second half. With CNI overlay AGC takes exactly a /24, delegated to it alone."""
+    second_half = list(ipaddress.ip_network(vnet_cidr).subnets(prefixlen_diff=1))[1]
+    return str(next(second_half.subnets(new_prefix=AGC_SUBNET_PREFIX)))
 
 
 def check_aks_cluster(cluster: ClusterConfig) -> None:
@@ -131,6 +142,8 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
                 f"{MIN_CONTAINER_NAME} characters and no '--'",
             )
     _check_node_subnet_room(cluster)
+    if cluster.routing_mode == "gateway":
+        _check_gateway(cluster)
 
 
 def _check_node_subnet_room(cluster: ClusterConfig) -> None:
@@ -144,4 +157,25 @@ def _check_node_subnet_room(cluster: ClusterConfig) -> None:
             f"the node subnet {subnet} (first half of {cluster.network.cidr}) has "
             f"{subnet.num_addresses} addresses but the pools need {needed} at max scale; "
             "use a larger cidr or lower pool max",
+        )
+
+
+def _check_gateway(cluster: ClusterConfig) -> None:
+    """What Application Gateway for Containers (the AKS gateway) needs from the cluster."""
+    assert cluster.network is not None
+    vnet = ipaddress.ip_network(cluster.network.cidr)
+    if vnet.prefixlen > AGC_SUBNET_PREFIX - 1:
+        raise rule_error(
+            ("network", "cidr"),
+            f"{cluster.network.cidr} leaves no room for the /{AGC_SUBNET_PREFIX} subnet of Application "
+            f"Gateway for Containers in its second half: use a /{AGC_SUBNET_PREFIX - 1} or larger cidr, "
+            "or routing.mode: ingress",
+        )
+    version = cluster.kubernetes_version
+    if version is not None and tuple(int(part) for part in version.split(".")) < AGC_MIN_KUBERNETES:
+        minimum = ".".join(str(part) for part in AGC_MIN_KUBERNETES)
+        raise rule_error(
+            ("kubernetesVersion",),
+            f"the ALB controller of Application Gateway for Containers needs Kubernetes {minimum} or "
+            f"later, not {version}: upgrade, or use routing.mode: ingress",
         )

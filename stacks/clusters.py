@@ -54,12 +54,52 @@ class GcpSettings(StrictModel):
 
 
 class AwsSettings(StrictModel):
+    # The only account the AWS provider may act in (it refuses other credentials); ARNs are
+    # built from it, so no lookup is needed.
+    account_id: str = Field(pattern=r"^[0-9]{12}$")
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
-    # Admin IAM role ARNs given cluster-admin through EKS access entries.
+    # EKS needs subnets in at least two zones; use three for production HA. Zone names are
+    # listed rather than guessed: not every region has a, b and c.
+    availability_zones: list[str] = Field(min_length=2, max_length=6)
+    # One NAT gateway for the VPC (cheap; a zone outage cuts egress) or one per zone (HA).
+    nat_gateways: Literal["single", "perAz"] = "perAz"
+    # IAM role ARNs given cluster-admin through EKS access entries.
     admin_role_arns: list[str] = Field(default_factory=list)
-    availability_zones: list[str] = Field(default_factory=list, max_length=6)
-    # Empty: the API endpoint is private only.
-    public_access_cidrs: list[str] = Field(default_factory=list)
+    # CloudWatch retention of the control-plane logs (one of the values CloudWatch accepts).
+    log_retention_days: int = 90
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
+        region = info.data.get("region")
+        for zone in zones:
+            if region and not re.fullmatch(rf"{re.escape(region)}[a-z]", zone):
+                raise ValueError(f"zone {zone!r} is not a zone of region {region!r} (e.g. {region}a)")
+        if len(set(zones)) != len(zones):
+            raise ValueError("zones must not repeat")
+        return zones
+
+    @field_validator("admin_role_arns")
+    @classmethod
+    def _role_arns(cls, arns: list[str]) -> list[str]:
+        for arn in arns:
+            if not re.fullmatch(r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]+", arn):
+                raise ValueError(f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        return arns
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_cloudwatch_accepts(cls, days: int) -> int:
+        if days not in CLOUDWATCH_RETENTION_DAYS:
+            allowed = ", ".join(str(d) for d in CLOUDWATCH_RETENTION_DAYS)
+            raise ValueError(f"CloudWatch keeps logs for one of {allowed} days, not {days}")
+        return days
+
+
+CLOUDWATCH_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
+    *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
 
 
 _GUID = r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$"
@@ -109,7 +149,7 @@ class NetworkConfig(StrictModel):
             network = ipaddress.ip_network(value, strict=True)
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
-        if network.version != 4 or not (network.is_private or network in _CGNAT):
+        if network.version != 4 or not (network.is_private or network.subnet_of(_CGNAT)):
             raise ValueError(f"{value} is not a private IPv4 range")
         return value
 
@@ -237,18 +277,35 @@ def tpu_accelerator(machine_type: str) -> str | None:
     return TPU_ACCELERATOR_BY_MACHINE_FAMILY.get(machine_type.split("-")[0])
 
 
+# EKS versions the platform supports (components.aws.autoscaler pins a matching autoscaler).
+EKS_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34")
+
+_RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+# EC2 families with NVIDIA GPUs: g4dn, g5, g5g, g6, g6e, gr6, p3, p4d, p5, p5e, p6-b200...
+# (g4ad carries AMD GPUs, which the NVIDIA device plugin cannot serve).
+_NVIDIA_FAMILY = re.compile(r"(g[4-9][a-z]*|gr[6-9][a-z]*|p[3-9][a-z]*)(-[a-z0-9]+)?")
+
+
+def is_nvidia_instance_type(instance_type: str) -> bool:
+    family = instance_type.split(".")[0]
+    return family != "g4ad" and "." in instance_type and bool(_NVIDIA_FAMILY.fullmatch(family))
+
+
 def _snake(camel: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
 
 
-# How each cloud exposes HTTP by default, and what its Ingress can express.
-DEFAULT_ROUTING_MODE = {"gcp": "gateway", "aws": "ingress", "azure": "ingress", "existing": "ingress"}
-GATEWAY_CLOUDS = {"gcp", "existing"}
+# How each cloud exposes HTTP by default, and what its Ingress can express. AKS: Gateway API
+# through Application Gateway for Containers; `ingress` keeps the application routing add-on.
+DEFAULT_ROUTING_MODE = {"gcp": "gateway", "aws": "ingress", "azure": "gateway", "existing": "ingress"}
+GATEWAY_CLOUDS = {"gcp", "azure", "existing"}
 WEIGHTED_INGRESS_CLOUDS = {"aws"}
 
 
 class RoutingConfig(StrictModel):
-    """The cluster's fanout entry point: Gateway API (GKE's managed gateway) or an Ingress."""
+    """The cluster's fanout entry point: Gateway API (GKE's managed gateway, AKS's Application
+    Gateway for Containers) or an Ingress."""
 
     mode: Literal["gateway", "ingress"] | None = None
     # Overrides the cloud's class (required for an existing cluster: its controller's class).
@@ -274,6 +331,18 @@ class ClusterConfig(StrictModel):
     authorized_networks: list[str] = Field(default_factory=list)
     deletion_protection: bool = True
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+
+    @field_validator("authorized_networks")
+    @classmethod
+    def _authorized_networks_are_cidrs(cls, cidrs: list[str]) -> list[str]:
+        for cidr in cidrs:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a CIDR block ({exc})") from None
+            if network.prefixlen == 0:
+                raise ValueError(f"{cidr} opens the API endpoint to the whole internet; list your networks")
+        return cidrs
 
     @model_validator(mode="after")
     def _cloud_settings_match(self) -> ClusterConfig:
@@ -325,6 +394,61 @@ class ClusterConfig(StrictModel):
             )
         if self.cloud == "azure":
             check_aks_cluster(self)
+        return self
+
+    @model_validator(mode="after")
+    def _aws_rules(self) -> ClusterConfig:
+        if self.cloud != "aws" or self.aws is None or self.network is None:
+            return self
+        if self.kubernetes_version not in EKS_VERSIONS:
+            raise rule_error(
+                ("kubernetesVersion",),
+                f"EKS clusters are upgraded explicitly: set kubernetesVersion to one of "
+                f"{', '.join(EKS_VERSIONS)} (the versions the cluster autoscaler is pinned for)",
+            )
+        if not self.private_endpoint and not self.authorized_networks:
+            raise rule_error(
+                ("authorizedNetworks",),
+                "a public EKS endpoint must be limited to known networks: list authorizedNetworks "
+                "or set privateEndpoint: true",
+            )
+        if not 16 <= ipaddress.ip_network(self.network.cidr).prefixlen <= 22:
+            raise rule_error(
+                ("network", "cidr"),
+                f"{self.network.cidr}: an EKS VPC needs a /16 to /22 range (AWS allows /16 at most, "
+                "and the VPC CNI gives every pod a subnet address)",
+            )
+        if "pod_cidr" in self.network.model_fields_set:
+            raise rule_error(
+                ("network", "podCidr"),
+                "EKS pods take addresses from the VPC subnets (VPC CNI); remove podCidr",
+            )
+        service = ipaddress.ip_network(self.network.service_cidr)
+        if not any(service.subnet_of(block) for block in _RFC1918) or not 12 <= service.prefixlen <= 24:
+            raise rule_error(
+                ("network", "serviceCidr"),
+                f"{self.network.service_cidr}: EKS takes a /12 to /24 service range inside "
+                "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+            )
+        zones = set(self.aws.availability_zones)
+        for name, pool in self.pools.items():
+            if pool.kind == "gpu" and not is_nvidia_instance_type(pool.machine_type or ""):
+                raise rule_error(
+                    ("pools", name, "machineType"),
+                    f"{pool.machine_type} is not an NVIDIA GPU instance type; use one such as "
+                    "g5.xlarge, g6.xlarge or p4d.24xlarge",
+                )
+            if pool.gpu_sharing is not None:
+                raise rule_error(
+                    ("pools", name, "gpuSharing"),
+                    "GPU sharing is managed by GKE only; on EKS remove gpuSharing",
+                )
+            for zone in pool.zones:
+                if zone not in zones:
+                    raise rule_error(
+                        ("pools", name, "zones"),
+                        f"zone {zone!r} is not one of the cluster's availabilityZones {sorted(zones)}",
+                    )
         return self
 
     @property

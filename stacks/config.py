@@ -94,8 +94,8 @@ class StackConfig(StrictModel):
             if model.variants and not cluster.weighted_routing:
                 raise rule_error(
                     (*where, "variants"),
-                    f"cluster {cluster_name!r} routes through a {cluster.cloud} Ingress, which cannot split "
-                    "traffic by weight; use routing.mode: gateway or drop the variants",
+                    f"cluster {cluster_name!r} routes through an Ingress, which on {cluster.cloud} "
+                    "cannot split traffic by weight; use routing.mode: gateway or drop the variants",
                 )
         for name, job in self.jobs.items():
             where = ("jobs", name)

@@ -12,6 +12,8 @@ import yaml
 
 from plan.engine import PROJECT_DIR, run_program
 from plan.record import PlanRecord
+from tests.eks_plan import EXAMPLE as EKS_EXAMPLE
+from tests.eks_plan import EksPlan, eks_variant_document, plan_eks
 
 DEV_STACK = PROJECT_DIR / "Pulumi.dev.yaml"
 
@@ -78,3 +80,16 @@ def _fresh_pulumi_runtime():
     yield
     settings.reset_options()
     set_all_config({}, [])
+
+
+@pytest.fixture(scope="session")
+def eks() -> EksPlan:
+    """The EKS example's plan (tests/eks_plan.py), computed once per session."""
+    return plan_eks(EKS_EXAMPLE)
+
+
+@pytest.fixture(scope="session")
+def eks_variant(tmp_path_factory) -> EksPlan:
+    path = tmp_path_factory.mktemp("eks") / "Pulumi.variant.yaml"
+    path.write_text(yaml.safe_dump(eks_variant_document(), sort_keys=False))
+    return plan_eks(path)

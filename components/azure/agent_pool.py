@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerservice
 
-from components.contract import GPU_RESOURCE, PoolContract, Toleration, node_labels
+from components.contract import PoolContract, node_labels, pool_contract, tolerating
 from stacks.aks import aks_pool_name
 from stacks.clusters import PoolConfig, Taint
 
@@ -45,18 +45,7 @@ def aks_pool_contract(name: str, pool: PoolConfig, system: bool = False) -> Pool
     tolerated, including the system pool's CriticalAddonsOnly: the platform's add-ons run
     there, and so may a workload that names the system pool.
     """
-    tolerations = [
-        Toleration(t.key, t.effect, t.value or None) for t in [*platform_taints(pool, system), *pool.taints]
-    ]
-    return PoolContract(
-        name=name,
-        kind=pool.kind,
-        node_selector=node_labels(name),
-        tolerations=tuple(tolerations),
-        extended_resource=GPU_RESOURCE if pool.kind == "gpu" else None,
-        resource_per_node=pool.gpus_per_node,
-        spot=pool.spot,
-    )
+    return pool_contract(name, pool, platform_tolerations=tolerating(platform_taints(pool, system)))
 
 
 @dataclass(frozen=True)

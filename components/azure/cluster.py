@@ -45,6 +45,8 @@ class AksClusterArgs:
     authorized_networks: list[str] = field(default_factory=list)
     kubelogin_mode: str = "azurecli"
     deployer_principal_type: str = "User"
+    # The application routing add-on (managed NGINX Ingress), for `routing.mode: ingress` only.
+    app_routing: bool = False
     protect: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -55,6 +57,7 @@ class AksCluster(pulumi.ComponentResource):
     kubernetes_provider: k8s.Provider
     oidc_issuer_url: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
+    node_resource_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:azure:Cluster", name, None, opts)
@@ -147,9 +150,13 @@ class AksCluster(pulumi.ComponentResource):
                 node_os_upgrade_channel="NodeImage",
             ),
             # The application routing add-on: a managed NGINX Ingress controller behind the
-            # `webapprouting.kubernetes.azure.com` class, used by the fanout.
+            # `webapprouting.kubernetes.azure.com` class. Declared off, not left out, when the
+            # fanout uses Application Gateway for Containers, so that a cluster moving to the
+            # gateway stops running (and paying for) the add-on.
             ingress_profile=containerservice.ManagedClusterIngressProfileArgs(
-                web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(enabled=True)
+                web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(
+                    enabled=args.app_routing
+                )
             ),
             tags=args.tags,
             opts=pulumi.ResourceOptions(
@@ -163,6 +170,10 @@ class AksCluster(pulumi.ComponentResource):
         self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
         self.kubelet_object_id = self.cluster.identity_profile.apply(
             lambda profile: profile["kubeletidentity"].object_id if profile else None
+        )
+        # AKS's own resource group for the node VM scale sets and their NICs.
+        self.node_resource_group_id = pulumi.Output.concat(
+            "/subscriptions/", args.subscription_id, "/resourceGroups/", self.cluster.node_resource_group
         )
 
         # Whoever runs `pulumi up` must reach the API to declare the workloads: grant that

@@ -1,5 +1,6 @@
 """One AKS cluster with everything around it: provider, resource group, VNet and NAT, cluster
-and agent pools, ACR, storage account, GPU device plugin and workload identity."""
+and agent pools, ACR, storage account, GPU device plugin, workload identity and the fanout's
+entry point (Application Gateway for Containers, or the application routing add-on)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ from pulumi_azure_native import resources
 from components.azure.addons import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from components.azure.agent_pool import AksAgentPool, AksAgentPoolArgs, AksPoolSpec, aks_pool_contract
 from components.azure.cluster import AksCluster, AksClusterArgs
+from components.azure.gateway import GATEWAY_CLASS, GatewayController, GatewayControllerArgs
 from components.azure.identity import AksWorkloadIdentity
 from components.azure.network import AksNetwork, AksNetworkArgs
 from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
 from components.handle import ClusterHandle, Routing
 from components.naming import unique_alnum_name
-from stacks.aks import node_subnet_cidr
+from stacks.aks import agc_subnet_cidr, node_subnet_cidr
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
-# The application routing add-on: a managed NGINX Ingress class (no weighted split), whose
-# controller pods run in their own namespace and reach model pods from there.
+# The application routing add-on (`routing.mode: ingress`): a managed NGINX Ingress class (no
+# weighted split), whose controller pods run in their own namespace and reach model pods from there.
 APP_ROUTING_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
 APP_ROUTING_NAMESPACE = "app-routing-system"
 
@@ -101,6 +103,7 @@ class AksPlatform(pulumi.ComponentResource):
                 authorized_networks=list(config.authorized_networks),
                 kubelogin_mode=settings.kubelogin_mode,
                 deployer_principal_type=settings.deployer_principal_type,
+                app_routing=config.routing_mode == "ingress",
                 protect=config.deletion_protection,
                 tags=tags,
             ),
@@ -187,6 +190,27 @@ class AksPlatform(pulumi.ComponentResource):
             },
             tags=tags,
         )
+        self.gateway = None
+        if config.routing_mode == "gateway":
+            self.gateway = GatewayController(
+                f"{name}-gateway",
+                GatewayControllerArgs(
+                    subscription_id=settings.subscription_id,
+                    resource_group_name=rg_name,
+                    resource_group_id=self.resource_group.id,
+                    node_resource_group_id=self.cluster.node_resource_group_id,
+                    location=settings.location,
+                    vnet_name=self.network.vnet.name,
+                    subnet_cidr=agc_subnet_cidr(config.network.cidr),
+                    oidc_issuer_url=self.cluster.oidc_issuer_url,
+                    kubernetes_provider=self.cluster.kubernetes_provider,
+                    system_pool=contracts[config.system_pool],
+                    tags=tags,
+                    subnet_depends_on=[self.network.node_subnet],
+                ),
+                opts=child,
+            )
+
         ready: list[pulumi.Resource] = [*self.agent_pools.values()]
         if self.registry is not None:
             ready.extend(self.registry.pull_grants)
@@ -198,11 +222,7 @@ class AksPlatform(pulumi.ComponentResource):
             kubernetes_provider=self.cluster.kubernetes_provider,
             pools=contracts,
             system_pool=config.system_pool,
-            routing=Routing(
-                gateway_class=None,
-                ingress_class=APP_ROUTING_INGRESS_CLASS,
-                source_namespace=APP_ROUTING_NAMESPACE,
-            ),
+            routing=self._routing(),
             registry_url=self.registry.url if self.registry else None,
             buckets=dict(self.storage.urls) if self.storage else {},
             identity=self.identity,
@@ -215,6 +235,24 @@ class AksPlatform(pulumi.ComponentResource):
                 "registry": self.handle.registry_url,
                 "buckets": self.handle.buckets,
             }
+        )
+
+    def _routing(self) -> Routing:
+        if self.gateway is None:
+            return Routing(
+                gateway_class=None,
+                ingress_class=APP_ROUTING_INGRESS_CLASS,
+                source_namespace=APP_ROUTING_NAMESPACE,
+            )
+        return Routing(
+            gateway_class=GATEWAY_CLASS,
+            ingress_class=None,
+            gateway_annotations=self.gateway.gateway_annotations,
+            gateway_addresses=self.gateway.gateway_addresses,
+            ready=(self.gateway,),
+            # AGC's proxies reach pods straight from its subnet (the overlay is extended to it);
+            # AGC takes health probes from the pods' readiness probes, so no policy is needed.
+            source_cidrs=(self.gateway.subnet_cidr,),
         )
 
 

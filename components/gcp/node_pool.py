@@ -14,6 +14,7 @@ from components.contract import (
     PoolContract,
     Toleration,
     node_labels,
+    pool_contract,
 )
 from stacks.clusters import PoolConfig, tpu_accelerator
 
@@ -28,28 +29,17 @@ _GPU_SHARING_STRATEGY = {"time-sharing": "TIME_SHARING", "mps": "MPS"}
 def gke_pool_contract(name: str, pool: PoolConfig) -> PoolContract:
     """How workloads reach a GKE pool. GKE itself taints GPU and TPU nodes."""
     selector = node_labels(name)
-    tolerations = [Toleration(t.key, t.effect, t.value or None) for t in pool.taints]
-    resource, per_node = None, 0
+    accelerator_taints: tuple[Toleration, ...] = ()
     if pool.kind == "gpu":
         selector[GKE_ACCELERATOR_LABEL] = pool.accelerator or ""
-        tolerations.insert(0, Toleration(GPU_RESOURCE))
-        resource, per_node = GPU_RESOURCE, pool.gpus_per_node
+        accelerator_taints = (Toleration(GPU_RESOURCE),)
     elif pool.kind == "tpu":
         selector[GKE_TPU_ACCELERATOR_LABEL] = tpu_accelerator(pool.machine_type or "") or ""
         selector[GKE_TPU_TOPOLOGY_LABEL] = pool.topology or ""
-        tolerations.insert(0, Toleration(TPU_RESOURCE))
-        resource, per_node = TPU_RESOURCE, pool.tpu_chips_per_node
+        accelerator_taints = (Toleration(TPU_RESOURCE),)
     if pool.spot:
         selector[GKE_SPOT_LABEL] = "true"
-    return PoolContract(
-        name=name,
-        kind=pool.kind,
-        node_selector=selector,
-        tolerations=tuple(tolerations),
-        extended_resource=resource,
-        resource_per_node=per_node,
-        spot=pool.spot,
-    )
+    return pool_contract(name, pool, selector=selector, platform_tolerations=accelerator_taints)
 
 
 @dataclass(frozen=True)

@@ -6,26 +6,15 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contract import GPU_RESOURCE, TPU_RESOURCE, PoolContract, Toleration
+from components.contract import PoolContract, pool_contract
 from components.handle import ClusterHandle, Routing
 from stacks.clusters import ClusterConfig, PoolConfig
 from stacks.config import StackConfig
 
 
 def existing_pool_contract(name: str, pool: PoolConfig) -> PoolContract:
-    resource = {"gpu": GPU_RESOURCE, "tpu": TPU_RESOURCE}.get(pool.kind)
-    per_node = (
-        pool.gpus_per_node if pool.kind == "gpu" else pool.tpu_chips_per_node if pool.kind == "tpu" else 0
-    )
-    return PoolContract(
-        name=name,
-        kind=pool.kind,
-        node_selector=dict(pool.labels),
-        tolerations=tuple(Toleration(t.key, t.effect, t.value or None) for t in pool.taints),
-        extended_resource=resource,
-        resource_per_node=per_node,
-        spot=pool.spot,
-    )
+    """The nodes are selected by the labels they already carry; their taints are tolerated."""
+    return pool_contract(name, pool, selector=dict(pool.labels))
 
 
 class ExistingCluster(pulumi.ComponentResource):

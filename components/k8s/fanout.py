@@ -77,13 +77,20 @@ class Fanout(pulumi.ComponentResource):
         }
         if args.host:
             listener["hostname"] = args.host
+        gateway_spec: dict = {"gatewayClassName": args.class_name, "listeners": [listener]}
+        if args.routing.gateway_addresses:
+            gateway_spec["addresses"] = [
+                {"type": address.type, "value": address.value} for address in args.routing.gateway_addresses
+            ]
         gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway",
             api_version="gateway.networking.k8s.io/v1",
             kind="Gateway",
-            metadata=object_metadata(GATEWAY_NAME, GATEWAY_NAMESPACE, labels),
-            spec={"gatewayClassName": args.class_name, "listeners": [listener]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            metadata=object_metadata(
+                GATEWAY_NAME, GATEWAY_NAMESPACE, labels, args.routing.gateway_annotations or None
+            ),
+            spec=gateway_spec,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.routing.ready]),
         )
         for route in args.routes:
             spec: dict = {
@@ -147,7 +154,9 @@ class Fanout(pulumi.ComponentResource):
                 f"{name}-{namespace}-ingress",
                 metadata=object_metadata(INGRESS_NAME, namespace, labels, annotations or None),
                 spec={"ingressClassName": args.class_name, "rules": [rule]},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=_services(routes)),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[*_services(routes), *args.routing.ready]
+                ),
             )
 
 

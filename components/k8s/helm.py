@@ -13,9 +13,14 @@ from components.contract import PoolContract
 @dataclass(frozen=True)
 class Chart:
     name: str
+    # A Helm repository URL, or an OCI registry path (oci://...).
     repository: str
     # Exact version: an add-on upgrade is a reviewed change, never a surprise at `pulumi up`.
     version: str
+
+    @property
+    def is_oci(self) -> bool:
+        return self.repository.startswith("oci://")
 
 
 def scheduling_values(pool: PoolContract) -> dict:
@@ -35,9 +40,10 @@ def chart_release(
     return k8s.helm.v3.Release(
         name,
         name=chart.name,
-        chart=chart.name,
+        # OCI charts are addressed by their full reference; Helm repositories by name + repo.
+        chart=f"{chart.repository}/{chart.name}" if chart.is_oci else chart.name,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        repository_opts=None if chart.is_oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
         namespace=namespace,
         create_namespace=create_namespace,
         values=values,

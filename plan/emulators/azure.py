@@ -207,6 +207,40 @@ def _management_policy(r: Emulated) -> dict[str, Any]:
     return {"name": "default", "id": _resource_id(r, path)}
 
 
+@resource("azure-native:servicenetworking:TrafficControllerInterface")
+def _traffic_controller(r: Emulated) -> dict[str, Any]:
+    """Application Gateway for Containers."""
+    name = _name(r, "trafficControllerName")
+    return {
+        "name": name,
+        "id": _resource_id(r, f"Microsoft.ServiceNetworking/trafficControllers/{name}"),
+        "configurationEndpoints": [f"{stable_hex(r.urn + '/config', 16)}.appgw.trafficcontroller.azure.net"],
+        "provisioningState": "Succeeded",
+    }
+
+
+def _traffic_controller_child(r: Emulated, collection: str, key: str) -> tuple[str, str]:
+    name = _name(r, key)
+    path = (
+        f"Microsoft.ServiceNetworking/trafficControllers/{r.get('trafficControllerName')}/{collection}/{name}"
+    )
+    return name, _resource_id(r, path)
+
+
+@resource("azure-native:servicenetworking:FrontendsInterface")
+def _agc_frontend(r: Emulated) -> dict[str, Any]:
+    """An AGC frontend: the FQDN clients reach (CNAME a host name to it)."""
+    name, resource_id = _traffic_controller_child(r, "frontends", "frontendName")
+    fqdn = f"{stable_hex(r.urn, 16)}.{stable_hex(r.urn + '/region', 4)}.alb.azure.com"
+    return {"name": name, "id": resource_id, "fqdn": fqdn, "provisioningState": "Succeeded"}
+
+
+@resource("azure-native:servicenetworking:AssociationsInterface")
+def _agc_association(r: Emulated) -> dict[str, Any]:
+    name, resource_id = _traffic_controller_child(r, "associations", "associationName")
+    return {"name": name, "id": resource_id, "provisioningState": "Succeeded"}
+
+
 @call("azure-native:authorization:getClientConfig")
 def _client_config(args: dict[str, Any]) -> dict[str, Any]:
     return {

@@ -32,7 +32,14 @@ def test_preview_of_the_aks_example_shows_platform_and_workloads(preview):
     assert "[AcrPull on registries/stagingaksmodels" in out
     assert "[Storage Blob Data Reader on containers/artifacts]" in out
     assert "cronjob ml/nightly-batch" in out
-    assert "/model2              -> model2  (Ingress)" in out
+    assert "/model1              -> model1 90% + model1-candidate 10%  (Gateway API)" in out
+    assert (
+        "azure-native:network:Subnet  aks-gateway-subnet  "
+        "[10.60.8.0/24, delegated to Microsoft.ServiceNetworking/trafficControllers]"
+    ) in out
+    assert "[Application Gateway for Containers in subnet aks-gateway-subnet" in out
+    assert "[AppGw for Containers Configuration Manager on resourceGroups/aks-rg" in out
+    assert "azure-native:network:Subnet  aks-vnet-nodes  [10.60.0.0/21, egress via NAT gateway]" in out
 
 
 def test_tpu_pool_on_azure_is_a_config_error(capsys, tmp_path):

@@ -80,7 +80,14 @@ def _bad_stack(tmp_path, mutate) -> str:
 
 def _to_aws_with_tpu(cluster):
     del cluster["gcp"]
-    cluster.update(cloud="aws", aws={"region": "eu-west-1"})
+    cluster.update(
+        cloud="aws",
+        aws={
+            "accountId": "123456789012",
+            "region": "eu-west-1",
+            "availabilityZones": ["eu-west-1a", "eu-west-1b"],
+        },
+    )
     cluster["pools"]["tpu"] = {
         "kind": "tpu",
         "machineType": "ct5lp-hightpu-4t",

@@ -10,7 +10,7 @@ import yaml
 
 from plan.engine import PROJECT_DIR
 from stacks import ConfigError, load_stack_file
-from stacks.aks import aks_pool_name, node_subnet_cidr
+from stacks.aks import agc_subnet_cidr, aks_pool_name, node_subnet_cidr
 
 EXAMPLE = PROJECT_DIR / "examples" / "azure-aks.yaml"
 KEY = "mlplatform:clusters.aks"
@@ -33,6 +33,8 @@ def test_example_loads_with_azure_settings():
     assert settings.kubelogin_mode == "azurecli"
     assert settings.deployer_principal_type == "User"
     assert cluster.system_pool == "system"
+    # Gateway API through Application Gateway for Containers is the AKS default: it can weigh.
+    assert cluster.routing_mode == "gateway" and cluster.weighted_routing
 
 
 def _pool(name: str, **changes):
@@ -165,6 +167,18 @@ INVALID = [
         id="node-subnet-too-small",
     ),
     pytest.param(
+        _cluster_key("network", {"cidr": "10.60.0.0/24"}),
+        f"{KEY}.network.cidr: 10.60.0.0/24 leaves no room for the /24 subnet of Application Gateway for "
+        "Containers in its second half: use a /23 or larger cidr, or routing.mode: ingress",
+        id="vnet-without-room-for-agc",
+    ),
+    pytest.param(
+        _cluster_key("kubernetesVersion", "1.31"),
+        f"{KEY}.kubernetesVersion: the ALB controller of Application Gateway for Containers needs "
+        "Kubernetes 1.32 or later, not 1.31",
+        id="agc-on-old-kubernetes",
+    ),
+    pytest.param(
         _azure("kubeloginMode", "devicecode"),
         f"{KEY}.azure.kubeloginMode: Input should be 'azurecli', 'workloadidentity', 'msi', 'spn' or 'azd'",
         id="interactive-kubelogin",
@@ -184,6 +198,26 @@ def test_invalid_aks_config_names_file_key_and_problem(aks_document, write_stack
     assert "\n" not in text
 
 
+def test_weighted_variants_need_the_gateway_on_aks(aks_document, write_stack):
+    # The example splits model1 90/10: fine through AGC, refused through the app routing Ingress.
+    assert load_stack_file(write_stack(aks_document)).models["model1"].variants
+    _cluster(aks_document)["routing"] = {"mode": "ingress"}
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(aks_document))
+    assert (
+        "mlplatform:models.model1.variants: cluster 'aks' routes through an Ingress, which on azure cannot "
+        "split traffic by weight; use routing.mode: gateway or drop the variants"
+    ) in str(caught.value)
+
+
+def test_the_ingress_mode_needs_neither_agc_room_nor_a_recent_kubernetes(aks_document, write_stack):
+    _drop_workloads(aks_document)
+    cluster = _cluster(aks_document)
+    cluster.update(routing={"mode": "ingress"}, kubernetesVersion="1.31", network={"cidr": "10.60.0.0/24"})
+    loaded = load_stack_file(write_stack(aks_document)).clusters["aks"]
+    assert loaded.routing_mode == "ingress" and not loaded.weighted_routing
+
+
 def test_private_cluster_needs_no_authorized_networks(aks_document, write_stack):
     _drop_workloads(aks_document)
     _cluster(aks_document).update(privateEndpoint=True, authorizedNetworks=[])
@@ -193,8 +227,10 @@ def test_private_cluster_needs_no_authorized_networks(aks_document, write_stack)
 def test_node_subnet_room_counts_every_node_at_max_plus_surge(aks_document, write_stack):
     _drop_workloads(aks_document)
     document = copy.deepcopy(aks_document)
-    # A /25 VNet gives a /26 node subnet: 64 addresses, 5 reserved by Azure.
+    # A /25 VNet gives a /26 node subnet: 64 addresses, 5 reserved by Azure. (Too small for
+    # the gateway's /24 as well: the app routing Ingress keeps this about the node subnet.)
     _cluster(document)["network"]["cidr"] = "10.60.0.0/25"
+    _cluster(document)["routing"] = {"mode": "ingress"}
     pools = _cluster(document)["pools"]
     pools["system"]["max"], pools["cpu"]["max"], pools["gpu-t4"]["max"] = 4, 46, 6  # 56 + 3 surge + 5 = 64
     assert load_stack_file(write_stack(document)).clusters["aks"]
@@ -213,3 +249,15 @@ def test_aks_pool_names_drop_hyphens(pool, aks_name):
 )
 def test_node_subnet_is_the_first_half_of_the_vnet(vnet, subnet):
     assert node_subnet_cidr(vnet) == subnet
+
+
+@pytest.mark.parametrize(
+    ("vnet", "subnet"),
+    [
+        ("10.60.0.0/20", "10.60.8.0/24"),
+        ("10.60.0.0/23", "10.60.1.0/24"),
+        ("172.16.0.0/16", "172.16.128.0/24"),
+    ],
+)
+def test_agc_subnet_is_the_first_slash_24_of_the_second_half(vnet, subnet):
+    assert agc_subnet_cidr(vnet) == subnet

@@ -64,11 +64,18 @@ def _add_pool(name: str, pool: dict):
     return mutate
 
 
+AWS_SETTINGS = {
+    "accountId": "123456789012",
+    "region": "eu-west-1",
+    "availabilityZones": ["eu-west-1a", "eu-west-1b"],
+}
+
+
 def _move_to_aws(document):
     cluster = _cluster(document)
     del cluster["gcp"]
     cluster["cloud"] = "aws"
-    cluster["aws"] = {"region": "eu-west-1"}
+    cluster["aws"] = AWS_SETTINGS
 
 
 def _second_cluster_same_cidr(document):
@@ -135,7 +142,7 @@ INVALID = [
         id="public-cidr",
     ),
     pytest.param(
-        _set(["mlplatform:clusters", "main", "aws"], {"region": "eu-west-1"}),
+        _set(["mlplatform:clusters", "main", "aws"], AWS_SETTINGS),
         "mlplatform:clusters.main.aws: cloud is 'gcp'; remove the aws settings block",
         id="settings-for-other-cloud",
     ),
@@ -209,3 +216,10 @@ def test_error_counts_further_problems(dev_config):
     raw["budget"] = {"monthlyMaxUsd": -1}
     with pytest.raises(ConfigError, match=r"\(and 1 more problem\(s\)\)$"):
         parse_config(raw, "x.yaml")
+
+
+def test_shared_address_space_is_accepted_for_pod_ranges(dev_config, write_stack):
+    # 100.64.0.0/10 (RFC 6598) is not RFC 1918 but is routable privately: GKE and EKS use it
+    # to save RFC 1918 space for pods.
+    _cluster(dev_config)["network"]["podCidr"] = "100.64.0.0/14"
+    assert load_stack_file(write_stack(dev_config)).clusters["main"].network.pod_cidr == "100.64.0.0/14"

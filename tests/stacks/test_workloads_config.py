@@ -132,7 +132,8 @@ INVALID = [
     ),
     pytest.param(
         _ingress_cluster,
-        "mlplatform:models.model1.variants: cluster 'main' routes through a gcp Ingress, which cannot split",
+        "mlplatform:models.model1.variants: cluster 'main' routes through an Ingress, which on gcp "
+        "cannot split traffic by weight",
         id="weights-on-ingress-without-weights",
     ),
     pytest.param(

@@ -65,6 +65,11 @@ def aks() -> AksPlan:
         pulumi.export("issuer", platform.cluster.oidc_issuer_url)
         pulumi.export("kubeconfig", pulumi.Output.unsecret(platform.cluster.kubeconfig))
         pulumi.export("probe.principal", probe.identity.principal_id)
+        assert platform.gateway is not None
+        pulumi.export("gateway.principal", platform.gateway.identity.principal_id)
+        pulumi.export("gateway.client", platform.gateway.identity.client_id)
+        pulumi.export("gateway.fqdn", platform.gateway.frontend.fqdn)
+        pulumi.export("nodeResourceGroup", platform.cluster.node_resource_group_id)
         pulumi.export("probe.client", probe.client_id)
         for bucket, container in containers.items():
             pulumi.export(f"container.{bucket}", container.id)

@@ -73,8 +73,9 @@ def test_upgrades_follow_the_pinned_minor_and_node_images(cluster):
     assert cluster["sku"] == {"name": "Base", "tier": "Standard"}
 
 
-def test_application_routing_add_on_is_enabled(cluster):
-    assert dig(cluster, "ingressProfile.webAppRouting.enabled") is True
+def test_application_routing_add_on_is_off_when_the_gateway_serves_the_fanout(cluster):
+    # Declared off (not left out), so that a cluster moving to the gateway drops the add-on.
+    assert dig(cluster, "ingressProfile.webAppRouting.enabled") is False
 
 
 def test_system_pool_is_declared_with_the_cluster_and_tainted_for_add_ons(cluster):

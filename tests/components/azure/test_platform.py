@@ -56,11 +56,16 @@ def test_handle_offers_pools_routing_registry_and_buckets(aks):
     assert handle.cloud == "azure"
     assert handle.system_pool == "system"
     assert set(handle.pools) == {"system", "cpu", "gpu-t4"}
-    assert handle.routing.ingress_class == "webapprouting.kubernetes.azure.com"
-    assert handle.routing.gateway_class is None
-    assert handle.routing.ingress_weights is None
-    # The add-on's NGINX pods reach model pods from their own namespace (NetworkPolicy).
-    assert handle.routing.source_namespace == "app-routing-system"
+    # Gateway API through Application Gateway for Containers; no Ingress class (the add-on is off).
+    assert handle.routing.gateway_class == "azure-alb-external"
+    assert handle.routing.ingress_class is None
+    # AGC's proxies reach model pods from its subnet (NetworkPolicy), and probe their readiness
+    # probes themselves (no health check policy).
+    assert handle.routing.source_cidrs == ("10.60.8.0/24",)
+    assert handle.routing.source_namespace is None
+    assert handle.routing.health_check is None
+    # The Gateway waits for the controller that serves its class and installs its CRDs.
+    assert [type(r).__name__ for r in handle.routing.ready] == ["GatewayController"]
     assert handle.identity is not None
     assert aks.record.outputs["container.artifacts"].endswith("/containers/artifacts")
 
@@ -77,13 +82,6 @@ def test_workloads_land_on_their_pool_with_its_tolerations(aks):
     assert pod["containers"][0]["image"].endswith(".azurecr.io/embeddings:0.9.1")
 
 
-def test_fanout_uses_the_application_routing_ingress_class(aks):
-    ingress = one(aks.record, "kubernetes:networking.k8s.io/v1:Ingress")
-    assert ingress.inputs["spec"]["ingressClassName"] == "webapprouting.kubernetes.azure.com"
-    paths = {p["path"] for p in ingress.inputs["spec"]["rules"][0]["http"]["paths"]}
-    assert paths == {"/model1", "/model2"}
-
-
 def test_kubernetes_objects_wait_for_pools_and_pull_rights(aks):
     # `ready` is what the workloads depend on: every user pool, AcrPull and the device plugin.
     ready_types = {type(r).__name__ for r in aks.handle.ready}
@@ -92,6 +90,8 @@ def test_kubernetes_objects_wait_for_pools_and_pull_rights(aks):
 
 
 def test_a_private_minimal_cluster_gets_no_registry_storage_or_device_plugin(plan_of):
+    # Its only add-on is the gateway's ALB controller: the entry point is part of the platform,
+    # ready before the first model is routed.
     document = yaml.safe_load((PROJECT_DIR / "examples" / "azure-aks.yaml").read_text())
     config = document["config"]
     for key in ("mlplatform:models", "mlplatform:jobs", "mlplatform:teams"):
@@ -103,12 +103,9 @@ def test_a_private_minimal_cluster_gets_no_registry_storage_or_device_plugin(pla
     cluster["pools"].pop("gpu-t4")
     cluster.update(privateEndpoint=True, authorizedNetworks=[])
     record = plan_of(document)
-    for absent in (
-        "azure-native:containerregistry:Registry",
-        "azure-native:storage:StorageAccount",
-        "kubernetes:helm.sh/v3:Release",
-    ):
+    for absent in ("azure-native:containerregistry:Registry", "azure-native:storage:StorageAccount"):
         assert record.of_type(absent) == [], absent
+    assert [r.inputs["name"] for r in record.of_type("kubernetes:helm.sh/v3:Release")] == ["alb-controller"]
     cluster_inputs = one(record, "azure-native:containerservice:ManagedCluster", "aks").inputs
     assert cluster_inputs["apiServerAccessProfile"] == {
         "enablePrivateCluster": True,

@@ -19,6 +19,9 @@ def test_gateway_routes_paths_to_models_with_a_weighted_split(dev_plan):
     gateway = one(dev_plan, "kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs
     assert gateway["spec"]["gatewayClassName"] == "gke-l7-global-external-managed"
     assert dig(gateway, "spec.listeners.0.allowedRoutes.namespaces.from") == "Selector"
+    # GKE provisions the load balancer from the class alone (AKS adds annotations and addresses:
+    # tests/components/azure/test_gateway.py).
+    assert "addresses" not in gateway["spec"] and "annotations" not in gateway["metadata"]
     routes = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in dev_plan.of_type(ROUTE)}
     assert set(routes) == {"model1", "model2"}
     rule = routes["model1"]["rules"][0]

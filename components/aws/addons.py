@@ -1,0 +1,144 @@
+"""Cluster add-ons that need running nodes: CoreDNS and the EBS CSI driver (EKS managed) with
+a default gp3 StorageClass, metrics-server (for HPAs) and the NVIDIA device plugin (for
+`nvidia.com/gpu`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer
+from components.aws.node_group import GPU_PRESENT_LABEL
+from components.contract import PoolContract, Toleration
+from components.k8s.helm import Chart, chart_release, scheduling_values
+
+METRICS_SERVER_CHART = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2")
+DEVICE_PLUGIN_CHART = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.17.1")
+NAMESPACE = "kube-system"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+DEFAULT_STORAGE_CLASS = "gp3"
+
+
+def gpu_node_placement(gpu_pools: list[PoolContract]) -> dict:
+    """Every GPU node, whatever its pool: the label all GPU node groups carry, and every
+    taint those pools have."""
+    tolerations: list[Toleration] = []
+    for pool in gpu_pools:
+        tolerations.extend(t for t in pool.tolerations if t not in tolerations)
+    return {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "tolerations": [t.to_kubernetes() for t in tolerations],
+    }
+
+
+@dataclass(frozen=True)
+class EksAddonsArgs:
+    cluster_name: pulumi.Input[str]
+    region: str
+    oidc: OidcIssuer
+    role_name: str
+    system_pool: PoolContract
+    gpu_pools: list[PoolContract] = field(default_factory=list)
+    # The node groups: managed add-ons only turn healthy, and Helm releases only become ready,
+    # once their pods are scheduled.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class EksAddons(pulumi.ComponentResource):
+    """Needs the aws and kubernetes providers in `opts.providers`."""
+
+    def __init__(self, name: str, args: EksAddonsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:aws:Addons", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        on_nodes = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        system = args.system_pool.pod_scheduling()
+
+        self.coredns = aws.eks.Addon(
+            f"{name}-coredns",
+            cluster_name=args.cluster_name,
+            addon_name="coredns",
+            configuration_values=json.dumps(system, sort_keys=True),
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=on_nodes,
+        )
+        ebs_role = IrsaRole(
+            f"{name}-ebs-csi",
+            IrsaRoleArgs(
+                role_name=args.role_name,
+                region=args.region,
+                oidc=args.oidc,
+                namespace=NAMESPACE,
+                service_account=EBS_CSI_SERVICE_ACCOUNT,
+                description="EBS CSI driver (persistent volumes)",
+                managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
+            ),
+            opts=child,
+        )
+        self.ebs_csi = aws.eks.Addon(
+            f"{name}-ebs-csi",
+            cluster_name=args.cluster_name,
+            addon_name="aws-ebs-csi-driver",
+            service_account_role_arn=ebs_role.arn,
+            # The controller runs with the other add-ons; the node DaemonSet tolerates every
+            # taint by default, so volumes attach on GPU nodes too.
+            configuration_values=json.dumps({"controller": system}, sort_keys=True),
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=on_nodes,
+        )
+        # EKS marks no StorageClass as default any more: volume claims (e.g. Prometheus') need one.
+        self.storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-{DEFAULT_STORAGE_CLASS}",
+            metadata={
+                "name": DEFAULT_STORAGE_CLASS,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            # Create the volume in the zone the pod is scheduled to.
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Delete",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ebs_csi]),
+        )
+        self.metrics_server = chart_release(
+            f"{name}-metrics-server",
+            METRICS_SERVER_CHART,
+            NAMESPACE,
+            {
+                # HPAs stop scaling while the metrics API is down: keep it available.
+                "replicas": 2,
+                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                **scheduling_values(args.system_pool),
+            },
+            opts=on_nodes,
+            create_namespace=False,
+        )
+        self.device_plugin = None
+        if args.gpu_pools:
+            self.device_plugin = chart_release(
+                f"{name}-nvidia-device-plugin",
+                DEVICE_PLUGIN_CHART,
+                NAMESPACE,
+                gpu_node_placement(args.gpu_pools),
+                opts=on_nodes,
+                create_namespace=False,
+            )
+        self.register_outputs({})

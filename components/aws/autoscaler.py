@@ -1,0 +1,154 @@
+"""The Kubernetes cluster autoscaler for EKS managed node groups: Helm release and IRSA role."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.aws.arns import partition
+from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer
+from components.contract import PoolContract
+from components.k8s.helm import Chart, chart_release, scheduling_values
+
+CHART = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.50.0")
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+
+# The autoscaler simulates the scheduler of its own Kubernetes minor version: run the release
+# that matches the cluster. stacks.clusters.EKS_VERSIONS lists the same versions.
+IMAGE_TAGS = {
+    "1.29": "v1.29.5",
+    "1.30": "v1.30.6",
+    "1.31": "v1.31.4",
+    "1.32": "v1.32.3",
+    "1.33": "v1.33.1",
+    "1.34": "v1.34.0",
+}
+
+
+def autoscaler_policy(region: str, account_id: str, cluster_name: str) -> str:
+    """Read what it must (groups, instance types, node groups); resize and terminate only in
+    the Auto Scaling groups tagged as owned by this cluster."""
+    arn = f"arn:{partition(region)}"
+    groups = f"{arn}:autoscaling:{region}:{account_id}:autoScalingGroup:*:autoScalingGroupName/*"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DiscoverGroupsAndInstanceTypes",
+                    "Effect": "Allow",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                    ],
+                    # These calls take no resource-level restriction.
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "DescribeThisClustersNodeGroups",
+                    "Effect": "Allow",
+                    "Action": ["eks:DescribeNodegroup"],
+                    "Resource": f"{arn}:eks:{region}:{account_id}:nodegroup/{cluster_name}/*/*",
+                },
+                {
+                    "Sid": "ResizeThisClustersGroups",
+                    "Effect": "Allow",
+                    "Action": [
+                        "autoscaling:SetDesiredCapacity",
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                    ],
+                    "Resource": groups,
+                    "Condition": {
+                        "StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
+                    },
+                },
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ClusterAutoscalerArgs:
+    cluster_name: str
+    region: str
+    account_id: str
+    kubernetes_version: str
+    oidc: OidcIssuer
+    role_name: str
+    system_pool: PoolContract
+    # The node groups: the release is ready only once its pods run.
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    """Needs the aws and kubernetes providers in `opts.providers`."""
+
+    role: IrsaRole
+    release: pulumi.Resource
+
+    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:aws:ClusterAutoscaler", name, None, opts)
+        self.role = IrsaRole(
+            name,
+            IrsaRoleArgs(
+                role_name=args.role_name,
+                region=args.region,
+                oidc=args.oidc,
+                namespace=NAMESPACE,
+                service_account=SERVICE_ACCOUNT,
+                description=f"Cluster autoscaler of {args.cluster_name}",
+                inline_policy=autoscaler_policy(args.region, args.account_id, args.cluster_name),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.release = chart_release(
+            name,
+            CHART,
+            NAMESPACE,
+            {
+                **scheduling_values(args.system_pool),
+                "cloudProvider": "aws",
+                "awsRegion": args.region,
+                "autoDiscovery": {"clusterName": args.cluster_name},
+                "image": {"tag": IMAGE_TAGS[args.kubernetes_version]},
+                "fullnameOverride": SERVICE_ACCOUNT,
+                "rbac": {"serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": self.role.annotation}},
+                "extraArgs": {
+                    # Spread a scale-up over zones when node groups only differ by zone.
+                    "balance-similar-node-groups": "true",
+                    # Add-on pods (DaemonSets aside) must not pin an idle node forever.
+                    "skip-nodes-with-system-pods": "false",
+                    # Model pods write to emptyDir /tmp: that must not block scale-down either.
+                    "skip-nodes-with-local-storage": "false",
+                    # Pick the group that leaves the least CPU/memory idle after the scale-up.
+                    "expander": "least-waste",
+                },
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "300Mi"},
+                    "limits": {"memory": "600Mi"},
+                },
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 65534,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containerSecurityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            create_namespace=False,
+        )
+        self.register_outputs({"roleArn": self.role.arn})

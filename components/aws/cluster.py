@@ -1,0 +1,248 @@
+"""An EKS cluster: KMS-encrypted secrets, restricted endpoint, control-plane logs, access
+entries, the OIDC provider for IRSA, the networking add-ons, and the kubernetes.Provider."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.aws.arns import managed_policy, partition
+from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer, role_name, service_trust_policy
+from components.kubeconfig import exec_kubeconfig
+
+# Who did what (api, audit) and who logged in (authenticator); controllerManager and scheduler
+# logs are verbose debugging aids that CloudWatch would bill for every day.
+CONTROL_PLANE_LOGS = ("api", "audit", "authenticator")
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+
+
+@dataclass(frozen=True)
+class EksClusterArgs:
+    # Physical EKS name (unique per account and region); also the autoscaler's discovery key.
+    cluster_name: str
+    region: str
+    kubernetes_version: str
+    subnet_ids: list[pulumi.Input[str]]
+    service_cidr: str
+    # Prefix of the IAM role names this component creates (environment-cluster).
+    role_prefix: str
+    private_endpoint: bool = False
+    authorized_networks: list[str] = field(default_factory=list)
+    admin_role_arns: list[str] = field(default_factory=list)
+    log_retention_days: int = 90
+    deletion_protection: bool = True
+    # What the control plane must wait for (the network's routes: nodes join through NAT).
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class EksCluster(pulumi.ComponentResource):
+    cluster: aws.eks.Cluster
+    oidc: OidcIssuer
+    # The add-ons nodes need to become Ready (pod networking, service routing).
+    networking_addons: list[aws.eks.Addon]
+    kubeconfig: pulumi.Output[str]
+    kubernetes_provider: k8s.Provider
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:aws:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.secrets_key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {args.cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-secrets",
+            name=f"alias/{args.cluster_name}-secrets",
+            target_key_id=self.secrets_key.key_id,
+            opts=child,
+        )
+
+        self.role = aws.iam.Role(
+            f"{name}-control-plane",
+            name=role_name(args.role_prefix, "control-plane"),
+            description=f"EKS control plane of {args.cluster_name}",
+            assume_role_policy=service_trust_policy("eks.amazonaws.com"),
+            opts=child,
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-control-plane-AmazonEKSClusterPolicy",
+            role=self.role.name,
+            policy_arn=managed_policy(args.region, "AmazonEKSClusterPolicy"),
+            opts=child,
+        )
+        key_use = aws.iam.RolePolicy(
+            f"{name}-control-plane-secrets-key",
+            role=self.role.id,
+            policy=self.secrets_key.arn.apply(_secrets_key_policy),
+            opts=child,
+        )
+        # Created before the cluster, or EKS creates it itself with logs kept forever.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+
+        public = not args.private_endpoint
+        self.cluster = aws.eks.Cluster(
+            name,
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            role_arn=self.role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=args.subnet_ids,
+                endpoint_private_access=True,
+                endpoint_public_access=public,
+                public_access_cidrs=args.authorized_networks if public else None,
+            ),
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
+                ip_family="ipv4", service_ipv4_cidr=args.service_cidr
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                resources=["secrets"],
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.secrets_key.arn),
+            ),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                # Access entries only: no aws-auth ConfigMap to drift. The identity running
+                # `pulumi up` stays admin, because it installs the add-ons through Helm.
+                authentication_mode="API",
+                bootstrap_cluster_creator_admin_permissions=True,
+            ),
+            # The networking add-ons are managed below, as EKS add-ons, not left self-managed.
+            bootstrap_self_managed_addons=False,
+            # Extended support costs six times the standard hourly price: upgrade instead.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            deletion_protection=args.deletion_protection,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[cluster_policy, key_use, log_group, *args.depends_on]
+            ),
+        )
+
+        for arn in args.admin_role_arns:
+            admin = f"{name}-admin-{arn.rsplit('/', 1)[-1]}"
+            entry = aws.eks.AccessEntry(
+                admin, cluster_name=self.cluster.name, principal_arn=arn, type="STANDARD", opts=child
+            )
+            aws.eks.AccessPolicyAssociation(
+                admin,
+                cluster_name=self.cluster.name,
+                principal_arn=arn,
+                policy_arn=f"arn:{partition(args.region)}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+
+        issuer = self.cluster.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
+        self.oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], opts=child
+        )
+        self.oidc = OidcIssuer(provider_arn=self.oidc_provider.arn, url=issuer)
+
+        cni_role = IrsaRole(
+            f"{name}-vpc-cni",
+            IrsaRoleArgs(
+                role_name=role_name(args.role_prefix, "vpc-cni"),
+                region=args.region,
+                oidc=self.oidc,
+                namespace="kube-system",
+                service_account="aws-node",
+                description=f"VPC CNI of {args.cluster_name}",
+                managed_policies=("AmazonEKS_CNI_Policy",),
+            ),
+            opts=child,
+        )
+        self.networking_addons = [
+            aws.eks.Addon(
+                f"{name}-vpc-cni",
+                cluster_name=self.cluster.name,
+                addon_name="vpc-cni",
+                service_account_role_arn=cni_role.arn,
+                # The CNI's network-policy agent enforces the workloads' NetworkPolicies.
+                configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                opts=child,
+            ),
+            aws.eks.Addon(
+                f"{name}-kube-proxy",
+                cluster_name=self.cluster.name,
+                addon_name="kube-proxy",
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                opts=child,
+            ),
+        ]
+
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.name,
+                self.cluster.endpoint,
+                self.cluster.certificate_authority.apply(lambda authority: authority.data),
+            ).apply(lambda parts: eks_kubeconfig(*parts, region=args.region))
+        )
+        self.kubernetes_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            delete_unreachable=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs(
+            {
+                "name": self.cluster.name,
+                "endpoint": self.cluster.endpoint,
+                "oidcProviderArn": self.oidc_provider.arn,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+
+def _secrets_key_policy(key_arn: str) -> str:
+    """What the control plane needs on its secrets key, and only on that key."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EnvelopeEncryption",
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                    "Resource": key_arn,
+                }
+            ],
+        }
+    )
+
+
+def eks_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that gets short-lived tokens from the AWS CLI (`aws eks get-token`)."""
+    return exec_kubeconfig(
+        f"eks-{cluster_name}",
+        endpoint,
+        ca_data,
+        {
+            "command": "aws",
+            "args": [
+                "eks",
+                "get-token",
+                "--cluster-name",
+                cluster_name,
+                "--region",
+                region,
+                "--output",
+                "json",
+            ],
+            "installHint": "install the AWS CLI v2: https://docs.aws.amazon.com/cli/",
+            "interactiveMode": "Never",
+        },
+    )

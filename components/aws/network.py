@@ -1,0 +1,174 @@
+"""VPC for EKS: public and private subnets per zone with load-balancer discovery tags, NAT."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+# Where the AWS Load Balancer Controller puts internet-facing and internal load balancers.
+PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
+INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    zone: str
+    private_cidr: str
+    public_cidr: str
+
+
+def subnet_plan(cidr: str, zones: list[str]) -> list[SubnetPlan]:
+    """Split the VPC range: one large private subnet per zone (nodes and, with the VPC CNI,
+    every pod), and the last block cut into small public subnets (load balancers, NAT).
+
+    A /16 over three zones gives three /18 private subnets and three /20 public ones.
+    """
+    network = ipaddress.ip_network(cidr)
+    blocks = list(network.subnets(prefixlen_diff=math.ceil(math.log2(len(zones) + 1))))
+    public_blocks = list(blocks[-1].subnets(prefixlen_diff=math.ceil(math.log2(len(zones)))))
+    return [
+        SubnetPlan(zone=zone, private_cidr=str(blocks[i]), public_cidr=str(public_blocks[i]))
+        for i, zone in enumerate(zones)
+    ]
+
+
+@dataclass(frozen=True)
+class EksNetworkArgs:
+    region: str
+    cidr: str
+    availability_zones: list[str]
+    nat_gateways: Literal["single", "perAz"]
+
+
+class EksNetwork(pulumi.ComponentResource):
+    vpc: aws.ec2.Vpc
+    plan: list[SubnetPlan]
+    public_subnets: dict[str, aws.ec2.Subnet]
+    private_subnets: dict[str, aws.ec2.Subnet]
+
+    def __init__(self, name: str, args: EksNetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:aws:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.vpc = aws.ec2.Vpc(
+            name,
+            cidr_block=args.cidr,
+            # EKS nodes register under their private DNS names.
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": name},
+            opts=child,
+        )
+        # The VPC's default security group allows all traffic between its members: empty it so
+        # nothing relies on it by accident.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default",
+            vpc_id=self.vpc.id,
+            ingress=[],
+            egress=[],
+            tags={"Name": f"{name}-default"},
+            opts=child,
+        )
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": name}, opts=child)
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public", vpc_id=self.vpc.id, tags={"Name": f"{name}-public"}, opts=child
+        )
+        aws.ec2.Route(
+            f"{name}-public-internet",
+            route_table_id=public_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway.id,
+            opts=child,
+        )
+
+        self.plan = subnet_plan(args.cidr, args.availability_zones)
+        self.public_subnets, self.private_subnets = {}, {}
+        private_route_tables: list[aws.ec2.RouteTable] = []
+        nat_gateway: aws.ec2.NatGateway | None = None
+        for plan in self.plan:
+            public = aws.ec2.Subnet(
+                f"{name}-public-{plan.zone}",
+                vpc_id=self.vpc.id,
+                cidr_block=plan.public_cidr,
+                availability_zone=plan.zone,
+                # Only load balancers and NAT gateways live here; they get their own addresses.
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-public-{plan.zone}", PUBLIC_ELB_TAG: "1"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{plan.zone}", subnet_id=public.id, route_table_id=public_routes.id, opts=child
+            )
+            private = aws.ec2.Subnet(
+                f"{name}-private-{plan.zone}",
+                vpc_id=self.vpc.id,
+                cidr_block=plan.private_cidr,
+                availability_zone=plan.zone,
+                tags={"Name": f"{name}-private-{plan.zone}", INTERNAL_ELB_TAG: "1"},
+                opts=child,
+            )
+            if nat_gateway is None or args.nat_gateways == "perAz":
+                address = aws.ec2.Eip(
+                    f"{name}-nat-{plan.zone}",
+                    domain="vpc",
+                    tags={"Name": f"{name}-nat-{plan.zone}"},
+                    opts=child,
+                )
+                nat_gateway = aws.ec2.NatGateway(
+                    f"{name}-nat-{plan.zone}",
+                    allocation_id=address.id,
+                    subnet_id=public.id,
+                    connectivity_type="public",
+                    tags={"Name": f"{name}-nat-{plan.zone}"},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+                )
+            private_routes = aws.ec2.RouteTable(
+                f"{name}-private-{plan.zone}",
+                vpc_id=self.vpc.id,
+                tags={"Name": f"{name}-private-{plan.zone}"},
+                opts=child,
+            )
+            aws.ec2.Route(
+                f"{name}-private-{plan.zone}-egress",
+                route_table_id=private_routes.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat_gateway.id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{plan.zone}",
+                subnet_id=private.id,
+                route_table_id=private_routes.id,
+                opts=child,
+            )
+            self.public_subnets[plan.zone] = public
+            self.private_subnets[plan.zone] = private
+            private_route_tables.append(private_routes)
+
+        # Model weights and datasets come from S3: a gateway endpoint keeps that traffic off the
+        # NAT gateways (no per-GB NAT charge) and off the internet. It is free.
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[table.id for table in private_route_tables],
+            tags={"Name": f"{name}-s3"},
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "vpcId": self.vpc.id,
+                "privateSubnetIds": [s.id for s in self.private_subnets.values()],
+                "publicSubnetIds": [s.id for s in self.public_subnets.values()],
+            }
+        )
+
+    def private_subnet_ids(self, zones: list[str] | None = None) -> list[pulumi.Output[str]]:
+        """The private subnets of `zones` (all zones when None or empty)."""
+        return [subnet.id for zone, subnet in self.private_subnets.items() if not zones or zone in zones]

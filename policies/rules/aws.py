@@ -1,0 +1,198 @@
+"""EKS: secrets encryption, a restricted API endpoint, IMDSv2 on nodes, control-plane audit
+logs; node groups the cluster autoscaler can find and scale up from zero."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pulumi_policy import Severity
+
+from .base import (
+    ADVISORY,
+    dig,
+    is_mapping,
+    items_of,
+    mapping_of,
+    number,
+    resource_rule,
+    resources_of,
+    show,
+    stack_rule,
+)
+
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ASG_TAG = "aws:autoscaling/tag:Tag"
+
+AUTOSCALER = "k8s.io/cluster-autoscaler"
+TAINT_EFFECT = {
+    "NO_SCHEDULE": "NoSchedule",
+    "PREFER_NO_SCHEDULE": "PreferNoSchedule",
+    "NO_EXECUTE": "NoExecute",
+}
+GPU_INSTANCE_FAMILIES = ("g", "p")
+
+
+@resource_rule(
+    "eks-secrets-encryption",
+    family="posture",
+    types=(EKS_CLUSTER,),
+    description="EKS encrypts Kubernetes secrets with a KMS key (envelope encryption).",
+    remediation='Set encryptionConfig {resources: ["secrets"], provider: {keyArn: <KMS key ARN>}}.',
+    severity=Severity.HIGH,
+)
+def eks_secrets_encryption(args, report, config):
+    encryption = args.props.get("encryptionConfig")
+    if not is_mapping(encryption):
+        report("encryptionConfig is not set: secrets are not envelope-encrypted with a KMS key")
+        return
+    if "secrets" not in items_of(encryption.get("resources")):
+        report('encryptionConfig.resources does not include "secrets"')
+    if not dig(encryption, "provider.keyArn"):
+        report("encryptionConfig.provider.keyArn is not set")
+
+
+@resource_rule(
+    "eks-restricted-endpoint",
+    family="posture",
+    types=(EKS_CLUSTER,),
+    description="The EKS API endpoint is private, or public only to listed networks.",
+    remediation="Set vpcConfig.endpointPrivateAccess: true and either endpointPublicAccess: false or "
+    "publicAccessCidrs to the office/VPN ranges (never 0.0.0.0/0).",
+    severity=Severity.HIGH,
+)
+def eks_restricted_endpoint(args, report, config):
+    vpc = args.props.get("vpcConfig") or {}
+    if vpc.get("endpointPrivateAccess") is not True:
+        report("vpcConfig.endpointPrivateAccess is not true: nodes reach the API over the internet")
+    # The provider's default for endpointPublicAccess is true.
+    if vpc.get("endpointPublicAccess") is False:
+        return
+    cidrs = [str(c) for c in items_of(vpc.get("publicAccessCidrs"))]
+    if not cidrs:
+        report("the public endpoint is open to 0.0.0.0/0 (publicAccessCidrs is not set)")
+    for cidr in cidrs:
+        try:
+            if ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
+                report(f"vpcConfig.publicAccessCidrs allows {cidr}")
+        except ValueError:
+            report(f"vpcConfig.publicAccessCidrs has {cidr!r}, which is not a CIDR block")
+
+
+@resource_rule(
+    "eks-imdsv2",
+    family="posture",
+    types=(EKS_NODE_GROUP, LAUNCH_TEMPLATE),
+    description="EKS nodes require IMDSv2 (session tokens) with a small hop limit, through a launch "
+    "template.",
+    remediation="Give every node group a launch template with metadataOptions {httpTokens: required, "
+    "httpPutResponseHopLimit: 1 or 2}; pods get AWS credentials from IRSA / Pod Identity instead.",
+    severity=Severity.HIGH,
+    config={"maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2}},
+)
+def eks_imdsv2(args, report, config):
+    if args.resource_type == EKS_NODE_GROUP:
+        template = args.props.get("launchTemplate")
+        if not is_mapping(template) or not (template.get("id") or template.get("name")):
+            report("the node group has no launch template, so IMDSv2 is not enforced on its nodes")
+        return
+    options = args.props.get("metadataOptions") or {}
+    if options.get("httpEndpoint") == "disabled":
+        return
+    if options.get("httpTokens") != "required":
+        report(
+            f"metadataOptions.httpTokens is {options.get('httpTokens') or 'unset'}; IMDSv1 stays available"
+        )
+    hops = number(options.get("httpPutResponseHopLimit"))
+    if hops is not None and hops > config["maxHopLimit"]:
+        report(
+            f"metadataOptions.httpPutResponseHopLimit is {show(hops)}; at most {show(config['maxHopLimit'])}"
+        )
+
+
+@resource_rule(
+    "eks-control-plane-logs",
+    family="posture",
+    types=(EKS_CLUSTER,),
+    description="EKS ships API, audit and authenticator logs to CloudWatch.",
+    remediation='Set enabledClusterLogTypes to include "api", "audit" and "authenticator".',
+    enforcement=ADVISORY,
+    severity=Severity.LOW,
+    config={
+        "requiredLogTypes": {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "enum": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+            },
+            "default": ["api", "audit", "authenticator"],
+        }
+    },
+)
+def eks_control_plane_logs(args, report, config):
+    enabled = set(items_of(args.props.get("enabledClusterLogTypes")))
+    missing = [t for t in config["requiredLogTypes"] if t not in enabled]
+    if missing:
+        report(f"enabledClusterLogTypes lacks {', '.join(missing)}")
+
+
+def _asg_tags(args, node_group) -> dict[str, str]:
+    """Tags on the node group's Auto Scaling group: `aws.autoscaling.Tag` resources whose group
+    name comes from this node group (property dependency; offline, where a record keeps no
+    outputs, the component the node group shares with its tags)."""
+    tags = {}
+    for tag in resources_of(args, ASG_TAG):
+        dependencies = (tag.property_dependencies or {}).get("autoscalingGroupName") or []
+        if any(d.urn == node_group.urn for d in dependencies) or (
+            tag.parent is not None
+            and node_group.parent is not None
+            and tag.parent.urn == node_group.parent.urn
+        ):
+            tags[str(dig(tag.props, "tag.key"))] = str(dig(tag.props, "tag.value"))
+    return tags
+
+
+def required_asg_tags(props) -> dict[str, str]:
+    """What the cluster autoscaler needs on a node group's Auto Scaling group (FACTS.md):
+    discovery tags always; node-template tags when it must scale the group up from zero."""
+    required = {f"{AUTOSCALER}/enabled": "true", f"{AUTOSCALER}/{props.get('clusterName')}": "owned"}
+    if number(dig(props, "scalingConfig.minSize")) == 0:
+        for key, value in mapping_of(props.get("labels")).items():
+            required[f"{AUTOSCALER}/node-template/label/{key}"] = str(value)
+        for taint in items_of(props.get("taints")):
+            effect = TAINT_EFFECT.get(taint.get("effect"), taint.get("effect"))
+            required[f"{AUTOSCALER}/node-template/taint/{taint.get('key')}"] = (
+                f"{taint.get('value') or ''}:{effect}"
+            )
+        instance_types = [str(t) for t in items_of(props.get("instanceTypes"))]
+        if "NVIDIA" in str(props.get("amiType") or "").upper() or any(
+            t.startswith(GPU_INSTANCE_FAMILIES) for t in instance_types
+        ):
+            required[f"{AUTOSCALER}/node-template/resources/nvidia.com/gpu"] = ""
+    return required
+
+
+@stack_rule(
+    "eks-autoscaler-discovery",
+    family="cost",
+    description="Every EKS node group carries the Auto Scaling group tags the cluster autoscaler needs to "
+    "find it and to scale it up from zero.",
+    remediation="Tag the node group's Auto Scaling group (aws.autoscaling.Tag on the name the node group "
+    "reports): k8s.io/cluster-autoscaler/enabled and /<cluster>, plus node-template label, taint and "
+    "resources tags when min is 0.",
+)
+def eks_autoscaler_discovery(args, report, config):
+    for node_group in resources_of(args, EKS_NODE_GROUP):
+        present = _asg_tags(args, node_group)
+        wrong = [
+            f"{key}={value}" if value else key
+            for key, value in required_asg_tags(node_group.props).items()
+            if key not in present or (value and present[key] != value)
+        ]
+        if wrong:
+            report(
+                f"the Auto Scaling group of node group {node_group.name} lacks {', '.join(sorted(wrong))}: "
+                "the autoscaler cannot find it or cannot tell that a pending pod would fit a new node",
+                node_group.urn,
+            )

@@ -1,0 +1,156 @@
+"""Object storage (GCS buckets, S3 buckets, Azure storage accounts): private, encrypted,
+with uniform identity-based access."""
+
+from __future__ import annotations
+
+from pulumi_policy import Severity
+
+from .base import dig, items_of, resource_rule, resources_of, stack_rule
+
+GCS_BUCKET = "gcp:storage/bucket:Bucket"
+S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+S3_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+BLOB_CONTAINER = "azure-native:storage:BlobContainer"
+
+PUBLIC_BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+
+
+def refers_to(resource, key: str, target) -> bool:
+    """Whether `resource`'s property `key` is computed from `target` (e.g. a public access
+    block's `bucket`): the engine's property dependencies, known even during preview."""
+    dependencies = (getattr(resource, "property_dependencies", None) or {}).get(key) or []
+    return any(dependency.urn == target.urn for dependency in dependencies)
+
+
+@resource_rule(
+    "bucket-private",
+    family="posture",
+    types=(GCS_BUCKET, *S3_BUCKETS, S3_PUBLIC_ACCESS_BLOCK, STORAGE_ACCOUNT, BLOB_CONTAINER),
+    description="Buckets and blob containers cannot be made public.",
+    remediation="GCS: publicAccessPrevention: enforced. S3: no public ACL and a public access block with "
+    "all four "
+    "flags true. Azure: allowBlobPublicAccess: false and containers with publicAccess: None.",
+    severity=Severity.CRITICAL,
+)
+def bucket_private(args, report, config):
+    props, kind = args.props, args.resource_type
+    if kind == GCS_BUCKET:
+        if props.get("publicAccessPrevention") != "enforced":
+            report(
+                f"publicAccessPrevention is {props.get('publicAccessPrevention') or 'inherited'}, not "
+                "enforced"
+            )
+    elif kind in S3_BUCKETS:
+        if props.get("acl") in PUBLIC_CANNED_ACLS:
+            report(f"the bucket ACL is {props.get('acl')}")
+    elif kind == S3_PUBLIC_ACCESS_BLOCK:
+        off = [flag for flag in PUBLIC_BLOCK_FLAGS if props.get(flag) is not True]
+        if off:
+            report(f"the public access block leaves {', '.join(off)} off")
+    elif kind == STORAGE_ACCOUNT:
+        if props.get("allowBlobPublicAccess") is not False:
+            report("allowBlobPublicAccess is not false: containers can be opened to anonymous reads")
+    elif props.get("publicAccess") not in (None, "None"):
+        report(f"the container allows anonymous {props.get('publicAccess')} access")
+
+
+@stack_rule(
+    "bucket-public-access-block",
+    family="posture",
+    description="Every S3 bucket has its own public access block.",
+    remediation="Declare an aws.s3.BucketPublicAccessBlock for the bucket with all four flags true.",
+    severity=Severity.CRITICAL,
+)
+def bucket_public_access_block(args, report, config):
+    blocks = list(resources_of(args, S3_PUBLIC_ACCESS_BLOCK))
+    for bucket in resources_of(args, *S3_BUCKETS):
+        if not any(refers_to(block, "bucket", bucket) for block in blocks):
+            report(f"S3 bucket {bucket.name} has no BucketPublicAccessBlock", bucket.urn)
+
+
+def _s3_encryption(rules) -> list[tuple[str, bool]]:
+    """(algorithm, customer-managed key named) of each rule."""
+    defaults = [dig(rule, "applyServerSideEncryptionByDefault") or {} for rule in rules]
+    return [(str(d.get("sseAlgorithm")), bool(d.get("kmsMasterKeyId"))) for d in defaults]
+
+
+@stack_rule(
+    "bucket-encrypted",
+    family="posture",
+    description="Object storage is encrypted at rest (with customer-managed keys where required) and only "
+    "reachable over TLS 1.2+.",
+    remediation="S3: a BucketServerSideEncryptionConfiguration (aws:kms with a key where required). GCS: "
+    "encryption.defaultKmsKeyName where required. Azure: enableHttpsTrafficOnly: true, "
+    "minimumTlsVersion: TLS1_2.",
+    severity=Severity.HIGH,
+    config={"requireCustomerManagedKeys": {"type": "boolean", "default": False}},
+)
+def bucket_encrypted(args, report, config):
+    cmk = config["requireCustomerManagedKeys"]
+    encryption = list(resources_of(args, *S3_ENCRYPTION))
+    for bucket in resources_of(args, *S3_BUCKETS):
+        inline = dig(bucket.props, "serverSideEncryptionConfiguration.rule")
+        rules = _s3_encryption([inline] if inline else [])
+        for resource in encryption:
+            if refers_to(resource, "bucket", bucket):
+                rules += _s3_encryption(items_of(resource.props.get("rules")))
+        algorithms = [algorithm for algorithm, _ in rules]
+        if not rules:
+            report(f"S3 bucket {bucket.name} has no server-side encryption configuration", bucket.urn)
+        elif cmk and not any(algorithm in KMS_ALGORITHMS and key for algorithm, key in rules):
+            report(
+                f"S3 bucket {bucket.name} is encrypted with {', '.join(algorithms)}, not a customer-managed "
+                "KMS key (kmsMasterKeyId)",
+                bucket.urn,
+            )
+    for bucket in resources_of(args, GCS_BUCKET):
+        if cmk and not dig(bucket.props, "encryption.defaultKmsKeyName"):
+            report(
+                f"GCS bucket {bucket.name} has no customer-managed key (encryption.defaultKmsKeyName)",
+                bucket.urn,
+            )
+    for account in resources_of(args, STORAGE_ACCOUNT):
+        if account.props.get("enableHttpsTrafficOnly") is False:
+            report(f"storage account {account.name} accepts plain HTTP", account.urn)
+        if account.props.get("minimumTlsVersion") not in ("TLS1_2", "TLS1_3"):
+            version = account.props.get("minimumTlsVersion") or "the API default"
+            report(
+                f"storage account {account.name} accepts {version} (minimumTlsVersion below TLS1_2)",
+                account.urn,
+            )
+        if cmk and dig(account.props, "encryption.keySource") != "Microsoft.Keyvault":
+            report(f"storage account {account.name} does not use a customer-managed key", account.urn)
+
+
+@resource_rule(
+    "bucket-uniform-access",
+    family="posture",
+    types=(GCS_BUCKET, *S3_BUCKETS, S3_OWNERSHIP, STORAGE_ACCOUNT),
+    description="Bucket access is governed by IAM alone: no per-object ACLs, no shared keys.",
+    remediation="GCS: uniformBucketLevelAccess: true. S3: no acl/grants, object ownership "
+    "BucketOwnerEnforced. "
+    "Azure: allowSharedKeyAccess: false (Entra ID only).",
+    severity=Severity.HIGH,
+)
+def bucket_uniform_access(args, report, config):
+    props, kind = args.props, args.resource_type
+    if kind == GCS_BUCKET:
+        if props.get("uniformBucketLevelAccess") is not True:
+            report("uniformBucketLevelAccess is not true: object ACLs can grant access")
+    elif kind in S3_BUCKETS:
+        if props.get("acl") not in (None, "private") or items_of(props.get("grants")):
+            report("the bucket uses ACLs (acl/grants); grant access with IAM and bucket policies")
+    elif kind == S3_OWNERSHIP:
+        ownership = dig(props, "rule.objectOwnership")
+        if ownership != "BucketOwnerEnforced":
+            report(f"object ownership is {ownership}, so object ACLs stay active")
+    elif props.get("allowSharedKeyAccess") is not False:
+        report("allowSharedKeyAccess is not false: account keys bypass identity-based access")

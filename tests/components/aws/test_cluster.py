@@ -1,0 +1,121 @@
+"""EKS cluster: KMS secrets, restricted endpoint, logs, access entries, OIDC, networking add-ons."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from components.aws.cluster import eks_kubeconfig
+from tests.helpers import dig
+
+CLUSTER = "aws:eks/cluster:Cluster"
+ADDON = "aws:eks/addon:Addon"
+
+
+def test_secrets_are_encrypted_with_a_rotated_key(eks):
+    cluster = eks.custom(CLUSTER)["main"]
+    key = next(r for r in eks.record.of_type("aws:kms/key:Key"))
+    assert key.inputs["enableKeyRotation"] is True
+    assert cluster["encryptionConfig"]["resources"] == ["secrets"]
+    assert (
+        dig(cluster, "encryptionConfig.provider.keyArn") == f"arn:aws:kms:eu-west-1:123456789012:key/{key.id}"
+    )
+    # The control plane may use that key, and only that key.
+    policy = json.loads(
+        eks.custom("aws:iam/rolePolicy:RolePolicy")["main-control-plane-secrets-key"]["policy"]
+    )
+    assert policy["Statement"][0]["Resource"] == dig(cluster, "encryptionConfig.provider.keyArn")
+
+
+def test_endpoint_is_limited_to_authorized_networks_or_private(eks, eks_variant):
+    vpc = eks.custom(CLUSTER)["main"]["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    private = eks_variant.custom(CLUSTER)["main"]["vpcConfig"]
+    assert private["endpointPublicAccess"] is False and "publicAccessCidrs" not in private
+
+
+def test_cluster_runs_in_private_subnets_with_api_access_and_standard_support(eks):
+    cluster = eks.custom(CLUSTER)["main"]
+    private = {r.id for r in eks.record.of_type("aws:ec2/subnet:Subnet") if "private" in r.name}
+    assert set(cluster["vpcConfig"]["subnetIds"]) == private
+    assert cluster["name"] == "dev-main" and cluster["version"] == "1.33"
+    assert cluster["accessConfig"]["authenticationMode"] == "API"
+    assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
+    assert cluster["bootstrapSelfManagedAddons"] is False
+    assert cluster["kubernetesNetworkConfig"]["serviceIpv4Cidr"] == "172.20.0.0/16"
+    assert cluster["deletionProtection"] is False
+
+
+def test_control_plane_logs_go_to_a_log_group_with_retention(eks):
+    cluster = eks.custom(CLUSTER)["main"]
+    assert cluster["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
+    group = eks.custom("aws:cloudwatch/logGroup:LogGroup")["main-control-plane"]
+    assert group == {"name": "/aws/eks/dev-main/cluster", "retentionInDays": 30}
+
+
+def test_admin_roles_get_cluster_admin_through_access_entries(eks):
+    role = "arn:aws:iam::123456789012:role/platform-admins"
+    entry = eks.custom("aws:eks/accessEntry:AccessEntry")["main-admin-platform-admins"]
+    assert entry == {"clusterName": "dev-main", "principalArn": role, "type": "STANDARD"}
+    association = eks.custom("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")[
+        "main-admin-platform-admins"
+    ]
+    assert association["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert association["accessScope"] == {"type": "cluster"}
+
+
+def test_oidc_provider_trusts_the_clusters_issuer_for_sts(eks):
+    provider = eks.custom("aws:iam/openIdConnectProvider:OpenIdConnectProvider")["main-oidc"]
+    assert provider["url"].startswith("https://oidc.eks.eu-west-1.amazonaws.com/id/")
+    assert provider["clientIdLists"] == ["sts.amazonaws.com"]
+
+
+def test_vpc_cni_runs_with_its_own_role_and_enforces_network_policy(eks):
+    addons = eks.custom(ADDON)
+    cni = addons["main-vpc-cni"]
+    assert json.loads(cni["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert cni["serviceAccountRoleArn"] == "arn:aws:iam::123456789012:role/dev-main-vpc-cni"
+    assert addons["main-kube-proxy"]["addonName"] == "kube-proxy"
+    trust = json.loads(eks.custom("aws:iam/role:Role")["main-vpc-cni"]["assumeRolePolicy"])
+    assert next(iter(trust["Statement"][0]["Condition"]["StringEquals"].values())) == (
+        "system:serviceaccount:kube-system:aws-node"
+    )
+    attached = eks.custom("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attached["main-vpc-cni-AmazonEKS_CNI_Policy"]["policyArn"].endswith("/AmazonEKS_CNI_Policy")
+    # The CNI's rights are not handed to every node.
+    node_policies = {
+        v["policyArn"].rsplit("/", 1)[1] for k, v in attached.items() if k.startswith("main-nodes-")
+    }
+    assert node_policies == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"}
+
+
+def test_control_plane_waits_for_the_network_routes(eks):
+    cluster = (CLUSTER, "main")
+    assert eks.waits_for(cluster, ("aws:ec2/route:Route", "main-vpc-private-eu-west-1b-egress"))
+    assert eks.waits_for(cluster, ("aws:ec2/natGateway:NatGateway", "main-vpc-nat-eu-west-1a"))
+    assert eks.waits_for(cluster, ("aws:cloudwatch/logGroup:LogGroup", "main-control-plane"))
+
+
+def test_kubeconfig_gets_tokens_from_the_aws_cli():
+    document = yaml.safe_load(eks_kubeconfig("dev-main", "https://x.eks.amazonaws.com", "Q0E=", "eu-west-1"))
+    user = document["users"][0]["user"]["exec"]
+    assert user["command"] == "aws"
+    assert user["args"] == [
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "dev-main",
+        "--region",
+        "eu-west-1",
+        "--output",
+        "json",
+    ]
+    assert document["clusters"][0]["cluster"]["server"] == "https://x.eks.amazonaws.com"
+    assert "token" not in json.dumps(document["users"][0]["user"]).replace("get-token", "")
+
+
+def test_kubernetes_provider_config_is_secret(eks):
+    provider = next(r for r in eks.record.of_type("pulumi:providers:kubernetes"))
+    assert provider.inputs["kubeconfig"] == "<secret>"

@@ -1,0 +1,146 @@
+"""The GitHub workflows: valid against GitHub's workflow schema (offline, check-jsonschema's
+vendored copy), least privilege, no secrets where none are needed, pinned actions, and the
+gates the design relies on (policy pack on every Pulumi run, approval before prod)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from plan.engine import PROJECT_DIR
+
+WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
+WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
+
+
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def triggers(workflow: dict) -> dict:
+    return workflow.get("on") or workflow[True]  # YAML 1.1 reads a bare `on` as true
+
+
+def steps_using(job: dict, action: str) -> list[dict]:
+    return [step for step in job.get("steps", []) if step.get("uses", "").startswith(action + "@")]
+
+
+def test_workflows_pass_the_github_workflow_schema():
+    assert {path.name for path in WORKFLOW_FILES} == {"pr.yml", "pulumi.yml", "deploy.yml"}
+    result = check_jsonschema("vendor.github-workflows", *WORKFLOW_FILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    dependabot = check_jsonschema("vendor.dependabot", PROJECT_DIR / ".github" / "dependabot.yml")
+    assert dependabot.returncode == 0, dependabot.stdout + dependabot.stderr
+
+
+def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
+    broken = load("deploy.yml")
+    broken["jobs"]["test"]["runs-on"] = {"labels": 42}
+    broken["jobs"]["test"]["timeout-minutes"] = "soon"
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(broken))
+    assert check_jsonschema("vendor.github-workflows", path).returncode != 0
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_actions_are_pinned_to_exact_versions(path):
+    jobs = yaml.safe_load(path.read_text())["jobs"].values()
+    uses = [step["uses"] for job in jobs for step in job.get("steps", []) if "uses" in step]
+    external = [u for u in uses if not u.startswith("./")]
+    assert external
+    for action in external:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+\.\d+(\.\d+)?|[0-9a-f]{40})", action), action
+
+
+def test_pull_request_offline_job_needs_no_secrets_and_reads_only():
+    workflow = load("pr.yml")
+    assert "pull_request" in triggers(workflow)
+    assert workflow["permissions"] == {}
+    offline = workflow["jobs"]["offline"]
+    assert offline["permissions"] == {"contents": "read"}
+    assert "secrets." not in yaml.safe_dump(offline)
+    runs = [step.get("run", "") for step in offline["steps"]]
+    test_step = next(i for i, run in enumerate(runs) if run.strip() == "make test")
+    report_step = next(i for i, run in enumerate(runs) if "python -m plan diff" in run)
+    assert test_step < report_step
+    report = runs[report_step]
+    assert '--base "$BASE" --head HEAD' in report and "--format markdown" in report
+    assert "python -m plan policy" in report and "python -m plan cost" in report
+    # Every stack: dev, prod and each example.
+    assert "--stack=dev --stack=prod" in report and "examples/*.yaml" in report
+    assert next(s for s in offline["steps"] if s.get("id") == "report")["env"]["BASE"] == (
+        "origin/${{ github.base_ref }}"
+    )
+
+
+def test_one_sticky_comment_posted_by_a_job_that_may_only_write_pull_requests():
+    workflow = load("pr.yml")
+    comment = workflow["jobs"]["comment"]
+    assert comment["permissions"] == {"pull-requests": "write"}
+    [script] = [step["with"]["script"] for step in steps_using(comment, "actions/github-script")]
+    marker = "<!-- mlplatform-offline-plan -->"
+    assert marker in script and "updateComment" in script and "createComment" in script
+    report = next(s for s in workflow["jobs"]["offline"]["steps"] if s.get("id") == "report")["run"]
+    assert f"echo '{marker}'" in report
+
+
+def test_real_preview_runs_only_with_credentials_through_the_pulumi_action():
+    caller = load("pr.yml")["jobs"]["preview"]
+    assert caller["uses"] == "./.github/workflows/pulumi.yml"
+    assert caller["with"]["command"] == "preview"
+    assert caller["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+
+    workflow = load("pulumi.yml")
+    assert "workflow_call" in triggers(workflow)
+    check = workflow["jobs"]["credentials"]
+    assert check["steps"][0]["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+    job = workflow["jobs"]["pulumi"]
+    assert job["needs"] == "credentials"
+    assert job["if"] == "needs.credentials.outputs.configured == 'true'"
+    assert "permissions" not in job  # exactly what the caller grants
+    [pulumi] = steps_using(job, "pulumi/actions")
+    assert pulumi["with"]["policyPacks"] == "policies"
+    assert pulumi["with"]["policyPackConfigs"] == "policy-config.json"
+    assert pulumi["with"]["comment-on-pr"] == "${{ inputs.command == 'preview' }}"
+    runs = " ".join(step.get("run", "") for step in job["steps"])
+    assert "python -m plan policy-config --stack" in runs
+
+    # OIDC for each cloud, no long-lived keys.
+    [gcp] = steps_using(job, "google-github-actions/auth")
+    assert set(gcp["with"]) == {"workload_identity_provider", "service_account"}
+    [aws] = steps_using(job, "aws-actions/configure-aws-credentials")
+    assert "role-to-assume" in aws["with"] and "aws-secret-access-key" not in aws["with"]
+    [azure] = steps_using(job, "azure/login")
+    assert set(azure["with"]) == {"client-id", "tenant-id", "subscription-id"}
+
+
+def test_deploy_runs_dev_then_prod_behind_an_approval_and_never_overlaps():
+    workflow = load("deploy.yml")
+    assert triggers(workflow)["push"]["branches"] == ["main"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    jobs = workflow["jobs"]
+    assert jobs["dev"]["needs"] == "test" and jobs["prod"]["needs"] == "dev"
+    assert jobs["dev"]["with"] == {"stack": "dev", "command": "up", "environment": "dev"}
+    assert jobs["prod"]["with"] == {"stack": "prod", "command": "up", "environment": "production"}
+    for name in ("dev", "prod"):
+        assert jobs[name]["permissions"] == {"contents": "read", "id-token": "write"}
+
+    job = load("pulumi.yml")["jobs"]["pulumi"]
+    assert job["environment"] == "${{ inputs.environment }}"
+    group = job["concurrency"]["group"]
+    assert "format('pulumi-up-{0}', inputs.stack)" in group
+    assert job["concurrency"]["cancel-in-progress"] == "${{ inputs.command != 'up' }}"

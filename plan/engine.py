@@ -92,7 +92,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
-        wire_inputs = rpc.deserialize_properties(request.object) if request.object else {}
+        wire_inputs = decode_struct(request.object) if request.object else {}
         inputs = plain(wire_inputs)
         if request.type == STACK_TYPE:
             response = resource_pb2.RegisterResourceResponse(urn=urn)
@@ -128,6 +128,51 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if self.progress is not None:
             self.progress(len(self.records))
         return response
+
+
+class _NotPlainError(Exception):
+    """A value only the SDK's decoder handles (unknown, secret, asset, resource reference)."""
+
+
+def decode_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """What `rpc.deserialize_properties(struct)` gives, several times faster for plain values.
+
+    Nulls in mappings are dropped as the SDK drops them. A struct holding anything the SDK
+    decodes specially (the unknown sentinel, a signature key: secret, asset, resource, output
+    value) is decoded entirely by the SDK, so the result is always the SDK's.
+    """
+    try:
+        return _plain_struct(struct)
+    except _NotPlainError:
+        return rpc.deserialize_properties(struct)
+
+
+def _plain_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    decoded = {}
+    for key, value in struct.fields.items():
+        if key == rpc._special_sig_key:
+            raise _NotPlainError
+        item = _plain_value(value)
+        if item is not None:
+            decoded[key] = item
+    return decoded
+
+
+def _plain_value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        if value.string_value == rpc.UNKNOWN:
+            raise _NotPlainError
+        return value.string_value
+    if kind == "number_value":
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return _plain_struct(value.struct_value)
+    if kind == "list_value":
+        return [_plain_value(item) for item in value.list_value.values]
+    return None
 
 
 def _state_struct(state: dict[str, Any]) -> struct_pb2.Struct:
@@ -218,18 +263,18 @@ def _without_stack_traces() -> Iterator[None]:
 
 
 # Cyclic-GC thresholds during a run (CPython's defaults: 700, 10, 10); see `_fewer_collections`.
-RUN_GC_THRESHOLDS = (10_000, 1_000, 1_000)
+RUN_GC_THRESHOLDS = (2_000, 1_000_000, 1_000_000)
 
 
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """Let the cyclic garbage collector rescan the heap less often during a run.
+    """During a run, collect only the youngest generation.
 
     The SDK allocates hundreds of futures, tasks, closures and dicts per resource, in reference
     cycles, and keeps most of them alive to the end of the run. With the default thresholds the
-    collector promotes them and then rescans the growing older generations again and again: a
-    third of a 1000-model run. Young collections still run (every 10,000 allocations), so
-    short-lived garbage is freed as before and peak memory stays the same.
+    collector promotes them and then rescans the ever larger older generations, again and again:
+    a third of a 1000-model run. Young collections still run (every 2,000 allocations, while
+    they fit in the CPU caches), so short-lived cycles are freed and peak memory stays the same.
     """
     previous = gc.get_threshold()
     gc.set_threshold(*RUN_GC_THRESHOLDS)

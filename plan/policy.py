@@ -210,6 +210,9 @@ class Adapted:
     record: PlanRecord
     providers: dict[str, PolicyProviderResource] = field(default_factory=dict)
     stack_resources: list[PolicyResource] = field(default_factory=list)
+    # urn -> the resource as stack rules see it; resource rules read the same (read-only)
+    # props rather than converting a resource's inputs again for every rule.
+    by_urn: dict[str, PolicyResource] = field(default_factory=dict)
 
     @classmethod
     def of(cls, record: PlanRecord) -> Adapted:
@@ -219,7 +222,7 @@ class Adapted:
                 adapted.providers[resource.urn] = PolicyProviderResource(
                     resource.type, wire_props(resource.inputs), resource.urn, resource.name
                 )
-        by_urn: dict[str, PolicyResource] = {}
+        by_urn = adapted.by_urn
         for resource in record.resources:
             policy_resource = PolicyResource(
                 resource.type,
@@ -262,7 +265,7 @@ class Adapted:
     def resource_args(self, resource: ResourceRecord, config: dict[str, Any]) -> ResourceValidationArgs:
         return ResourceValidationArgs(
             resource.type,
-            wire_props(resource.inputs),
+            self.by_urn[resource.urn].props,
             resource.urn,
             resource.name,
             _options(resource),

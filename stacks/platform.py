@@ -206,7 +206,8 @@ def image_reference(image: ImageRef, handle: ClusterHandle) -> pulumi.Input[str]
     if image.name is not None:
         return f"{image.name}:{image.tag}"
     assert handle.registry_url is not None  # the config rejects a repository without a registry
-    return pulumi.Output.concat(handle.registry_url, "/", image.repository or "", ":", image.tag)
+    reference = f"{image.repository}:{image.tag}"
+    return handle.registry_url.apply(lambda url: f"{url}/{reference}")
 
 
 def _autoscaling(autoscale: Autoscale) -> Autoscaling:

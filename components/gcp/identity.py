@@ -46,7 +46,7 @@ class NodeIdentity(pulumi.ComponentResource):
             name, account_id=args.account_id, display_name=args.display_name, opts=child
         )
         self.email = self.account.email
-        self.member = self.account.email.apply(lambda email: f"serviceAccount:{email}")
+        self.member = self.account.member  # "serviceAccount:<email>"
         for role in NODE_ROLES:
             gcp.projects.IAMMember(
                 f"{name}-{role.split('/')[1].replace('.', '-').lower()}",
@@ -100,13 +100,12 @@ class GkeWorkloadIdentity:
             member=f"serviceAccount:{self.project}.svc.id.goog[{namespace}/{service_account}]",
             opts=opts,
         )
-        member = account.email.apply(lambda email: f"serviceAccount:{email}")
         for bucket, access in sorted(buckets.items()):
             gcp.storage.BucketIAMMember(
                 f"{name}-{bucket}-{access}",
                 bucket=self.buckets[bucket],
                 role=BUCKET_ROLES[access],
-                member=member,
+                member=account.member,
                 opts=opts,
             )
         return IdentityBinding(service_account_annotations={"iam.gke.io/gcp-service-account": account.email})

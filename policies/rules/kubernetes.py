@@ -4,7 +4,7 @@ scheduling, replicas, disruption budgets, jobs and network isolation."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -584,6 +584,44 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
     return True
 
 
+class BudgetIndex:
+    """PodDisruptionBudgets by namespace and by one label their selector requires.
+
+    A stack with a thousand models has a thousand budgets: matching every replicated service
+    against every budget's selector was quadratic (most of a 1000-model `plan preview`). A
+    budget whose selector has matchLabels can only select pods carrying one chosen pair of them,
+    so only budgets filed under a pair of the pod's labels (or with no matchLabels) are checked.
+    """
+
+    def __init__(self, budgets: Iterable[Any]) -> None:
+        # namespace -> (label key, value) -> [(position, budget, selector)]; budgets without
+        # matchLabels go under None. A selector that is not a mapping selects nothing.
+        self.index: dict[str, dict[tuple[str, Any] | None, list[tuple[int, Any, Any]]]] = {}
+        for position, pdb in enumerate(budgets):
+            selector = dig(pdb.props, "spec.selector")
+            if not is_mapping(selector):
+                continue
+            match_labels = sorted(mapping_of(selector.get("matchLabels")).items())
+            key = match_labels[0] if match_labels else None
+            if key is not None and not isinstance(key[1], Hashable):
+                key = None
+            by_label = self.index.setdefault(namespace_of(pdb.props), {})
+            by_label.setdefault(key, []).append((position, pdb, selector))
+
+    def matching(self, namespace: str, labels: Mapping[str, Any]) -> list[Any]:
+        """The budgets of `namespace` whose selector selects pods with `labels`, in stack order."""
+        by_label = self.index.get(namespace, {})
+        candidates = list(by_label.get(None, []))
+        for pair in labels.items():
+            if isinstance(pair[1], Hashable):
+                candidates.extend(by_label.get(pair, []))
+        return [
+            pdb
+            for _, pdb, selector in sorted(candidates, key=lambda c: c[0])
+            if selector_matches(selector, labels)
+        ]
+
+
 @stack_rule(
     "k8s-pod-disruption-budget",
     family="kubernetes",
@@ -593,17 +631,13 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
     "minimum replicas).",
 )
 def pod_disruption_budget(args, report, config):
-    budgets = [(pdb, namespace_of(pdb.props)) for pdb in resources_of(args, PDB)]
+    budgets = BudgetIndex(resources_of(args, PDB))
     for (kind, namespace, name), (resource, replicas) in sorted(service_replicas(args).items()):
         if replicas.high <= 1:
             continue
         template = pod_template(resource.resource_type, resource.props)
         labels = template.labels if template else {}
-        matching = [
-            pdb
-            for pdb, ns in budgets
-            if ns == namespace and selector_matches(dig(pdb.props, "spec.selector"), labels)
-        ]
+        matching = budgets.matching(namespace, labels)
         if not matching:
             report(
                 f"{kind} {namespace}/{name} runs up to {show(replicas.high)} replicas without a "

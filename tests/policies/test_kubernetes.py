@@ -366,6 +366,45 @@ CASES = [
         hpa(),
         pdb(**{"spec.selector.matchLabels": {"app.kubernetes.io/name": "other"}}),
     ),
+    ok(
+        "k8s-pod-disruption-budget",
+        "budget selects by expression",
+        deployment("sentiment"),
+        hpa(),
+        pdb(
+            **{
+                "spec.selector": {
+                    "matchExpressions": [
+                        {"key": "app.kubernetes.io/name", "operator": "In", "values": ["sentiment"]}
+                    ]
+                }
+            }
+        ),
+    ),
+    bad(
+        "k8s-pod-disruption-budget",
+        "budget in another namespace",
+        "runs up to 6 replicas without a PodDisruptionBudget",
+        deployment("sentiment"),
+        hpa(),
+        pdb(**{"metadata.namespace": "serving"}),
+    ),
+    bad(
+        "k8s-pod-disruption-budget",
+        "budget needs a label the pods lack",
+        "runs up to 6 replicas without a PodDisruptionBudget",
+        deployment("sentiment"),
+        hpa(),
+        pdb(**{"spec.selector.matchLabels": {**LABELS, "a-label-sorted-first": "x"}}),
+    ),
+    bad(
+        "k8s-pod-disruption-budget",
+        "budget needs another label the pods lack",
+        "runs up to 6 replicas without a PodDisruptionBudget",
+        deployment("sentiment"),
+        hpa(),
+        pdb(**{"spec.selector.matchLabels": {**LABELS, "zz-label-sorted-last": "x"}}),
+    ),
     bad(
         "k8s-pod-disruption-budget",
         "budget blocks drains",

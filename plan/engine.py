@@ -92,8 +92,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
-        wire_inputs = decode_struct(request.object) if request.object else {}
-        inputs = plain(wire_inputs)
+        wire_inputs, inputs = decode_request(request.object)
         if request.type == STACK_TYPE:
             response = resource_pb2.RegisterResourceResponse(urn=urn)
         else:
@@ -134,17 +133,39 @@ class _NotPlainError(Exception):
     """A value only the SDK's decoder handles (unknown, secret, asset, resource reference)."""
 
 
-def decode_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """What `rpc.deserialize_properties(struct)` gives, several times faster for plain values.
+def decode_request(struct: struct_pb2.Struct) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A request's inputs twice: in wire form for the mocks, as plain values for the record.
 
-    Nulls in mappings are dropped as the SDK drops them. A struct holding anything the SDK
-    decodes specially (the unknown sentinel, a signature key: secret, asset, resource, output
-    value) is decoded entirely by the SDK, so the result is always the SDK's.
+    The wire form is what `rpc.deserialize_properties(struct)` gives, decoded several times
+    faster for plain values (nulls in mappings dropped, as the SDK drops them). A struct holding
+    anything the SDK decodes specially (the unknown sentinel or a signature key: secret, asset,
+    resource, output value) is decoded by the SDK. The plain form shares every subtree without
+    a whole number in it with the wire form: nothing mutates either during a run.
     """
     try:
-        return _plain_struct(struct)
+        wire = _plain_struct(struct)
     except _NotPlainError:
-        return rpc.deserialize_properties(struct)
+        wire = rpc.deserialize_properties(struct)
+        return wire, plain(wire)
+    return wire, _with_ints(wire)
+
+
+def _with_ints(value: Any) -> Any:
+    """`value` with integral floats as ints (plain JSON); unchanged subtrees are not copied."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        changed = None
+        for key, item in value.items():
+            converted = _with_ints(item)
+            if converted is not item:
+                changed = changed or dict(value)
+                changed[key] = converted
+        return value if changed is None else changed
+    if isinstance(value, list):
+        items = [_with_ints(item) for item in value]
+        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
+    return value
 
 
 def _plain_struct(struct: struct_pb2.Struct) -> dict[str, Any]:

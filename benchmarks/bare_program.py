@@ -3,16 +3,20 @@
 Same Pulumi SDK and the same way of running as `plan preview` (`set_mocks` with preview on,
 the program run to completion by the SDK's own `run_pulumi_func`), but a trivial Mocks and
 plain `test:index:Thing` resources with a small dict of inputs: what the SDK alone costs per
-resource. Run as its own process: `python benchmarks/bare_program.py COUNT`.
+resource. Run as its own process: `python -m benchmarks.bare_program COUNT [--tuned]`;
+`--tuned` runs it under the engine's runtime settings (plan/tuning.py).
 """
 
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 
 import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from plan.tuning import tuned_runtime
 
 
 class EchoMocks(pulumi.runtime.Mocks):
@@ -37,7 +41,8 @@ def declare(count: int) -> None:
 def main(argv: list[str]) -> int:
     count = int(argv[1])
     pulumi.runtime.set_mocks(EchoMocks(), project="bare", stack="bench", preview=True)
-    _sync_await(run_pulumi_func(lambda: declare(count)))
+    with tuned_runtime() if "--tuned" in argv[2:] else nullcontext():
+        _sync_await(run_pulumi_func(lambda: declare(count)))
     print(f"Resources: {count} to create")
     return 0
 

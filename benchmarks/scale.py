@@ -6,6 +6,8 @@ variants, N/10 CronJobs), runs `python -m plan preview --config FILE` as a separ
 measures its wall time, CPU time and peak RSS. In the same run, and just as a separate process,
 it measures `benchmarks/bare_program.py`, a bare mock-runtime program declaring the same number
 of plain resources: the ratio says how much the project adds to what the Pulumi SDK costs anyway.
+The bare program runs once more under the engine's runtime settings (plan/tuning.py), which
+shows how much of the engine's speed those settings alone would give any program.
 
     python benchmarks/scale.py [--sizes 10,100,1000] [--repeat 1] [--keep DIR]
 
@@ -31,7 +33,7 @@ import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEV_STACK = PROJECT_DIR / "Pulumi.dev.yaml"
-BARE_PROGRAM = Path(__file__).resolve().parent / "bare_program.py"
+BARE_PROGRAM = "benchmarks.bare_program"
 RESOURCES_LINE = re.compile(r"^Resources: (\d+) to create$", re.MULTILINE)
 
 TEAM = "ml"
@@ -161,18 +163,20 @@ class Row:
     label: str
     project: Run
     bare: Run
+    tuned_bare: Run
 
 
 def bench(label: str, stack_file: Path, repeat: int, workdir: Path) -> Row:
     preview = [sys.executable, "-m", "plan", "preview", "--config", str(stack_file)]
-    project_runs, bare_runs = [], []
+    runs: dict[str, list[Run]] = {"project": [], "bare": [], "tuned": []}
     for attempt in range(repeat):
         _status(f"{label}: plan preview (run {attempt + 1}/{repeat})")
-        project_runs.append(measure(preview, workdir))
-        count = project_runs[-1].resources
-        _status(f"{label}: bare program, {count} resources (run {attempt + 1}/{repeat})")
-        bare_runs.append(measure([sys.executable, str(BARE_PROGRAM), str(count)], workdir))
-    return Row(label, best(project_runs), best(bare_runs))
+        runs["project"].append(measure(preview, workdir))
+        bare = [sys.executable, "-m", BARE_PROGRAM, str(runs["project"][-1].resources)]
+        _status(f"{label}: bare program, stock and tuned (run {attempt + 1}/{repeat})")
+        runs["bare"].append(measure(bare, workdir))
+        runs["tuned"].append(measure([*bare, "--tuned"], workdir))
+    return Row(label, best(runs["project"]), best(runs["bare"]), best(runs["tuned"]))
 
 
 def _status(message: str) -> None:
@@ -183,22 +187,18 @@ def _status(message: str) -> None:
 
 def table(rows: list[Row]) -> str:
     header = (
-        "| stack | resources | wall (s) | CPU (s) | peak RSS (MiB) "
-        "| bare wall (s) | bare CPU (s) | bare RSS (MiB) | wall ratio | CPU ratio |"
+        "| stack | resources | wall (s) | CPU (s) | peak RSS (MiB) | bare wall (s) | bare RSS (MiB) "
+        "| wall ratio | tuned bare wall (s) | ratio to tuned |"
     )
-    lines = [header, _separator(header)]
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for row in rows:
-        p, b = row.project, row.bare
+        p, b, t = row.project, row.bare, row.tuned_bare
         lines.append(
             f"| {row.label} | {p.resources} | {p.wall:.2f} | {p.cpu:.2f} | {p.peak_rss_mib:.0f} "
-            f"| {b.wall:.2f} | {b.cpu:.2f} | {b.peak_rss_mib:.0f} "
-            f"| {p.wall / b.wall:.2f} | {p.cpu / b.cpu:.2f} |"
+            f"| {b.wall:.2f} | {b.peak_rss_mib:.0f} | {p.wall / b.wall:.2f} "
+            f"| {t.wall:.2f} | {p.wall / t.wall:.2f} |"
         )
     return "\n".join(lines)
-
-
-def _separator(header: str) -> str:
-    return "|" + "---|" * (header.count("|") - 1)
 
 
 def machine() -> str:

@@ -8,7 +8,6 @@ record byte for byte.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 import runpy
@@ -22,16 +21,16 @@ from typing import Any
 import pulumi
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import resource_pb2, source_pb2
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from plan import emulators, lazy_sdk
 from plan.emulators import kubernetes as kubernetes_emulator
 from plan.record import PlanRecord, ResourceRecord, plain
+from plan.tuning import tuned_runtime
 from stacks import ConfigError
 from stacks.loading import read_stack_config, read_stack_file, validate_stack_config
 
@@ -268,50 +267,12 @@ def _event_loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @contextmanager
-def _without_stack_traces() -> Iterator[None]:
-    """Skip the SDK's stack capture: for every resource it extracts and formats the whole Python
-    stack (source lines, file URIs) so that the engine can point diagnostics at the program's
-    code. The mock monitor discards it; offline it cost a tenth of the run."""
-    capture = getattr(runtime_resource, "_get_stack_trace", None)
-    if capture is None:  # a newer SDK without it: nothing to skip
-        yield
-        return
-    runtime_resource._get_stack_trace = source_pb2.StackTrace
-    try:
-        yield
-    finally:
-        runtime_resource._get_stack_trace = capture
-
-
-# Cyclic-GC thresholds during a run (CPython's defaults: 700, 10, 10); see `_fewer_collections`.
-RUN_GC_THRESHOLDS = (2_000, 1_000_000, 1_000_000)
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """During a run, collect only the youngest generation.
-
-    The SDK allocates hundreds of futures, tasks, closures and dicts per resource, in reference
-    cycles, and keeps most of them alive to the end of the run. With the default thresholds the
-    collector promotes them and then rescans the ever larger older generations, again and again:
-    a third of a 1000-model run. Young collections still run (every 2,000 allocations, while
-    they fit in the CPU caches), so short-lived cycles are freed and peak memory stays the same.
-    """
-    previous = gc.get_threshold()
-    gc.set_threshold(*RUN_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
-
-
-@contextmanager
 def mock_runtime(
     stack: str, config: dict[str, str], mocks: PlanMocks, progress: Callable[[int], None] | None = None
 ):
     """Configure the global Pulumi runtime for one offline run, and reset it afterwards."""
     monitor = RecordingMonitor(mocks, progress)
-    with _event_loop(), _without_stack_traces(), _fewer_collections():
+    with _event_loop(), tuned_runtime():
         settings.reset_options()
         set_all_config(config, [])
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)

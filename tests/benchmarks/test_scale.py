@@ -53,12 +53,19 @@ def test_bare_program_declares_exactly_count_plain_resources(monkeypatch, capsys
 
     monkeypatch.setattr(bare_program.EchoMocks, "new_resource", counting)
     assert bare_program.main(["bare_program.py", "25"]) == 0
-    assert declared == ["test:index:Thing"] * 25
-    assert capsys.readouterr().out == "Resources: 25 to create\n"
+    assert bare_program.main(["bare_program.py", "5", "--tuned"]) == 0
+    assert declared == ["test:index:Thing"] * 30
+    assert capsys.readouterr().out == "Resources: 25 to create\nResources: 5 to create\n"
 
 
 def test_table_puts_project_and_bare_side_by_side_with_ratios():
-    row = Row("100 models", project=Run(3.0, 2.5, 220.4, 1365), bare=Run(1.5, 1.25, 97.0, 1365))
+    row = Row(
+        "100 models",
+        project=Run(3.0, 2.5, 220.4, 1365),
+        bare=Run(1.5, 1.25, 97.0, 1365),
+        tuned_bare=Run(0.75, 0.7, 96.0, 1365),
+    )
     lines = table([row]).splitlines()
     assert lines[0].startswith("| stack | resources | wall (s)")
-    assert lines[2] == "| 100 models | 1365 | 3.00 | 2.50 | 220 | 1.50 | 1.25 | 97 | 2.00 | 2.00 |"
+    assert lines[1] == "|---|---|---|---|---|---|---|---|---|---|"
+    assert lines[2] == "| 100 models | 1365 | 3.00 | 2.50 | 220 | 1.50 | 97 | 2.00 | 0.75 | 4.00 |"

@@ -255,7 +255,10 @@ class InlineExecutor(ThreadPoolExecutor):
 @contextmanager
 def _event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     """A fresh event loop for one run, whose executor is inline; the previous one is restored."""
-    previous = asyncio.get_event_loop_policy().get_event_loop()
+    try:
+        previous: asyncio.AbstractEventLoop | None = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:  # a thread without an event loop
+        previous = None
     loop = asyncio.new_event_loop()
     loop.set_default_executor(InlineExecutor())
     asyncio.set_event_loop(loop)

@@ -5,6 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK ?= dev
+BENCH_ARGS ?=
 
 .PHONY: preview test snapshots bench format clean
 
@@ -30,7 +31,7 @@ snapshots: $(VENV)/.installed ## refresh the reviewed plan snapshots of every st
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_stacks.py
 
 bench: $(VENV)/.installed ## scale benchmark: plan preview at 10/100/1000 models against a bare mock-runtime program
-	$(PY) benchmarks/scale.py
+	$(PY) benchmarks/scale.py $(BENCH_ARGS)
 
 format: $(VENV)/.installed
 	$(PY) -m ruff format .

@@ -107,7 +107,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
             self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
             response = resource_pb2.RegisterResourceResponse(
-                urn=urn, id=resource_id, object=_state_struct(state)
+                urn=urn, id=resource_id, object=state_struct(state, request.object, wire_inputs)
             )
         if request.type.startswith("pulumi:providers:"):
             self.plan_mocks.provider_inputs[urn] = inputs
@@ -195,17 +195,22 @@ def _plain_value(value: struct_pb2.Value) -> Any:
     return None
 
 
-def _state_struct(state: dict[str, Any]) -> struct_pb2.Struct:
-    """What `rpc.serialize_properties(state)` gives, computed synchronously for plain values.
+def state_struct(
+    state: dict[str, Any], request_object: struct_pb2.Struct, inputs: dict[str, Any]
+) -> struct_pb2.Struct:
+    """The state as the SDK's `rpc.serialize_properties(state)` would encode it, decoding alike.
 
-    Emulated state is decoded wire values plus emulator outputs: JSON-like values, which
-    protobuf encodes directly (top-level None is dropped, as the SDK does). Anything else
-    (a resource reference, say) goes through the SDK's own serializer.
+    Most of the state is the inputs echoed back: those keep the request's own encoding (copied
+    at protobuf speed, unknowns and secrets included); only the emulated outputs are encoded,
+    which are plain values. Anything else goes through the SDK's own serializer.
     """
     struct = struct_pb2.Struct()
+    struct.CopyFrom(request_object)
     try:
+        for key in [key for key in struct.fields if state.get(key) is None]:
+            del struct.fields[key]  # taken out of the state, e.g. an `id` input used as the id
         for key, value in state.items():
-            if value is not None:
+            if value is not None and (key not in inputs or inputs[key] is not value):
                 struct[key] = value
     except ValueError:
         return _sync_await(rpc.serialize_properties(state, {}))

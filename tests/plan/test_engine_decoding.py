@@ -1,4 +1,5 @@
-"""The engine's request decoding: exactly the SDK's decoded values, only faster for plain ones."""
+"""The engine's monitor encoding: requests decode and responses encode to exactly what the SDK's
+own (slower) decoder and serializer give."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import pytest
 from google.protobuf import struct_pb2
 from pulumi.output import Unknown
 from pulumi.runtime import rpc, settings
+from pulumi.runtime.sync_await import _sync_await
 
 from plan import engine
-from plan.engine import PROJECT_DIR, decode_request, run_program
+from plan.engine import PROJECT_DIR, decode_request, run_program, state_struct
 
 SECRET = {rpc._special_sig_key: rpc._special_secret_sig, "value": "s3cr3t"}
 
@@ -72,3 +74,20 @@ def test_every_request_of_a_real_run_decodes_as_the_sdk_decodes(monkeypatch):
     monkeypatch.setattr(engine, "decode_request", checking)
     record = run_program(PROJECT_DIR / "Pulumi.prod.yaml")
     assert len(checked) == len(record.resources)
+
+
+def test_every_response_decodes_as_the_sdk_serializer_would_have_it(monkeypatch):
+    responses = []
+
+    def recording(state, request_object, inputs):
+        struct = state_struct(state, request_object, inputs)
+        responses.append((state, struct))
+        return struct
+
+    monkeypatch.setattr(engine, "state_struct", recording)
+    run_program(PROJECT_DIR / "Pulumi.prod.yaml")
+    monkeypatch.setattr(settings, "is_dry_run", lambda: True)
+    assert len(responses) > 50
+    for state, struct in responses:
+        sdk = _sync_await(rpc.serialize_properties(state, {}))
+        assert shape(rpc.deserialize_properties(struct)) == shape(rpc.deserialize_properties(sdk))

@@ -140,5 +140,8 @@ def test_program_failure_exits_3_and_debug_shows_the_traceback(capsys, monkeypat
 
 
 def test_preview_shows_an_alb_weighted_split_as_shares(capsys):
-    assert main(["preview", "--config", "examples/aws-eks.yaml"]) == 0
-    assert "/sentiment           -> sentiment 90% + sentiment-candidate 10%  (Ingress)" in capsys.readouterr().out
+    assert main(["preview", "--config", str(PROJECT_DIR / "examples" / "aws-eks.yaml")]) == 0
+    assert (
+        "/sentiment           -> sentiment 90% + sentiment-candidate 10%  (Ingress)"
+        in capsys.readouterr().out
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from components.contract import POOL_LABEL
@@ -84,6 +85,11 @@ def _routes(record: PlanRecord) -> list[str]:
             for path in rule.get("http", {}).get("paths", []):
                 service = path["backend"]["service"]
                 action = annotations.get(f"alb.ingress.kubernetes.io/actions.{service['name']}")
-                target = f"{service['name']} (weighted: {action})" if action else service["name"]
+                target = _alb_split(action) if action else service["name"]
                 lines.append(f"  {path['path']:<20} -> {target}  (Ingress)")
     return sorted(lines)
+
+
+def _alb_split(action: str) -> str:
+    groups = json.loads(action).get("forwardConfig", {}).get("targetGroups", [])
+    return " + ".join(f"{g['serviceName']} {g.get('weight', 1)}%" for g in groups)

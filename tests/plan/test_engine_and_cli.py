@@ -137,3 +137,11 @@ def test_program_failure_exits_3_and_debug_shows_the_traceback(capsys, monkeypat
     assert "RuntimeError: boom" in err and "Traceback" not in err
     assert main(["--debug", "preview", "--stack", "dev"]) == 3
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_preview_shows_an_alb_weighted_split_as_shares(capsys):
+    assert main(["preview", "--config", str(PROJECT_DIR / "examples" / "aws-eks.yaml")]) == 0
+    assert (
+        "/sentiment           -> sentiment 90% + sentiment-candidate 10%  (Ingress)"
+        in capsys.readouterr().out
+    )

@@ -413,18 +413,29 @@ def _gcp_address(resource: Resource, run: _Estimate) -> None:
     run.add(resource, "public ip", "external IPv4 address", hourly, 1, 1)
 
 
-@_prices("gcp:storage/bucket:Bucket")
-def _gcs_bucket(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "gcp")
-    per_gb = run.prices.regional("gcp", region, "storagePerGbMonth")
-    run.add(resource, "storage", f"GCS bucket, ${per_gb:.3f}/GB-month by use", 0.0, 0, 0)
+# Storage billed by use: a zero-priced line that still shows the per-GB price.
+# type -> (cloud, item, what it is, price key, decimals of the per-GB price)
+_BILLED_BY_USE = {
+    "gcp:storage/bucket:Bucket": ("gcp", "storage", "GCS bucket", "storagePerGbMonth", 3),
+    "gcp:artifactregistry/repository:Repository": (
+        "gcp",
+        "registry",
+        "Artifact Registry",
+        "registryPerGbMonth",
+        2,
+    ),
+    "aws:s3/bucket:Bucket": ("aws", "storage", "S3 bucket", "storagePerGbMonth", 3),
+    "aws:s3/bucketV2:BucketV2": ("aws", "storage", "S3 bucket", "storagePerGbMonth", 3),
+    "aws:ecr/repository:Repository": ("aws", "registry", "ECR repository", "registryPerGbMonth", 2),
+    "azure-native:storage:StorageAccount": ("azure", "storage", "storage account", "storagePerGbMonth", 4),
+}
 
 
-@_prices("gcp:artifactregistry/repository:Repository")
-def _artifact_registry(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "gcp")
-    per_gb = run.prices.regional("gcp", region, "registryPerGbMonth")
-    run.add(resource, "registry", f"Artifact Registry, ${per_gb:.2f}/GB-month by use", 0.0, 0, 0)
+@_prices(*_BILLED_BY_USE)
+def _billed_by_use(resource: Resource, run: _Estimate) -> None:
+    cloud, item, what, price_key, decimals = _BILLED_BY_USE[resource.type]
+    per_gb = run.prices.regional(cloud, run.region(resource, cloud), price_key)
+    run.add(resource, item, f"{what}, ${per_gb:.{decimals}f}/GB-month by use", 0.0, 0, 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,20 +522,6 @@ def _kms_key(resource: Resource, run: _Estimate) -> None:
     run.add_monthly(resource, "kms", "customer managed key", float(run.prices.cloud("aws")["kmsKeyMonthly"]))
 
 
-@_prices("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-def _s3_bucket(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "aws")
-    per_gb = run.prices.regional("aws", region, "storagePerGbMonth")
-    run.add(resource, "storage", f"S3 bucket, ${per_gb:.3f}/GB-month by use", 0.0, 0, 0)
-
-
-@_prices("aws:ecr/repository:Repository")
-def _ecr_repository(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "aws")
-    per_gb = run.prices.regional("aws", region, "registryPerGbMonth")
-    run.add(resource, "registry", f"ECR repository, ${per_gb:.2f}/GB-month by use", 0.0, 0, 0)
-
-
 # --------------------------------------------------------------------------------------------
 # Azure
 
@@ -601,13 +598,6 @@ def _azure_load_balancer(resource: Resource, run: _Estimate) -> None:
     region = run.region(resource, "azure")
     hourly = run.prices.regional("azure", region, "loadBalancerHourly")
     run.add(resource, "load balancer", "Standard Load Balancer", hourly, 1, 1)
-
-
-@_prices("azure-native:storage:StorageAccount")
-def _storage_account(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "azure")
-    per_gb = run.prices.regional("azure", region, "storagePerGbMonth")
-    run.add(resource, "storage", f"storage account, ${per_gb:.4f}/GB-month by use", 0.0, 0, 0)
 
 
 @_prices("azure-native:containerregistry:Registry")

@@ -413,6 +413,38 @@ def _gcp_address(resource: Resource, run: _Estimate) -> None:
     run.add(resource, "public ip", "external IPv4 address", hourly, 1, 1)
 
 
+# Always-on items at a regional hourly price, one unit each.
+# type -> (cloud, item, what it is, price key)
+_FLAT_HOURLY = {
+    "aws:ec2/natGateway:NatGateway": ("aws", "nat", "NAT gateway (plus $0.045/GB processed)", "natHourly"),
+    "aws:ec2/eip:Eip": ("aws", "public ip", "Elastic IP (public IPv4)", "publicIpHourly"),
+    "azure-native:network:NatGateway": (
+        "azure",
+        "nat",
+        "NAT gateway (plus $0.045/GB processed)",
+        "natHourly",
+    ),
+    "azure-native:network:PublicIPAddress": (
+        "azure",
+        "public ip",
+        "Standard public IPv4 address",
+        "publicIpHourly",
+    ),
+    "azure-native:network:LoadBalancer": (
+        "azure",
+        "load balancer",
+        "Standard Load Balancer",
+        "loadBalancerHourly",
+    ),
+}
+
+
+@_prices(*_FLAT_HOURLY)
+def _flat_hourly(resource: Resource, run: _Estimate) -> None:
+    cloud, item, what, price_key = _FLAT_HOURLY[resource.type]
+    run.add(resource, item, what, run.prices.regional(cloud, run.region(resource, cloud), price_key), 1, 1)
+
+
 # Storage billed by use: a zero-priced line that still shows the per-GB price.
 # type -> (cloud, item, what it is, price key, decimals of the per-GB price)
 _BILLED_BY_USE = {
@@ -494,20 +526,6 @@ def _eks_node_disks(resource: Resource, run: _Estimate) -> list[tuple[int, str]]
     ]
 
 
-@_prices("aws:ec2/natGateway:NatGateway")
-def _aws_nat(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "aws")
-    hourly = run.prices.regional("aws", region, "natHourly")
-    run.add(resource, "nat", "NAT gateway (plus $0.045/GB processed)", hourly, 1, 1)
-
-
-@_prices("aws:ec2/eip:Eip")
-def _aws_public_ip(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "aws")
-    hourly = run.prices.regional("aws", region, "publicIpHourly")
-    run.add(resource, "public ip", "Elastic IP (public IPv4)", hourly, 1, 1)
-
-
 @_prices("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 def _aws_load_balancer(resource: Resource, run: _Estimate) -> None:
     region = run.region(resource, "aws")
@@ -577,27 +595,6 @@ def _aks_pool(resource: Resource, run: _Estimate, pool: Mapping[str, Any], regio
     detail = " + ".join(parts) + (", spot" if spot else "") + f", {_nodes(low, high)}"
     label = _pool_name(Resource(resource.type, pool, name or resource.name), pool.get("nodeLabels"))
     run.add(resource, f"pool {label}", detail, hourly, low, high)
-
-
-@_prices("azure-native:network:NatGateway")
-def _azure_nat(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "azure")
-    hourly = run.prices.regional("azure", region, "natHourly")
-    run.add(resource, "nat", "NAT gateway (plus $0.045/GB processed)", hourly, 1, 1)
-
-
-@_prices("azure-native:network:PublicIPAddress")
-def _azure_public_ip(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "azure")
-    hourly = run.prices.regional("azure", region, "publicIpHourly")
-    run.add(resource, "public ip", "Standard public IPv4 address", hourly, 1, 1)
-
-
-@_prices("azure-native:network:LoadBalancer")
-def _azure_load_balancer(resource: Resource, run: _Estimate) -> None:
-    region = run.region(resource, "azure")
-    hourly = run.prices.regional("azure", region, "loadBalancerHourly")
-    run.add(resource, "load balancer", "Standard Load Balancer", hourly, 1, 1)
 
 
 @_prices("azure-native:containerregistry:Registry")

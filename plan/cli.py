@@ -131,6 +131,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     stack_file = resolve_stack_file(args.stack, args.config)
+    # The program itself logs the config's warnings (as on a real run).
     config = policy.pack_config_for(stack_name_for(stack_file), load_stack_file(stack_file))
     record = plan_of(stack_file)
     if args.json:

@@ -65,6 +65,8 @@ def time_zone_problem(name: str) -> str | None:
     return None
 
 
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # robfig/cron/v3 ParseStandard: minute, hour, day of month, month, day of week.
 _FIELDS = (
     ("minute", 0, 59, {}),
@@ -74,9 +76,9 @@ _FIELDS = (
         "month",
         1,
         12,
-        {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())},
+        {month: i + 1 for i, month in enumerate(MONTHS)},
     ),
-    ("day of week", 0, 6, {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())}),
+    ("day of week", 0, 6, {day: i for i, day in enumerate(WEEKDAYS)}),
 )
 DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 

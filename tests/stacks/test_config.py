@@ -94,8 +94,8 @@ INVALID = [
     ),
     pytest.param(
         _mutate_pool("gpu-t4", taints=[{"key": "Example.com/dedicated", "value": "ml"}]),
-        "mlplatform:clusters.main.pools.gpu-t4.taints.0.key: a taint key is a qualified name like a label key: "
-        "prefix 'Example.com' is not a DNS subdomain of at most 253 characters",
+        "mlplatform:clusters.main.pools.gpu-t4.taints.0.key: a taint key is a qualified name like a label "
+        "key: prefix 'Example.com' is not a DNS subdomain of at most 253 characters",
         id="taint-key-kubernetes-refuses",
     ),
     pytest.param(

@@ -14,6 +14,11 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# The CRD-schema validators of tests/manifests/validate_crds.mjs (node 20+), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
@@ -22,7 +27,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 preview: $(VENV)/.installed ## run the program offline on a stack (STACK=dev) and show the plan
 	$(PY) -m plan preview --stack $(STACK)
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## lint, format check and the whole test suite
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed ## lint, format check and the whole test suite
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest
@@ -38,4 +43,4 @@ format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .ruff_cache

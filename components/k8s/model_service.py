@@ -149,7 +149,14 @@ class ModelService(pulumi.ComponentResource):
                         "default": {
                             "config": {
                                 "type": "HTTP",
-                                "httpHealthCheck": {"port": args.port, "requestPath": args.readiness_path},
+                                # The CRD's CEL rules accept `port` only with USE_FIXED_PORT
+                                # (GoogleCloudPlatform/gke-gateway-api@983ac3d,
+                                # apis/networking/v1/healthcheck_types.go, CommonHealthCheck).
+                                "httpHealthCheck": {
+                                    "portSpecification": "USE_FIXED_PORT",
+                                    "port": args.port,
+                                    "requestPath": args.readiness_path,
+                                },
                             }
                         },
                         "targetRef": {"group": "", "kind": "Service", "name": object_name},

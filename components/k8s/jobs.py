@@ -61,7 +61,12 @@ class BatchJob(pulumi.ComponentResource):
     def __init__(self, name: str, args: BatchJobArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:k8s:BatchJob", name, None, opts)
         component = "batch-job" if args.schedule else "training-job"
-        labels = standard_labels(args.job, component, args.labels)
+        # A Job's pod template is immutable (kubernetes/kubernetes pkg/apis/batch/validation,
+        # ValidateJobSpecUpdate): a label there that may change (owner, cost centre) would make
+        # every edit replace the Job and re-run training. The pod template carries only what
+        # names the workload; ownership labels stay on the Job/CronJob and the Jobs it spawns.
+        workload_labels = standard_labels(args.job, component, {})
+        labels = {**workload_labels, **args.labels}
 
         pod_labels = workload_service_account(
             name, args.job, args.namespace, labels, args.buckets, args.identity, self
@@ -76,7 +81,7 @@ class BatchJob(pulumi.ComponentResource):
             "template": {
                 "metadata": {
                     "labels": {
-                        **labels,
+                        **workload_labels,
                         **pod_labels,
                         POOL_LABEL: args.pool.name,
                     }

@@ -52,7 +52,10 @@ class BatchJobArgs:
     labels: dict[str, str] = field(default_factory=dict)
     buckets: dict[str, BucketAccess] = field(default_factory=dict)
     identity: WorkloadIdentity | None = None
+    # What every object of the job waits for (its namespace).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # What the pods need before they can start: their pool and the add-ons serving it.
+    pods_depend_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class BatchJob(pulumi.ComponentResource):
@@ -69,7 +72,7 @@ class BatchJob(pulumi.ComponentResource):
         labels = {**workload_labels, **args.labels}
 
         pod_labels = workload_service_account(
-            name, args.job, args.namespace, labels, args.buckets, args.identity, self
+            name, args.job, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
         )
         job_spec = {
             "backoffLimit": args.backoff_limit,
@@ -106,7 +109,9 @@ class BatchJob(pulumi.ComponentResource):
                 ),
             },
         }
-        opts_with_deps = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        opts_with_deps = pulumi.ResourceOptions(
+            parent=self, depends_on=[*args.depends_on, *args.pods_depend_on]
+        )
         if args.schedule is None:
             self.workload = k8s.batch.v1.Job(
                 f"{name}-job",

@@ -75,21 +75,20 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
 
     # Each workload waits for its namespace, its own pool and the add-ons it needs, never for
     # the pools it does not use (handle.ready_for).
-    gpu_metrics: list[pulumi.Resource] = []
+    gpu_metrics_api: list[pulumi.Resource] = []
     if any(_scales_on_gpu(m) for m in models.values()):
         gpu_pools = sorted({m.pool for m in models.values() if m.resources.gpu})
-        gpu_metrics.append(
-            GpuMetrics(
-                f"{cluster_name}-gpu-metrics",
-                GpuMetricsArgs(
-                    system_pool=handle.pools[handle.system_pool],
-                    gpu_pools=[handle.pools[pool] for pool in gpu_pools],
-                    gpu_pools_ready=handle.ready_for(*gpu_pools),
-                    system_pool_ready=handle.ready_for(handle.system_pool),
-                ),
-                opts=k8s_opts,
-            )
+        metrics = GpuMetrics(
+            f"{cluster_name}-gpu-metrics",
+            GpuMetricsArgs(
+                system_pool=handle.pools[handle.system_pool],
+                gpu_pools=[handle.pools[pool] for pool in gpu_pools],
+                gpu_pools_ready=handle.ready_for(*gpu_pools),
+                system_pool_ready=handle.ready_for(handle.system_pool),
+            ),
+            opts=k8s_opts,
         )
+        gpu_metrics_api.append(metrics.metrics_api)
 
     routes: list[RouteSpec] = []
     for model_name, model in models.items():
@@ -114,7 +113,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 health_check=handle.routing.health_check,
                 depends_on=[namespaces[team]],
                 pods_depend_on=handle.ready_for(model.pool),
-                metrics_depend_on=gpu_metrics if _scales_on_gpu(model) else [],
+                gpu_metrics_depend_on=gpu_metrics_api,
             ),
             opts=k8s_opts,
         )

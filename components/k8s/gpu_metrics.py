@@ -30,6 +30,9 @@ class GpuMetricsArgs:
 
 
 class GpuMetrics(pulumi.ComponentResource):
+    # The release serving the Pods metric to HPAs (custom.metrics.k8s.io): what an HPA waits for.
+    metrics_api: pulumi.Resource
+
     def __init__(self, name: str, args: GpuMetricsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:k8s:GpuMetrics", name, None, opts)
         tolerations = {t for pool in args.gpu_pools for t in pool.tolerations}
@@ -80,7 +83,7 @@ class GpuMetrics(pulumi.ComponentResource):
             # Scrapes whatever exporters run: no need to wait for them (or for GPU nodes).
             pulumi.ResourceOptions(parent=self, depends_on=args.system_pool_ready),
         )
-        chart_release(
+        self.metrics_api = chart_release(
             f"{name}-adapter",
             PROMETHEUS_ADAPTER,
             NAMESPACE,

@@ -77,8 +77,8 @@ class ModelServiceArgs:
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     # What the pods need before they can start: their pool and the add-ons serving it.
     pods_depend_on: list[pulumi.Resource] = field(default_factory=list)
-    # What the HPAs read their metrics from (the GPU metrics pipeline), if not the metrics API.
-    metrics_depend_on: list[pulumi.Resource] = field(default_factory=list)
+    # What serves the GPU utilisation metric: the HPAs of variants scaling on it wait for it.
+    gpu_metrics_depend_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class ModelService(pulumi.ComponentResource):
@@ -188,7 +188,13 @@ class ModelService(pulumi.ComponentResource):
                         },
                     },
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment, *args.metrics_depend_on]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        deployment,
+                        *(args.gpu_metrics_depend_on if variant.autoscaling.gpu_util is not None else []),
+                    ],
+                ),
             )
             k8s.policy.v1.PodDisruptionBudget(
                 f"{prefix}-pdb",

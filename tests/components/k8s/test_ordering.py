@@ -56,8 +56,10 @@ def test_only_gpu_util_models_wait_for_the_gpu_metrics_path(prod_plan, aks):
     adapter = (RELEASE, "main-gpu-metrics-adapter")
     assert waits(prod_plan, (HPA, "main-llm-hpa"), adapter)
     assert not waits(prod_plan, (HPA, "main-model1-hpa"), adapter)
-    # The serving pods need no metrics pipeline to start: only the HPA reads it.
+    # The serving pods need no metrics pipeline to start: only the HPA reads it, through the
+    # adapter's metrics API (the exporter's GPU nodes come with the model's own pods).
     assert not waits(prod_plan, (DEPLOYMENT, "main-llm-deployment"), adapter)
+    assert not waits(aks, (HPA, "aks-model2-hpa"), (RELEASE, "aks-gpu-metrics-dcgm-exporter"))
     assert waits(aks, (HPA, "aks-model2-hpa"), (RELEASE, "aks-gpu-metrics-adapter"))
     assert not waits(aks, (HPA, "aks-model1-hpa"), (RELEASE, "aks-gpu-metrics-adapter"))
 
@@ -97,3 +99,20 @@ def test_on_eks_the_load_balancer_controller_is_waited_for_by_the_ingress_only(e
     assert waits(record, ("kubernetes:networking.k8s.io/v1:Ingress", "main-fanout-ml-ingress"), controller)
     for deployment in ("main-sentiment-deployment", "main-embeddings-deployment"):
         assert not waits(record, (DEPLOYMENT, deployment), controller)
+
+
+def test_a_variant_scaling_on_gpu_gets_the_gpu_metrics_path(dev_config, plan_of):
+    """The metrics path is installed when any variant (not only the primary) scales on GPU."""
+    model2 = dev_config["config"]["mlplatform:models"]["model2"]
+    model2["weight"] = 90
+    model2["variants"] = {
+        "candidate": {
+            "image": {"tag": "1.0.0"},
+            "weight": 10,
+            "autoscale": {"min": 1, "max": 2, "gpuUtil": 70},
+        }
+    }
+    record = plan_of(dev_config)
+    adapter = (RELEASE, "main-gpu-metrics-adapter")
+    assert waits(record, (HPA, "main-model2-candidate-hpa"), adapter)
+    assert not waits(record, (HPA, "main-model2-hpa"), adapter)

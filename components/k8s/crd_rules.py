@@ -158,18 +158,23 @@ def _path_match(path: str, match: dict) -> Iterator[str]:
     if kind not in ("Exact", "PathPrefix", "RegularExpression"):
         yield f"{path}: type must be one of Exact, PathPrefix, RegularExpression"
         return
-    if kind == "RegularExpression":
-        return
+    if kind != "RegularExpression":
+        yield from (f"{path}: {problem}" for problem in path_problems(value))
+
+
+def path_problems(value: str) -> Iterator[str]:
+    """Why an HTTPRoute refuses `value` as an Exact or PathPrefix path (the config checks route
+    paths with this too)."""
     if not value.startswith("/"):
-        yield f"{path}: {value!r} must be an absolute path starting with '/'"
+        yield f"{value!r} must be an absolute path starting with '/'"
     for part in _PATH_FORBIDDEN:
         if part in value:
-            yield f"{path}: {value!r} must not contain {part!r}"
+            yield f"{value!r} must not contain {part!r}"
     for ending in _PATH_FORBIDDEN_ENDINGS:
         if value.endswith(ending):
-            yield f"{path}: {value!r} must not end with {ending!r}"
+            yield f"{value!r} must not end with {ending!r}"
     if not _PATH_CHARACTERS.match(value):
-        yield f"{path}: {value!r} has characters a path may not hold"
+        yield f"{value!r} has characters a path may not hold"
 
 
 def _filters(path: str, filters: list[dict], single_prefix_match: bool) -> Iterator[str]:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.k8s.crd_rules import path_problems
 from stacks import kubernetes_rules
 from stacks.base import StrictModel, rule_error
 
@@ -109,6 +110,16 @@ class Probes(StrictModel):
 
 class Route(StrictModel):
     path: str = Field(pattern=r"^/[-a-zA-Z0-9_./]*$")
+
+    @field_validator("path")
+    @classmethod
+    def _path_an_http_route_accepts(cls, path: str) -> str:
+        # HTTPRoute's CEL rules (components/k8s/crd_rules.py) and the Ingress API
+        # (kubernetes pkg/apis/networking/validation, invalidPathSequences) refuse e.g. '/../'.
+        problem = next(path_problems(path), None)
+        if problem is not None:
+            raise ValueError(f"{problem}: HTTPRoutes and Ingresses refuse that path")
+        return path
 
 
 class Variant(StrictModel):

@@ -71,6 +71,12 @@ INVALID = [
         id="duplicate-route",
     ),
     pytest.param(
+        _model("model2", route={"path": "/models/../admin"}),
+        "mlplatform:models.model2.route.path: '/models/../admin' must not contain '/../': HTTPRoutes "
+        "and Ingresses refuse that path",
+        id="route-path-an-http-route-refuses",
+    ),
+    pytest.param(
         _model("model1", weight=80),
         "mlplatform:models.model1.weight: weights add up to 90, not 100 (primary 80 + variants)",
         id="weights-do-not-add-up",

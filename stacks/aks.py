@@ -24,6 +24,9 @@ AKS_ZONES = ("1", "2", "3")
 AZURE_RESERVED_ADDRESSES = 5
 ACR_MAX_RETENTION_DAYS = 365
 MIN_CONTAINER_NAME = 3
+# The API server admits at most 200 authorized ranges; the platform adds one, the NAT gateway's
+# egress IP (learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges, checked 2026-12-01).
+AKS_MAX_AUTHORIZED_RANGES = 200
 # Application Gateway for Containers on a CNI overlay cluster: a /24 association subnet, an
 # ALB controller (components.azure.gateway pins it) that needs Kubernetes 1.32 or later.
 AGC_SUBNET_PREFIX = 24
@@ -121,6 +124,13 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
             ("authorizedNetworks",),
             "a public AKS API server must be restricted: list the CIDRs allowed to reach it, "
             "or set privateEndpoint: true",
+        )
+    if not cluster.private_endpoint and len(cluster.authorized_networks) >= AKS_MAX_AUTHORIZED_RANGES:
+        raise rule_error(
+            ("authorizedNetworks",),
+            f"AKS admits at most {AKS_MAX_AUTHORIZED_RANGES} authorized ranges, one of which the "
+            f"platform takes for the NAT gateway's egress IP: list at most "
+            f"{AKS_MAX_AUTHORIZED_RANGES - 1} (merge adjacent ones)",
         )
     if cluster.registry is not None and "keep_recent" in cluster.registry.model_fields_set:
         raise rule_error(

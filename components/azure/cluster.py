@@ -34,6 +34,8 @@ class AksClusterArgs:
     location: str
     dns_prefix: str
     node_subnet_id: pulumi.Input[str]
+    # The NAT gateway's public IP: the nodes' (and pods') source address on the internet.
+    nat_egress_ip: pulumi.Input[str]
     system_pool: AksPoolSpec
     pod_cidr: str
     service_cidr: str
@@ -104,7 +106,9 @@ class AksCluster(pulumi.ComponentResource):
             enable_rbac=True,
             api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=args.private_endpoint,
-                authorized_ip_ranges=None if args.private_endpoint else args.authorized_networks,
+                authorized_ip_ranges=None
+                if args.private_endpoint
+                else api_server_authorized_ranges(args.authorized_networks, args.nat_egress_ip),
                 # `az aks command invoke` would bypass the network restrictions above.
                 disable_run_command=True,
             ),
@@ -216,6 +220,20 @@ class AksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+
+def api_server_authorized_ranges(
+    authorized_networks: list[str], nat_egress_ip: pulumi.Input[str]
+) -> pulumi.Output[list[str]]:
+    """The CIDRs a public, restricted API server admits: the user's networks and the nodes' own
+    egress IP, or kubelets, konnectivity and in-cluster controllers cannot reach it.
+
+    AKS allows only its load balancer's outbound IP by itself; with a NAT gateway (outbound type
+    userAssignedNATGateway) the egress IP must be listed ("Secure access to the API server using
+    authorized IP address ranges", learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges:
+    "add ... the cluster egress IP address (firewall, NAT gateway, ...)").
+    """
+    return pulumi.Output.from_input(nat_egress_ip).apply(lambda ip: [*authorized_networks, f"{ip}/32"])
 
 
 def dns_service_ip(service_cidr: str) -> str:

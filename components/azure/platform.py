@@ -92,6 +92,7 @@ class AksPlatform(pulumi.ComponentResource):
                 location=settings.location,
                 dns_prefix=f"{args.environment}-{name}",
                 node_subnet_id=self.network.node_subnet.id,
+                nat_egress_ip=self.network.egress_ip.ip_address,
                 system_pool=pool_spec(config.system_pool),
                 pod_cidr=config.network.pod_cidr,
                 service_cidr=config.network.service_cidr,

@@ -146,6 +146,12 @@ INVALID = [
         id="public-api-unrestricted",
     ),
     pytest.param(
+        _cluster_key("authorizedNetworks", [f"198.51.{i // 256}.{i % 256}/32" for i in range(200)]),
+        f"{KEY}.authorizedNetworks: AKS admits at most 200 authorized ranges, one of which the platform "
+        "takes for the NAT gateway's egress IP: list at most 199",
+        id="too-many-authorized-ranges",
+    ),
+    pytest.param(
         lambda d: _cluster(d)["registry"].update(keepRecent=10),
         f"{KEY}.registry.keepRecent: ACR never deletes tagged images",
         id="keep-recent-on-acr",

@@ -33,10 +33,11 @@ def test_entra_id_is_the_only_way_in(cluster):
     }
 
 
-def test_api_server_is_restricted_to_authorized_networks(cluster):
+def test_api_server_admits_authorized_networks_and_the_nat_egress_ip(cluster, aks):
     access = cluster["apiServerAccessProfile"]
     assert access["enablePrivateCluster"] is False
-    assert access["authorizedIPRanges"] == ["198.51.100.0/24"]
+    # Nodes leave through the NAT gateway: AKS does not admit its IP by itself.
+    assert access["authorizedIPRanges"] == ["198.51.100.0/24", f"{aks.outputs['egressIp']}/32"]
     assert access["disableRunCommand"] is True
 
 

@@ -12,4 +12,6 @@ try:
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
+for warning in stack_config.warnings:
+    pulumi.log.warn(warning)
 export_outputs(build_platform(stack_config))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from plan import policy
 from plan.cost import FORMATS, UnknownPrice, estimate_record, render_cost
+from plan.critical_path import render_critical_path
 from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
 from plan.engine import (
     ConfigError,
@@ -131,6 +132,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     stack_file = resolve_stack_file(args.stack, args.config)
+    # The program itself logs the config's warnings (as on a real run).
     config = policy.pack_config_for(stack_name_for(stack_file), load_stack_file(stack_file))
     record = plan_of(stack_file)
     if args.json:
@@ -144,7 +146,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             unpriced.append(exc)
             return f"Cost envelope: cannot estimate: {exc}"
 
-    sections = [render_workloads, policy.preview_section(config), cost]
+    sections = [render_workloads, render_critical_path, policy.preview_section(config), cost]
     sys.stdout.write(render_preview(record, sections=sections))
     if unpriced:
         print(f"error: {unpriced[0]}", file=sys.stderr)

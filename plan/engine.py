@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
@@ -88,9 +88,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.plan_mocks = mocks
         self.progress = progress
         self.records: list[ResourceRecord] = []
+        self.urns: set[str] = set()
+        self.duplicate_urns: list[str] = []
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
+        if urn in self.urns:
+            # The Pulumi engine refuses the deployment for this ("Duplicate resource URN ...; try
+            # giving it a unique name"); the run goes on so the error can name the first one.
+            self.duplicate_urns.append(urn)
+        self.urns.add(urn)
         wire_inputs, inputs = decode_request(request.object)
         if request.type == STACK_TYPE:
             response = resource_pb2.RegisterResourceResponse(urn=urn)
@@ -121,11 +128,56 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 id=response.id or None,
                 inputs=inputs,
+                dependencies=request_dependencies(request),
+                options=request_options(request),
             )
         )
         if self.progress is not None:
             self.progress(len(self.records))
         return response
+
+
+def request_dependencies(request) -> list[str]:
+    """The URNs a resource waits for: explicit dependsOn and the resources its inputs came from."""
+    urns = set(request.dependencies)
+    for dependencies in request.propertyDependencies.values():
+        urns.update(dependencies.urns)
+    return sorted(urns)
+
+
+def request_options(request) -> dict[str, Any]:
+    """The resource options that change what the engine does, only those not at their default."""
+    options: dict[str, Any] = {}
+    if request.HasField("protect") and request.protect:
+        options["protect"] = True
+    if request.HasField("retainOnDelete") and request.retainOnDelete:
+        options["retainOnDelete"] = True
+    if request.deleteBeforeReplaceDefined and request.deleteBeforeReplace:
+        options["deleteBeforeReplace"] = True
+    for key in ("ignoreChanges", "replaceOnChanges"):
+        values = list(getattr(request, key))
+        if values:
+            options[key] = sorted(values)
+    if request.HasField("customTimeouts"):
+        timeouts = {
+            phase: getattr(request.customTimeouts, phase)
+            for phase in ("create", "update", "delete")
+            if getattr(request.customTimeouts, phase)
+        }
+        if timeouts:
+            options["customTimeouts"] = timeouts
+    # An alias spec that names only a type is one the provider SDKs add themselves (the old API
+    # versions of a Kubernetes kind, renamed tokens): left out, so the record shows the program's.
+    aliases = [
+        json_format.MessageToDict(alias)
+        for alias in request.aliases
+        if not (alias.HasField("spec") and not alias.spec.name and not alias.spec.parentUrn)
+    ] + list(request.aliasURNs)
+    if aliases:
+        options["aliases"] = aliases
+    if request.deletedWith:
+        options["deletedWith"] = request.deletedWith
+    return options
 
 
 class _NotPlainError(Exception):
@@ -320,6 +372,13 @@ def run_program(
             raise
         except Exception as exc:
             raise ProgramError(f"{type(exc).__name__}: {exc}") from exc
+    if monitor.duplicate_urns:
+        urn = monitor.duplicate_urns[0]
+        raise ConfigError(
+            f"{stack_file.name}: two resources would have one URN, which the Pulumi engine refuses: "
+            f"{urn.rsplit('::', 1)[-1]!r} ({urn.split('::')[2].rsplit('$', 1)[-1]}); rename one of the "
+            "config entries whose names join to it"
+        )
     record = PlanRecord(project=PROJECT, stack=stack, source=_display_path(stack_file), outputs=outputs)
     record.resources = sorted(monitor.records, key=lambda r: r.urn)
     return record

@@ -21,6 +21,11 @@ class ResourceRecord:
     custom: bool
     id: str | None
     inputs: dict[str, Any]
+    # URNs this resource waits for (explicit dependsOn and the resources its inputs came from;
+    # the SDK expands a component in dependsOn to its custom children).
+    dependencies: list[str] = field(default_factory=list)
+    # Resource options not at their default (protect, ignoreChanges, deleteBeforeReplace, ...).
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_provider(self) -> bool:
@@ -37,6 +42,30 @@ class PlanRecord:
 
     def by_urn(self) -> dict[str, ResourceRecord]:
         return {r.urn: r for r in self.resources}
+
+    def waits_for(self) -> dict[str, set[str]]:
+        """URN -> the URNs it waits for directly: its dependencies and its provider."""
+        graph: dict[str, set[str]] = {}
+        for resource in self.resources:
+            edges = set(resource.dependencies)
+            if resource.provider:
+                edges.add(resource.provider)
+            graph[resource.urn] = edges
+        return graph
+
+    def depends_on(self, dependent: str, dependency: str) -> bool:
+        """Whether `dependent` is created only after `dependency` (transitively)."""
+        graph = self.waits_for()
+        seen: set[str] = set()
+        stack = [dependent]
+        while stack:
+            for urn in graph.get(stack.pop(), ()):
+                if urn == dependency:
+                    return True
+                if urn not in seen:
+                    seen.add(urn)
+                    stack.append(urn)
+        return False
 
     def of_type(self, type_token: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_token]

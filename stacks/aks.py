@@ -27,10 +27,9 @@ MIN_CONTAINER_NAME = 3
 # The API server admits at most 200 authorized ranges; the platform adds one, the NAT gateway's
 # egress IP (learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges, checked 2026-12-01).
 AKS_MAX_AUTHORIZED_RANGES = 200
-# Application Gateway for Containers on a CNI overlay cluster: a /24 association subnet, an
-# ALB controller (components.azure.gateway pins it) that needs Kubernetes 1.32 or later.
+# Application Gateway for Containers on a CNI overlay cluster takes a /24 association subnet.
+# (Its ALB controller needs Kubernetes 1.32 or later: every AKS version of the catalog is.)
 AGC_SUBNET_PREFIX = 24
-AGC_MIN_KUBERNETES = (1, 32)
 # NVIDIA GPUs on Azure come with the N-series VM sizes (NC, ND, NV), except NVv4 (AMD GPUs,
 # unsupported on AKS).
 GPU_VM_SIZE = re.compile(r"^Standard_N(C|D|V(?!\d+as_v4$))", re.IGNORECASE)
@@ -180,12 +179,4 @@ def _check_gateway(cluster: ClusterConfig) -> None:
             f"{cluster.network.cidr} leaves no room for the /{AGC_SUBNET_PREFIX} subnet of Application "
             f"Gateway for Containers in its second half: use a /{AGC_SUBNET_PREFIX - 1} or larger cidr, "
             "or routing.mode: ingress",
-        )
-    version = cluster.kubernetes_version
-    if version is not None and tuple(int(part) for part in version.split(".")) < AGC_MIN_KUBERNETES:
-        minimum = ".".join(str(part) for part in AGC_MIN_KUBERNETES)
-        raise rule_error(
-            ("kubernetesVersion",),
-            f"the ALB controller of Application Gateway for Containers needs Kubernetes {minimum} or "
-            f"later, not {version}: upgrade, or use routing.mode: ingress",
         )

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
+from stacks import versions
 from stacks.aks import check_aks_cluster
 from stacks.base import DnsLabel, StrictModel, rule_error
 
@@ -277,9 +278,6 @@ def tpu_accelerator(machine_type: str) -> str | None:
     return TPU_ACCELERATOR_BY_MACHINE_FAMILY.get(machine_type.split("-")[0])
 
 
-# EKS versions the platform supports (components.aws.autoscaler pins a matching autoscaler).
-EKS_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34")
-
 _RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 # EC2 families with NVIDIA GPUs: g4dn, g5, g5g, g6, g6e, gr6, p3, p4d, p5, p5e, p6-b200...
@@ -295,6 +293,13 @@ def is_nvidia_instance_type(instance_type: str) -> bool:
 def _snake(camel: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
 
+
+# How a cluster keeps a version past standard support, per cloud (each costs extra).
+EXTENDED_SUPPORT_CHOICE = {
+    "gcp": "gcp.releaseChannel: EXTENDED",
+    "aws": "aws.supportType: EXTENDED (billed at six times the standard cluster-hour)",
+    "azure": "azure.supportPlan: AKSLongTermSupport (needs skuTier: Premium)",
+}
 
 # How each cloud exposes HTTP by default, and what its Ingress can express. AKS: Gateway API
 # through Application Gateway for Containers; `ingress` keeps the application routing add-on.
@@ -400,11 +405,11 @@ class ClusterConfig(StrictModel):
     def _aws_rules(self) -> ClusterConfig:
         if self.cloud != "aws" or self.aws is None or self.network is None:
             return self
-        if self.kubernetes_version not in EKS_VERSIONS:
+        if self.kubernetes_version is None:
             raise rule_error(
                 ("kubernetesVersion",),
-                f"EKS clusters are upgraded explicitly: set kubernetesVersion to one of "
-                f"{', '.join(EKS_VERSIONS)} (the versions the cluster autoscaler is pinned for)",
+                "EKS clusters are upgraded explicitly: set kubernetesVersion (one of "
+                f"{', '.join(versions.kubernetes_releases('aws'))}, stacks/catalogs/kubernetes.yaml)",
             )
         if not self.private_endpoint and not self.authorized_networks:
             raise rule_error(
@@ -450,6 +455,63 @@ class ClusterConfig(StrictModel):
                         f"zone {zone!r} is not one of the cluster's availabilityZones {sorted(zones)}",
                     )
         return self
+
+    @model_validator(mode="after")
+    def _kubernetes_version_offered(self) -> ClusterConfig:
+        """The version exists on the cloud and is still supported at the run date."""
+        version = self.kubernetes_version
+        if self.cloud == "existing" or version is None:
+            return self
+        releases = versions.kubernetes_releases(self.cloud)
+        release = releases.get(version)
+        today = versions.run_date()
+        if release is None:
+            known = ", ".join(releases)
+            raise rule_error(
+                ("kubernetesVersion",),
+                f"{versions.SERVICE[self.cloud].upper()} offers no Kubernetes {version} in the version "
+                f"catalog (stacks/catalogs/kubernetes.yaml, checked {versions.catalog_checked()}): "
+                f"use one of {known}",
+            )
+        phase = versions.support_phase(release, today)
+        if phase == "ended" or (phase == "extended" and not self.extended_support):
+            newest = versions.newest_in_standard_support(self.cloud, today)
+            upgrade = (
+                f"upgrade to {newest} or another version in standard support"
+                if newest
+                else f"no version of the catalog is in standard support on {today}: refresh "
+                f"stacks/catalogs/kubernetes.yaml (checked {versions.catalog_checked()}) from its sources"
+            )
+            if phase == "ended":
+                why = f"left support on {release.extended_end or release.standard_end}"
+            else:
+                why = (
+                    f"left standard support on {release.standard_end}; stay on it only by choosing "
+                    f"{EXTENDED_SUPPORT_CHOICE[self.cloud]}"
+                )
+            raise rule_error(
+                ("kubernetesVersion",),
+                f"Kubernetes {version} on {versions.SERVICE[self.cloud].upper()} {why}; {upgrade}",
+            )
+        return self
+
+    @property
+    def extended_support(self) -> bool:
+        """The cluster opted into the cloud's paid support beyond the standard window."""
+        if self.gcp is not None:
+            return self.gcp.release_channel == "EXTENDED"
+        if self.aws is not None:
+            return getattr(self.aws, "support_type", "STANDARD") == "EXTENDED"
+        if self.azure is not None:
+            return getattr(self.azure, "support_plan", None) == "AKSLongTermSupport"
+        return False
+
+    @property
+    def support_phase(self) -> versions.SupportPhase | None:
+        if self.cloud == "existing" or self.kubernetes_version is None:
+            return None
+        release = versions.kubernetes_release(self.cloud, self.kubernetes_version)
+        return versions.support_phase(release, versions.run_date()) if release else None
 
     @property
     def routing_mode(self) -> str:

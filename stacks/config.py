@@ -7,6 +7,7 @@ import re
 
 from pydantic import Field, model_validator
 
+from stacks import versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
 from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfig, TeamConfig
@@ -97,6 +98,7 @@ class StackConfig(StrictModel):
                     f"cluster {cluster_name!r} routes through an Ingress, which on {cluster.cloud} "
                     "cannot split traffic by weight; use routing.mode: gateway or drop the variants",
                 )
+        self._derived_names_unique()
         for name, job in self.jobs.items():
             where = ("jobs", name)
             _check_name(where, name, MAX_JOB_NAME if job.schedule else 63)
@@ -104,6 +106,23 @@ class StackConfig(StrictModel):
             self._check_team(where, job.team)
             _check_workload(where, job, cluster_name, cluster)
         return self
+
+    def _derived_names_unique(self) -> None:
+        """Resources are named `<cluster>-<model>[-<variant>]`: two entries whose names join to
+        the same string would declare one URN twice, which the Pulumi engine refuses."""
+        seen: dict[str, str] = {}
+        for name, model in self.models.items():
+            cluster = self.cluster_of(model)
+            entries = {f"{cluster}-{name}": f"models.{name}"}
+            entries.update({f"{cluster}-{name}-{v}": f"models.{name}.variants.{v}" for v in model.variants})
+            for derived, key in entries.items():
+                if derived in seen:
+                    raise rule_error(
+                        tuple(key.split(".")),
+                        f"names the same resources ({derived!r}) as mlplatform:{seen[derived]}: "
+                        "rename one of them",
+                    )
+                seen[derived] = key
 
     def _placement(self, where: tuple[str, ...], cluster: str | None) -> tuple[str, ClusterConfig]:
         if cluster is None:
@@ -138,6 +157,19 @@ class StackConfig(StrictModel):
 
     def team_of(self, workload: ModelConfig | JobConfig) -> str:
         return workload.team or next(iter(self.teams))
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is valid today but needs attention soon (e.g. a version's support ending)."""
+        found = []
+        today = versions.run_date()
+        for name, cluster in self.clusters.items():
+            phase = cluster.support_phase
+            if phase is not None and cluster.kubernetes_version is not None:
+                warning = versions.expiry_warning(cluster.cloud, cluster.kubernetes_version, phase, today)
+                if warning:
+                    found.append(f"mlplatform:clusters.{name}.kubernetesVersion: {warning}: plan the upgrade")
+        return found
 
     @property
     def labels(self) -> dict[str, str]:

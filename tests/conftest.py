@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,15 @@ import yaml
 
 from plan.engine import PROJECT_DIR, run_program
 from plan.record import PlanRecord
+from stacks import versions
 from tests.eks_plan import EXAMPLE as EKS_EXAMPLE
 from tests.eks_plan import EksPlan, eks_variant_document, plan_eks
 
 DEV_STACK = PROJECT_DIR / "Pulumi.dev.yaml"
+
+# Support windows are checked as of a fixed day, so results do not drift with the calendar
+# (the CLI uses today): the day the version catalog was last checked.
+os.environ.setdefault(versions.TODAY_VARIABLE, str(versions.catalog_checked()))
 
 
 @pytest.fixture

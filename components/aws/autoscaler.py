@@ -17,14 +17,14 @@ NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
 # The autoscaler simulates the scheduler of its own Kubernetes minor version: run the release
-# that matches the cluster. stacks.clusters.EKS_VERSIONS lists the same versions.
+# that matches the cluster, for every EKS version of stacks/catalogs/kubernetes.yaml.
 IMAGE_TAGS = {
-    "1.29": "v1.29.5",
-    "1.30": "v1.30.6",
-    "1.31": "v1.31.4",
     "1.32": "v1.32.3",
     "1.33": "v1.33.1",
     "1.34": "v1.34.0",
+    # registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0 (kubernetes/autoscaler release
+    # cluster-autoscaler-1.35.0)
+    "1.35": "v1.35.0",
 }
 
 

@@ -27,7 +27,7 @@ from components.contract import PoolContract
 from components.handle import GatewayAddress
 from components.k8s.helm import Chart, chart_release
 
-# 1.13.0 needs Kubernetes 1.32 or later: keep stacks.aks.AGC_MIN_KUBERNETES in step when bumping.
+# 1.13.0 needs Kubernetes 1.32 or later (every AKS version of stacks/catalogs/kubernetes.yaml is).
 ALB_CONTROLLER = Chart("alb-controller", "oci://mcr.microsoft.com/application-lb/charts", "1.13.0")
 # Where the chart runs the controller, and the ServiceAccount its pods federate as.
 CONTROLLER_NAMESPACE = "azure-alb-system"

@@ -26,7 +26,7 @@ def preview() -> tuple[int, str]:
 def test_preview_of_the_aks_example_shows_platform_and_workloads(preview):
     code, out = preview
     assert code == EXIT_OK
-    assert "azure-native:containerservice:ManagedCluster  aks  [westeurope, Standard tier, k8s 1.33;" in out
+    assert "azure-native:containerservice:ManagedCluster  aks  [westeurope, Standard tier, k8s 1.35;" in out
     assert "CNI overlay + cilium; API from 198.51.100.0/24" in out
     assert "[user Standard_NC4as_T4_v3, 0..4 nodes, spot <= $0.35/h, taints sku=gpu:NoSchedule" in out
     assert "[AcrPull on registries/stagingaksmodels" in out

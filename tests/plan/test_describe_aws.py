@@ -9,7 +9,7 @@ from plan.workloads import render_workloads
 def test_preview_summarises_the_eks_platform_and_workloads(eks):
     out = render_preview(eks.record, sections=[render_workloads])
     assert (
-        "aws:eks/cluster:Cluster  main  [Kubernetes 1.33, endpoint public to 203.0.113.0/24, "
+        "aws:eks/cluster:Cluster  main  [Kubernetes 1.35, endpoint public to 203.0.113.0/24, "
         "secrets KMS-encrypted, logs api,audit,authenticator]"
     ) in out
     assert (

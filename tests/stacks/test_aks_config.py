@@ -180,9 +180,14 @@ INVALID = [
     ),
     pytest.param(
         _cluster_key("kubernetesVersion", "1.31"),
-        f"{KEY}.kubernetesVersion: the ALB controller of Application Gateway for Containers needs "
-        "Kubernetes 1.32 or later, not 1.31",
-        id="agc-on-old-kubernetes",
+        f"{KEY}.kubernetesVersion: AKS offers no Kubernetes 1.31 in the version catalog",
+        id="version-not-offered",
+    ),
+    pytest.param(
+        _cluster_key("kubernetesVersion", "1.34"),
+        f"{KEY}.kubernetesVersion: Kubernetes 1.34 on AKS left standard support on 2026-11-30; stay on it "
+        "only by choosing azure.supportPlan: AKSLongTermSupport",
+        id="version-past-standard-support",
     ),
     pytest.param(
         _azure("kubeloginMode", "devicecode"),
@@ -219,7 +224,7 @@ def test_weighted_variants_need_the_gateway_on_aks(aks_document, write_stack):
 def test_the_ingress_mode_needs_neither_agc_room_nor_a_recent_kubernetes(aks_document, write_stack):
     _drop_workloads(aks_document)
     cluster = _cluster(aks_document)
-    cluster.update(routing={"mode": "ingress"}, kubernetesVersion="1.31", network={"cidr": "10.60.0.0/24"})
+    cluster.update(routing={"mode": "ingress"}, kubernetesVersion="1.35", network={"cidr": "10.60.0.0/24"})
     loaded = load_stack_file(write_stack(aks_document)).clusters["aks"]
     assert loaded.routing_mode == "ingress" and not loaded.weighted_routing
 

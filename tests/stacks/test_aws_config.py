@@ -83,8 +83,14 @@ INVALID = [
     ),
     pytest.param(
         lambda c: c.update(kubernetesVersion="1.27"),
-        "kubernetesVersion: EKS clusters are upgraded explicitly: set kubernetesVersion to one of 1.29",
+        "kubernetesVersion: EKS offers no Kubernetes 1.27 in the version catalog",
         id="unsupported-version",
+    ),
+    pytest.param(
+        lambda c: c.update(kubernetesVersion="1.33"),
+        "kubernetesVersion: Kubernetes 1.33 on EKS left standard support on 2026-07-29; stay on it only by "
+        "choosing aws.supportType: EXTENDED",
+        id="extended-support-not-chosen",
     ),
     pytest.param(
         _drop("kubernetesVersion"), "kubernetesVersion: EKS clusters are upgraded explicitly", id="no-version"

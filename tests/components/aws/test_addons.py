@@ -14,7 +14,7 @@ from components.aws.addons import EksAddons, EksAddonsArgs
 from components.aws.identity import OidcIssuer
 from components.aws.load_balancer import controller_policy
 from components.contract import POOL_LABEL, PoolContract
-from stacks.clusters import EKS_VERSIONS
+from stacks.versions import kubernetes_releases
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "aws:iam/role:Role"
@@ -47,7 +47,7 @@ def test_cluster_autoscaler_discovers_this_cluster_and_runs_on_the_system_pool(e
     values = eks.custom(RELEASE)["main-autoscaler"]["values"]
     assert values["cloudProvider"] == "aws" and values["awsRegion"] == "eu-west-1"
     assert values["autoDiscovery"] == {"clusterName": "dev-main"}
-    assert values["image"]["tag"] == "v1.33.1"
+    assert values["image"]["tag"] == "v1.35.0"
     assert values["extraArgs"] == {
         "balance-similar-node-groups": "true",
         "skip-nodes-with-system-pods": "false",
@@ -65,7 +65,7 @@ def test_cluster_autoscaler_discovers_this_cluster_and_runs_on_the_system_pool(e
 
 
 def test_autoscaler_image_is_pinned_for_every_supported_eks_version():
-    assert tuple(autoscaler.IMAGE_TAGS) == EKS_VERSIONS
+    assert tuple(autoscaler.IMAGE_TAGS) == tuple(kubernetes_releases("aws"))
     assert all(tag.startswith(f"v{version}.") for version, tag in autoscaler.IMAGE_TAGS.items())
 
 

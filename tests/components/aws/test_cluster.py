@@ -40,7 +40,7 @@ def test_cluster_runs_in_private_subnets_with_api_access_and_standard_support(ek
     cluster = eks.custom(CLUSTER)["main"]
     private = {r.id for r in eks.record.of_type("aws:ec2/subnet:Subnet") if "private" in r.name}
     assert set(cluster["vpcConfig"]["subnetIds"]) == private
-    assert cluster["name"] == "dev-main" and cluster["version"] == "1.33"
+    assert cluster["name"] == "dev-main" and cluster["version"] == "1.35"
     assert cluster["accessConfig"]["authenticationMode"] == "API"
     assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
     assert cluster["bootstrapSelfManagedAddons"] is False

@@ -64,7 +64,7 @@ def test_gpu_group_is_spot_nvidia_tainted_and_scales_from_zero(eks):
     assert group["scalingConfig"] == {"desiredSize": 0, "minSize": 0, "maxSize": 4}
     assert group["labels"] == {POOL_LABEL: "gpu-l4", "nvidia.com/gpu.present": "true"}
     assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
-    assert group["version"] == "1.33" and group["clusterName"] == "dev-main"
+    assert group["version"] == "1.35" and group["clusterName"] == "dev-main"
     system = eks.custom(NODE_GROUP)["main-system"]
     assert (system["amiType"], system["capacityType"]) == ("AL2023_x86_64_STANDARD", "ON_DEMAND")
     assert system["taints"] == []

@@ -69,7 +69,7 @@ def test_autoscaler_profile_lets_pools_with_emptydir_pods_scale_down(cluster):
 
 
 def test_upgrades_follow_the_pinned_minor_and_node_images(cluster):
-    assert cluster["kubernetesVersion"] == "1.33"
+    assert cluster["kubernetesVersion"] == "1.35"
     assert cluster["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
     assert cluster["sku"] == {"name": "Base", "tier": "Standard"}
 

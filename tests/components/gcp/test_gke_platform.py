@@ -34,7 +34,7 @@ def test_cluster_is_private_vpc_native_and_hardened(dev_plan, prod_plan):
     assert prod["location"] == "us-central1"
     assert prod["nodeLocations"] == ["us-central1-a", "us-central1-b", "us-central1-c"]
     assert prod["deletionProtection"] is True
-    assert prod["minMasterVersion"] == "1.33"
+    assert prod["minMasterVersion"] == "1.35"
     assert dig(prod, "releaseChannel.channel") == "STABLE"
 
 

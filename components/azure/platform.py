@@ -110,19 +110,22 @@ class AksPlatform(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.agent_pools = {
-            pool_name: AksAgentPool(
+        # User pools one after another, in config order (AksAgentPoolArgs.after says why).
+        self.agent_pools: dict[str, AksAgentPool] = {}
+        previous: AksAgentPool | None = None
+        for pool_name in config.pools:
+            if pool_name == config.system_pool:
+                continue
+            previous = self.agent_pools[pool_name] = AksAgentPool(
                 f"{name}-{pool_name}",
                 AksAgentPoolArgs(
                     spec=pool_spec(pool_name),
                     resource_group_name=rg_name,
                     cluster_name=self.cluster.cluster.name,
+                    after=previous,
                 ),
                 opts=child,
             )
-            for pool_name in config.pools
-            if pool_name != config.system_pool
-        }
         contracts = {
             config.system_pool: aks_pool_contract(
                 config.system_pool, config.pools[config.system_pool], system=True
@@ -174,7 +177,9 @@ class AksPlatform(pulumi.ComponentResource):
             self.device_plugin = NvidiaDevicePlugin(
                 f"{name}-nvidia-device-plugin",
                 NvidiaDevicePluginArgs(
-                    kubernetes_provider=self.cluster.kubernetes_provider, gpu_pools=gpu_pools
+                    kubernetes_provider=self.cluster.kubernetes_provider,
+                    gpu_pools=gpu_pools,
+                    gpu_pool_resources=tuple(self.agent_pools[c.name].agent_pool for c in gpu_pools),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -206,6 +211,8 @@ class AksPlatform(pulumi.ComponentResource):
                     oidc_issuer_url=self.cluster.oidc_issuer_url,
                     kubernetes_provider=self.cluster.kubernetes_provider,
                     system_pool=contracts[config.system_pool],
+                    # The system pool is declared with the cluster.
+                    system_pool_resource=self.cluster.cluster,
                     tags=tags,
                     subnet_depends_on=[self.network.node_subnet],
                 ),

@@ -39,3 +39,9 @@ def test_gpu_metrics_add_ons_run_on_the_system_pool_tolerating_its_taint(aks):
         "value": "true",
         "effect": "NoSchedule",
     } in server["tolerations"]
+
+
+def test_device_plugin_waits_for_the_gpu_pools_it_runs_on(aks):
+    release = one(aks.record, "kubernetes:helm.sh/v3:Release", "aks-nvidia-device-plugin")
+    gpu_pool = one(aks.record, "azure-native:containerservice:AgentPool", "aks-gpu-t4")
+    assert gpu_pool.urn in release.dependencies

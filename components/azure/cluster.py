@@ -39,8 +39,11 @@ class AksClusterArgs:
     system_pool: AksPoolSpec
     pod_cidr: str
     service_cidr: str
+    # The minor AKS runs (stacks.aks.aks_kubernetes_version); AKS applies its patches.
+    kubernetes_version: str
     sku_tier: str = "Standard"
-    kubernetes_version: str | None = None
+    # KubernetesOfficial or AKSLongTermSupport (Premium tier only).
+    support_plan: str = "KubernetesOfficial"
     tenant_id: str | None = None
     admin_group_object_ids: list[str] = field(default_factory=list)
     private_endpoint: bool = False
@@ -91,6 +94,7 @@ class AksCluster(pulumi.ComponentResource):
             dns_prefix=args.dns_prefix,
             kubernetes_version=args.kubernetes_version,
             sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=args.sku_tier),
+            support_plan=args.support_plan,
             identity=containerservice.ManagedClusterIdentityArgs(
                 type="UserAssigned", user_assigned_identities=[self.control_plane_identity.id]
             ),
@@ -149,8 +153,10 @@ class AksCluster(pulumi.ComponentResource):
                 max_graceful_termination_sec="600",
             ),
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
-                # A pinned minor version still gets its patches; unpinned follows `stable`.
-                upgrade_channel="patch" if args.kubernetes_version else "stable",
+                # The minor is pinned; its patches come automatically, which long-term support
+                # relies on: it covers only a minor's two newest patches
+                # (learn.microsoft.com/azure/aks/long-term-support, "LTS Patch process").
+                upgrade_channel="patch",
                 node_os_upgrade_channel="NodeImage",
             ),
             # The application routing add-on: a managed NGINX Ingress controller behind the

@@ -20,7 +20,7 @@ from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
 from components.handle import ClusterHandle, Routing
 from components.naming import unique_alnum_name
-from stacks.aks import agc_subnet_cidr, node_subnet_cidr
+from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, node_subnet_cidr
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -46,6 +46,7 @@ class AksPlatform(pulumi.ComponentResource):
         settings = config.azure
         assert settings is not None and config.network is not None  # guaranteed by ClusterConfig
         tags = {**args.tags, "mlplatform-cluster": name}
+        kubernetes_version = aks_kubernetes_version(config)
 
         self.provider = azure_native.Provider(
             f"{name}-azure",
@@ -77,7 +78,7 @@ class AksPlatform(pulumi.ComponentResource):
                 pool=config.pools[pool_name],
                 node_subnet_id=self.network.node_subnet.id,
                 system=pool_name == config.system_pool,
-                kubernetes_version=config.kubernetes_version,
+                kubernetes_version=kubernetes_version,
                 zones=list(settings.zones),
                 spot_max_price=settings.spot_max_price.get(pool_name, -1),
                 tags=tags,
@@ -97,7 +98,8 @@ class AksPlatform(pulumi.ComponentResource):
                 pod_cidr=config.network.pod_cidr,
                 service_cidr=config.network.service_cidr,
                 sku_tier=settings.sku_tier,
-                kubernetes_version=config.kubernetes_version,
+                support_plan=settings.support_plan,
+                kubernetes_version=kubernetes_version,
                 tenant_id=settings.tenant_id,
                 admin_group_object_ids=list(settings.admin_group_object_ids),
                 private_endpoint=config.private_endpoint,

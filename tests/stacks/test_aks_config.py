@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from plan.engine import PROJECT_DIR
-from stacks import ConfigError, load_stack_file
+from stacks import ConfigError, load_stack_file, versions
 from stacks.aks import agc_subnet_cidr, aks_pool_name, node_subnet_cidr
 
 EXAMPLE = PROJECT_DIR / "examples" / "azure-aks.yaml"
@@ -190,6 +190,17 @@ INVALID = [
         id="version-past-standard-support",
     ),
     pytest.param(
+        _azure("supportPlan", "AKSLongTermSupport"),
+        f"{KEY}.azure.supportPlan: AKS long-term support is part of the Premium tier, not Standard: "
+        "set azure.skuTier: Premium, or supportPlan: KubernetesOfficial",
+        id="lts-off-premium",
+    ),
+    pytest.param(
+        _azure("supportPlan", "LTS"),
+        f"{KEY}.azure.supportPlan: Input should be 'KubernetesOfficial' or 'AKSLongTermSupport'",
+        id="unknown-support-plan",
+    ),
+    pytest.param(
         _azure("kubeloginMode", "devicecode"),
         f"{KEY}.azure.kubeloginMode: Input should be 'azurecli', 'workloadidentity', 'msi', 'spn' or 'azd'",
         id="interactive-kubelogin",
@@ -272,3 +283,44 @@ def test_node_subnet_is_the_first_half_of_the_vnet(vnet, subnet):
 )
 def test_agc_subnet_is_the_first_slash_24_of_the_second_half(vnet, subnet):
     assert agc_subnet_cidr(vnet) == subnet
+
+
+def _lts(document: dict[str, Any], version: str) -> None:
+    _cluster(document)["azure"].update(skuTier="Premium", supportPlan="AKSLongTermSupport")
+    _cluster(document)["kubernetesVersion"] = version
+
+
+def test_long_term_support_keeps_a_version_past_its_community_year(aks_document, write_stack):
+    _drop_workloads(aks_document)
+    _lts(aks_document, "1.34")  # community support ended 2026-11-30, LTS runs to 2027-11-30
+    cluster = load_stack_file(write_stack(aks_document)).clusters["aks"]
+    assert cluster.azure is not None and cluster.azure.support_plan == "AKSLongTermSupport"
+    assert cluster.support_phase == "extended"
+
+
+@pytest.fixture
+def catalog_without_lts_for_1_35(tmp_path, monkeypatch):
+    """The version catalog as if AKS offered no long-term support for 1.35."""
+    document = yaml.safe_load(versions.CATALOG.read_text())
+    del document["aks"]["1.35"]["extendedEnd"]
+    path = tmp_path / "kubernetes.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setattr(versions, "CATALOG", path)
+    versions._catalog.cache_clear()
+    yield
+    monkeypatch.undo()
+    versions._catalog.cache_clear()
+
+
+def test_long_term_support_on_a_version_without_it_is_refused(
+    aks_document, write_stack, catalog_without_lts_for_1_35
+):
+    _drop_workloads(aks_document)
+    _lts(aks_document, "1.35")
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(aks_document))
+    assert (
+        f"{KEY}.azure.supportPlan: AKS offers no long-term support for Kubernetes 1.35 "
+        "(stacks/catalogs/kubernetes.yaml, checked 2026-12-01): use an LTS version (1.33, 1.34, 1.36, 1.37) "
+        "or supportPlan: KubernetesOfficial"
+    ) in str(caught.value)

@@ -74,6 +74,10 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
     """Raise a rule error (with the key path below the cluster) for what AKS would reject."""
     settings = cluster.azure
     assert settings is not None and cluster.network is not None  # checked before this runs
+    try:
+        aks_kubernetes_version(cluster)
+    except LookupError as exc:  # a stale catalog: no default to fall back on
+        raise rule_error(("kubernetesVersion",), f"{exc}, or set kubernetesVersion") from None
     seen: dict[str, str] = {}
     for name, pool in cluster.pools.items():
         aks_name = aks_pool_name(name)

@@ -324,3 +324,15 @@ def test_long_term_support_on_a_version_without_it_is_refused(
         "(stacks/catalogs/kubernetes.yaml, checked 2026-12-01): use an LTS version (1.33, 1.34, 1.36, 1.37) "
         "or supportPlan: KubernetesOfficial"
     ) in str(caught.value)
+
+
+def test_without_a_version_a_stale_catalog_is_a_config_error(aks_document, write_stack, monkeypatch):
+    _drop_workloads(aks_document)
+    del _cluster(aks_document)["kubernetesVersion"]
+    monkeypatch.setenv(versions.TODAY_VARIABLE, "2030-01-01")
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(aks_document))
+    assert (
+        f"{KEY}.kubernetesVersion: stacks/catalogs/kubernetes.yaml (checked 2026-12-01) lists no aks version "
+        "in standard support on 2030-01-01: refresh it from its sources, or set kubernetesVersion"
+    ) in str(caught.value)

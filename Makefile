@@ -1,5 +1,6 @@
-# Every target bootstraps ./venv from requirements.txt first (and refreshes it when that changes).
-# checkov pins conflict with the Pulumi SDK's, so it lives in its own .venv-checkov.
+# Every target bootstraps ./venv from requirements.txt first (tools/bootstrap-venv: uv when it can,
+# rebuilt when requirements or the Python change). checkov's pins conflict with the Pulumi SDK's,
+# so it lives in its own .venv-checkov.
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
@@ -9,33 +10,32 @@ BENCH_ARGS ?=
 
 .PHONY: preview test snapshots bench format clean
 
-$(VENV)/.installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $@
+export PYTHON
 
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
-	touch $@
+.PHONY: setup setup-checkov
+setup: ## the project's venv (fast with uv); a no-op when it is current
+	@tools/bootstrap-venv $(VENV) requirements.txt
 
-preview: $(VENV)/.installed ## run the program offline on a stack (STACK=dev) and show the plan
+setup-checkov:
+	@tools/bootstrap-venv $(CHECKOV_VENV) requirements-checkov.txt
+
+preview: setup ## run the program offline on a stack (STACK=dev) and show the plan
 	$(PY) -m plan preview --stack $(STACK)
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## lint, format check and the whole test suite
+test: setup setup-checkov ## lint, format check and the whole test suite
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-snapshots: $(VENV)/.installed ## refresh the reviewed plan snapshots of every stack and example
+snapshots: setup ## refresh the reviewed plan snapshots of every stack and example
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_stacks.py
 
-bench: $(VENV)/.installed ## scale benchmark: plan preview at 10/100/1000 models against a bare mock-runtime program
+bench: setup ## scale benchmark: plan preview at 10/100/1000 models against a bare mock-runtime program
 	$(PY) benchmarks/scale.py $(BENCH_ARGS)
 
-format: $(VENV)/.installed
+format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-bootstrap .pytest_cache .ruff_cache

@@ -123,11 +123,13 @@ def _aks_taint(taint: Taint) -> str:
 # "You can't change the VM size of a node pool after you create it"); "Add an Azure Spot node
 # pool" (learn.microsoft.com/azure/aks/spot-node-pool: "ScaleSetPriority or SpotMaxPrice can't be
 # updated after creation"); the rest are parameters of New-AzAksNodePool that Update-AzAksNodePool
-# lacks (learn.microsoft.com/powershell/module/az.aks). Only properties the platform sets.
+# lacks (learn.microsoft.com/powershell/module/az.aks). Only properties the platform sets. Not
+# here, as AKS changes them in place: osSKU (in-place OS SKU migration, aka.ms/aks/upgrade-os-version)
+# and gpuProfile.driver (the gpu-driver API field updates existing pools), both per the Azure/AKS
+# CHANGELOG; in-place VM resize exists only as a preview (learn.microsoft.com/azure/aks/resize-node-pool).
 CREATION_ONLY_PROPERTIES = (
     "vmSize",
     "osType",
-    "osSKU",
     "osDiskSizeGB",
     "type",
     "vnetSubnetID",

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from stacks import versions
+from stacks import kubernetes_rules, versions
 from stacks.aks import check_aks_cluster
 from stacks.base import DnsLabel, StrictModel, rule_error
 
@@ -189,6 +189,22 @@ class Taint(StrictModel):
     value: str = Field(default="", max_length=63)
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
 
+    @field_validator("key")
+    @classmethod
+    def _qualified_key(cls, key: str) -> str:
+        problem = kubernetes_rules.qualified_name_problem(key)
+        if problem:
+            raise ValueError(f"a taint key is a qualified name like a label key: {problem}")
+        return key
+
+    @field_validator("value")
+    @classmethod
+    def _label_value(cls, value: str) -> str:
+        problem = kubernetes_rules.label_value_problem(value)
+        if problem:
+            raise ValueError(f"a taint value follows the label value rules: {problem}")
+        return value
+
 
 class GpuSharing(StrictModel):
     strategy: Literal["time-sharing", "mps"]
@@ -211,6 +227,14 @@ class PoolConfig(StrictModel):
     zones: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
+
+    @field_validator("labels")
+    @classmethod
+    def _node_labels(cls, labels: dict[str, str]) -> dict[str, str]:
+        problem = kubernetes_rules.labels_problem(labels)
+        if problem:
+            raise ValueError(problem)
+        return labels
 
     @field_validator("max")
     @classmethod

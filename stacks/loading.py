@@ -73,7 +73,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     elif first["type"] == "string_type" and isinstance(first.get("input"), (int, float)):
         message = (
             f"{first['input']!r} reads as a number in YAML; this key takes a string: quote it "
-            f"({path[-1]}: \"{first['input']}\")"
+            f'({path[-1]}: "{first["input"]}")'
         )
     elif first["type"] == "missing":
         message = "required key is missing"

@@ -237,6 +237,7 @@ class AksPlatform(pulumi.ComponentResource):
             buckets=dict(self.storage.urls) if self.storage else {},
             identity=self.identity,
             ready=ready,
+            pool_ready={pool_name: [pool] for pool_name, pool in self.agent_pools.items()},
         )
         self.register_outputs(
             {

@@ -155,6 +155,7 @@ class GkePlatform(pulumi.ComponentResource):
             # only if NetworkPolicy allows it.
             extra_egress=(Egress("169.254.169.252/32", 988), Egress("169.254.169.254/32", 80)),
             ready=list(self.node_pools.values()),
+            pool_ready={pool_name: [pool] for pool_name, pool in self.node_pools.items()},
         )
         self.register_outputs(
             {

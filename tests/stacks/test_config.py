@@ -87,6 +87,18 @@ TPU = {"kind": "tpu", "machineType": "ct5lp-hightpu-4t", "topology": "2x2", "min
 
 INVALID = [
     pytest.param(
+        _mutate_pool("gpu-t4", labels={"team": "research lab"}),
+        "mlplatform:clusters.main.pools.gpu-t4.labels: label 'team': value 'research lab' must be at most 63 "
+        "letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        id="label-value-kubernetes-refuses",
+    ),
+    pytest.param(
+        _mutate_pool("gpu-t4", taints=[{"key": "Example.com/dedicated", "value": "ml"}]),
+        "mlplatform:clusters.main.pools.gpu-t4.taints.0.key: a taint key is a qualified name like a label "
+        "key: prefix 'Example.com' is not a DNS subdomain of at most 253 characters",
+        id="taint-key-kubernetes-refuses",
+    ),
+    pytest.param(
         _mutate_pool("gpu-t4", maxNodes=3),
         "mlplatform:clusters.main.pools.gpu-t4.maxNodes: unknown key 'maxNodes'",
         id="misspelt-key",

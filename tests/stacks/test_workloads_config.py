@@ -71,6 +71,12 @@ INVALID = [
         id="duplicate-route",
     ),
     pytest.param(
+        _model("model2", route={"path": "/models/../admin"}),
+        "mlplatform:models.model2.route.path: '/models/../admin' must not contain '/../': HTTPRoutes "
+        "and Ingresses refuse that path",
+        id="route-path-an-http-route-refuses",
+    ),
+    pytest.param(
         _model("model1", weight=80),
         "mlplatform:models.model1.weight: weights add up to 90, not 100 (primary 80 + variants)",
         id="weights-do-not-add-up",
@@ -159,8 +165,35 @@ INVALID = [
     ),
     pytest.param(
         _job("nightly-batch", schedule="every night"),
-        "mlplatform:jobs.nightly-batch.schedule: String should match pattern",
+        "mlplatform:jobs.nightly-batch.schedule: a schedule has 5 fields (minute hour day-of-month month "
+        "day-of-week), not 2",
         id="bad-schedule",
+    ),
+    pytest.param(
+        _job("nightly-batch", schedule="0 24 * * *"),
+        "mlplatform:jobs.nightly-batch.schedule: hour field '24': 24 is outside 0-23",
+        id="cron-hour-out-of-range",
+    ),
+    pytest.param(
+        _job("nightly-batch", schedule="0 2 * * 7"),
+        "mlplatform:jobs.nightly-batch.schedule: day of week field '7': 7 is outside 0-6",
+        id="cron-sunday-as-7",
+    ),
+    pytest.param(
+        _job("nightly-batch", schedule="CRON_TZ=UTC 0 2 * * *"),
+        "schedule: a time zone in the schedule is refused by Kubernetes: set timeZone instead",
+        id="cron-time-zone-in-schedule",
+    ),
+    pytest.param(
+        _job("nightly-batch", timeZone="Europe/Berln"),
+        "mlplatform:jobs.nightly-batch.timeZone: 'Europe/Berln' is not an IANA time zone",
+        id="unknown-time-zone",
+    ),
+    pytest.param(
+        _job("nightly-batch", resources={"cpu": "1", "memory": "512m"}),
+        "mlplatform:jobs.nightly-batch.resources.memory: 512m is 512 thousandths of a byte ('m' is milli): "
+        "write 512Mi",
+        id="memory-in-millibytes",
     ),
     pytest.param(
         lambda d: _jobs(d).update({"model1": _jobs(d)["train-bert"]}),

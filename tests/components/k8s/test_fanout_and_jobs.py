@@ -97,6 +97,31 @@ def test_nightly_cronjob_has_schedule_zone_concurrency_and_history(dev_plan):
     assert dig(cron, "jobTemplate.spec.template.spec.containers.0.args") == ["--date", "yesterday"]
 
 
+def _job_pod_templates(record) -> dict[str, dict]:
+    templates = {r.name: r.inputs["spec"]["template"] for r in record.of_type("kubernetes:batch/v1:Job")}
+    for cron in record.of_type("kubernetes:batch/v1:CronJob"):
+        templates[cron.name] = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]
+    return templates
+
+
+def test_an_ownership_label_change_leaves_job_pod_templates_alone(dev_config, plan_of):
+    """A Job's pod template is immutable: a label there would replace (and re-run) the Job."""
+    before = plan_of(dev_config, "before")
+    dev_config["config"]["mlplatform:ownership"] = {"owner": "search-team", "costCenter": "cc-2077"}
+    after = plan_of(dev_config, "after")
+    assert _job_pod_templates(before) == _job_pod_templates(after)
+    assert set(_job_pod_templates(before)) == {"main-train-bert-job", "main-nightly-batch-cronjob"}
+    # The labels stay where they are mutable: the Job and CronJob objects and the Jobs it spawns.
+    job = one(after, "kubernetes:batch/v1:Job").inputs
+    assert (job["metadata"]["labels"]["owner"], job["metadata"]["labels"]["cost-center"]) == (
+        "search-team",
+        "cc-2077",
+    )
+    cron = one(after, "kubernetes:batch/v1:CronJob").inputs
+    assert dig(cron, "spec.jobTemplate.metadata.labels")["owner"] == "search-team"
+    assert "owner" not in dig(cron, "spec.jobTemplate.spec.template.metadata.labels")
+
+
 def test_tpu_job_lands_on_the_tpu_slice(prod_plan):
     pod = dig(one(prod_plan, "kubernetes:batch/v1:Job").inputs, "spec.template.spec")
     assert pod["nodeSelector"]["cloud.google.com/gke-tpu-topology"] == "2x2"

@@ -224,8 +224,15 @@ class AksPlatform(pulumi.ComponentResource):
         ready: list[pulumi.Resource] = [*self.agent_pools.values()]
         if self.registry is not None:
             ready.extend(self.registry.pull_grants)
+        pool_ready: dict[str, list[pulumi.Resource]] = {
+            pool_name: [pool] for pool_name, pool in self.agent_pools.items()
+        }
         if self.device_plugin is not None:
+            # A GPU pool offers nvidia.com/gpu only once the plugin runs; the plugin waits for the
+            # GPU pools, so only what runs there may wait for it (a CPU model must not).
             ready.append(self.device_plugin)
+            for contract in gpu_pools:
+                pool_ready[contract.name].append(self.device_plugin)
         self.handle = ClusterHandle(
             name=name,
             cloud="azure",
@@ -237,7 +244,7 @@ class AksPlatform(pulumi.ComponentResource):
             buckets=dict(self.storage.urls) if self.storage else {},
             identity=self.identity,
             ready=ready,
-            pool_ready={pool_name: [pool] for pool_name, pool in self.agent_pools.items()},
+            pool_ready=pool_ready,
         )
         self.register_outputs(
             {

@@ -45,3 +45,12 @@ def test_device_plugin_waits_for_the_gpu_pools_it_runs_on(aks):
     release = one(aks.record, "kubernetes:helm.sh/v3:Release", "aks-nvidia-device-plugin")
     gpu_pool = one(aks.record, "azure-native:containerservice:AgentPool", "aks-gpu-t4")
     assert gpu_pool.urn in release.dependencies
+
+
+def test_only_workloads_on_gpu_pools_wait_for_the_device_plugin(aks):
+    plugin = one(aks.record, "kubernetes:helm.sh/v3:Release", "aks-nvidia-device-plugin").urn
+    gpu_model = one(aks.record, "kubernetes:apps/v1:Deployment", "aks-model2-deployment").urn
+    cpu_model = one(aks.record, "kubernetes:apps/v1:Deployment", "aks-model1-deployment").urn
+    assert aks.record.depends_on(gpu_model, plugin)
+    # The plugin waits for the GPU pool: a CPU model waiting for it would wait for GPU nodes too.
+    assert not aks.record.depends_on(cpu_model, plugin)

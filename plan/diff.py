@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,7 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 # pools, recreate every node), from the providers' schemas and API docs ("forces new
 # resource", "immutable"). A pattern matches the field itself and anything below it; "*"
 # stands for one path segment (a list index or a key). "kubernetes:*" applies to every
-# Kubernetes kind.
+# Kubernetes kind. A resource's own `replaceOnChanges` option (in its record) adds to these.
 REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
     # Google Cloud
     "gcp:container/cluster:Cluster": (
@@ -136,22 +137,9 @@ REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
         "agentPoolProfiles.*.osDiskSizeGB",
         "agentPoolProfiles.*.vnetSubnetID",
     ),
-    "azure-native:containerservice:AgentPool": (
-        "agentPoolName",
-        "resourceName",
-        "resourceGroupName",
-        "vmSize",
-        "osDiskSizeGB",
-        "osDiskType",
-        "osType",
-        "osSKU",
-        "vnetSubnetID",
-        "availabilityZones",
-        "scaleSetPriority",
-        "maxPods",
-        "kubeletConfig",
-        "linuxOSConfig",
-    ),
+    # An agent pool's other creation-only fields are the record's replaceOnChanges option
+    # (components.azure.agent_pool.CREATION_ONLY_PROPERTIES), which Pulumi itself acts on.
+    "azure-native:containerservice:AgentPool": ("agentPoolName", "resourceName", "resourceGroupName"),
     "azure-native:network:VirtualNetwork": ("virtualNetworkName", "resourceGroupName", "location"),
     "azure-native:network:Subnet": ("subnetName", "virtualNetworkName", "resourceGroupName"),
     "azure-native:storage:StorageAccount": ("accountName", "resourceGroupName", "location", "kind"),
@@ -257,8 +245,16 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def forces_replacement(type_token: str, path: str) -> bool:
-    patterns = REPLACE_FIELDS.get(type_token, ())
+def replace_on_changes(resource: ResourceRecord) -> tuple[str, ...]:
+    """The resource's replaceOnChanges option as patterns of this table: Pulumi writes property
+    paths as `a[0].b` or `a[*]`, the diff as `a.0.b` and `a.*`."""
+    return tuple(
+        re.sub(r"\[(\d+|\*)\]", r".\1", path) for path in resource.options.get("replaceOnChanges", ())
+    )
+
+
+def forces_replacement(type_token: str, path: str, extra_patterns: tuple[str, ...] = ()) -> bool:
+    patterns = REPLACE_FIELDS.get(type_token, ()) + extra_patterns
     if type_token.startswith("kubernetes:"):
         patterns = patterns + REPLACE_FIELDS["kubernetes:*"]
     segments = path.split(".")
@@ -271,10 +267,12 @@ def forces_replacement(type_token: str, path: str) -> bool:
     return False
 
 
-def _fields(resource_type: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldChange, ...]:
+def _fields(before: ResourceRecord, after: ResourceRecord) -> tuple[FieldChange, ...]:
+    # The new program's options decide, as Pulumi's engine uses the new goal state's.
+    patterns = replace_on_changes(after)
     return tuple(
-        FieldChange(path, before, after, forces_replacement(resource_type, path))
-        for path, before, after in field_changes(old, new)
+        FieldChange(path, old, new, forces_replacement(after.type, path, patterns))
+        for path, old, new in field_changes(before.inputs, after.inputs)
     )
 
 
@@ -316,7 +314,7 @@ def diff_records(base: PlanRecord, head: PlanRecord, base_label: str = "", head_
                 f"parent changed ({_group(base, before)} → {_group(head, resource)}): add an alias "
                 "for the old parent, or Pulumi deletes and recreates it"
             )
-            fields = _fields(resource.type, before.inputs, resource.inputs)
+            fields = _fields(before, resource)
             changes.append(
                 ResourceChange("replace", resource.type, resource.name, _group(head, resource), fields, note)
             )
@@ -324,7 +322,7 @@ def diff_records(base: PlanRecord, head: PlanRecord, base_label: str = "", head_
         if before is None:
             changes.append(ResourceChange("create", resource.type, resource.name, _group(head, resource)))
             continue
-        fields = _fields(resource.type, before.inputs, resource.inputs)
+        fields = _fields(before, resource)
         if _provider_key(before) != _provider_key(resource):
             fields += (FieldChange("(provider)", before.provider, resource.provider, True),)
         if not fields:

@@ -117,8 +117,11 @@ class AzureSettings(StrictModel):
     )
     # Availability zones for the node pools (a pool's own `zones` wins); none: regional placement.
     zones: list[Literal["1", "2", "3"]] = Field(default_factory=list)
-    # Free has no uptime SLA; Standard is the production tier.
+    # Free has no uptime SLA; Standard is the production tier; Premium adds long-term support.
     sku_tier: Literal["Free", "Standard", "Premium"] = "Standard"
+    # KubernetesOfficial: a minor is supported for its community year. AKSLongTermSupport: a
+    # second year of patches, on the Premium tier only (learn.microsoft.com/azure/aks/long-term-support).
+    support_plan: Literal["KubernetesOfficial", "AKSLongTermSupport"] = "KubernetesOfficial"
     storage_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS"] = "Standard_LRS"
     # Spot pool name -> highest price paid, USD per node-hour; unlisted spot pools pay up to the
     # on-demand price (-1), which makes evictions capacity-only.

@@ -34,11 +34,16 @@ class AksClusterArgs:
     location: str
     dns_prefix: str
     node_subnet_id: pulumi.Input[str]
+    # The NAT gateway's public IP: the nodes' (and pods') source address on the internet.
+    nat_egress_ip: pulumi.Input[str]
     system_pool: AksPoolSpec
     pod_cidr: str
     service_cidr: str
+    # The minor AKS runs (stacks.aks.aks_kubernetes_version); AKS applies its patches.
+    kubernetes_version: str
     sku_tier: str = "Standard"
-    kubernetes_version: str | None = None
+    # KubernetesOfficial or AKSLongTermSupport (Premium tier only).
+    support_plan: str = "KubernetesOfficial"
     tenant_id: str | None = None
     admin_group_object_ids: list[str] = field(default_factory=list)
     private_endpoint: bool = False
@@ -89,6 +94,7 @@ class AksCluster(pulumi.ComponentResource):
             dns_prefix=args.dns_prefix,
             kubernetes_version=args.kubernetes_version,
             sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=args.sku_tier),
+            support_plan=args.support_plan,
             identity=containerservice.ManagedClusterIdentityArgs(
                 type="UserAssigned", user_assigned_identities=[self.control_plane_identity.id]
             ),
@@ -104,7 +110,9 @@ class AksCluster(pulumi.ComponentResource):
             enable_rbac=True,
             api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=args.private_endpoint,
-                authorized_ip_ranges=None if args.private_endpoint else args.authorized_networks,
+                authorized_ip_ranges=None
+                if args.private_endpoint
+                else api_server_authorized_ranges(args.authorized_networks, args.nat_egress_ip),
                 # `az aks command invoke` would bypass the network restrictions above.
                 disable_run_command=True,
             ),
@@ -145,8 +153,10 @@ class AksCluster(pulumi.ComponentResource):
                 max_graceful_termination_sec="600",
             ),
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
-                # A pinned minor version still gets its patches; unpinned follows `stable`.
-                upgrade_channel="patch" if args.kubernetes_version else "stable",
+                # The minor is pinned; its patches come automatically, which long-term support
+                # relies on: it covers only a minor's two newest patches
+                # (learn.microsoft.com/azure/aks/long-term-support, "LTS Patch process").
+                upgrade_channel="patch",
                 node_os_upgrade_channel="NodeImage",
             ),
             # The application routing add-on: a managed NGINX Ingress controller behind the
@@ -216,6 +226,20 @@ class AksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+
+def api_server_authorized_ranges(
+    authorized_networks: list[str], nat_egress_ip: pulumi.Input[str]
+) -> pulumi.Output[list[str]]:
+    """The CIDRs a public, restricted API server admits: the user's networks and the nodes' own
+    egress IP, or kubelets, konnectivity and in-cluster controllers cannot reach it.
+
+    AKS allows only its load balancer's outbound IP by itself; with a NAT gateway (outbound type
+    userAssignedNATGateway) the egress IP must be listed ("Secure access to the API server using
+    authorized IP address ranges", learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges:
+    "add ... the cluster egress IP address (firewall, NAT gateway, ...)").
+    """
+    return pulumi.Output.from_input(nat_egress_ip).apply(lambda ip: [*authorized_networks, f"{ip}/32"])
 
 
 def dns_service_ip(service_cidr: str) -> str:

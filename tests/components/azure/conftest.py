@@ -70,6 +70,7 @@ def aks() -> AksPlan:
         pulumi.export("gateway.client", platform.gateway.identity.client_id)
         pulumi.export("gateway.fqdn", platform.gateway.frontend.fqdn)
         pulumi.export("nodeResourceGroup", platform.cluster.node_resource_group_id)
+        pulumi.export("egressIp", platform.network.egress_ip.ip_address)
         pulumi.export("probe.client", probe.client_id)
         for bucket, container in containers.items():
             pulumi.export(f"container.{bucket}", container.id)

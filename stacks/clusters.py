@@ -530,7 +530,7 @@ class ClusterConfig(StrictModel):
         if self.aws is not None:
             return getattr(self.aws, "support_type", "STANDARD") == "EXTENDED"
         if self.azure is not None:
-            return getattr(self.azure, "support_plan", None) == "AKSLongTermSupport"
+            return self.azure.support_plan == "AKSLongTermSupport"
         return False
 
     @property

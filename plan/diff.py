@@ -24,7 +24,7 @@ from typing import Any, Literal
 from plan.cost import estimate_record, usd
 from plan.engine import PROJECT_DIR, run_program
 from plan.record import PlanRecord, ResourceRecord
-from policies.cost_model import CostEnvelope, UnknownPrice
+from policies.cost_model import CostEnvelope
 from stacks import ConfigError
 
 Action = Literal["create", "update", "replace", "delete"]
@@ -334,12 +334,9 @@ def diff_records(base: PlanRecord, head: PlanRecord, base_label: str = "", head_
         if key not in new and key not in moved and resource.type != STACK_TYPE:
             changes.append(ResourceChange("delete", resource.type, resource.name, _group(base, resource)))
 
-    base_cost = head_cost = None
-    cost_note = ""
-    try:
-        base_cost, head_cost = estimate_record(base), estimate_record(head)
-    except UnknownPrice as exc:
-        cost_note = f"cost not estimated: {exc}"
+    base_cost, head_cost = estimate_record(base), estimate_record(head)
+    unpriced = head_cost.unpriced
+    cost_note = f"{len(unpriced)} item(s) unpriced, left out (first: {unpriced[0]})" if unpriced else ""
     order = {"delete": 0, "replace": 1, "update": 2, "create": 3}
     changes.sort(key=lambda c: (c.group, order[c.action], c.type, c.name))
     outputs = tuple(
@@ -385,8 +382,6 @@ def summary(diff: PlanDiff) -> str:
 
 
 def cost_change(diff: PlanDiff) -> str:
-    if diff.cost_note:
-        return f"Monthly cost: {diff.cost_note}"
     if diff.base_cost is None or diff.head_cost is None:
         return ""
 
@@ -398,6 +393,7 @@ def cost_change(diff: PlanDiff) -> str:
     return (
         f"Monthly cost: floor {delta(diff.base_cost.floor_usd, diff.head_cost.floor_usd)}, "
         f"ceiling {delta(diff.base_cost.ceiling_usd, diff.head_cost.ceiling_usd)}"
+        + (f"; {diff.cost_note}" if diff.cost_note else "")
     )
 
 

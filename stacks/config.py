@@ -17,6 +17,13 @@ from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfi
 MAX_CLUSTER_NAME = 16
 # Namespaces carry suffixed objects and appear in identity subjects: keep them short too.
 MAX_TEAM_NAME = 30
+# Pulumi autonames a resource `<logical name>-<7 random characters>`.
+AUTONAME_SUFFIX = 8
+# GKE node pool names: 1-40 characters (gcloud container node-pools create, NAME); GCS bucket
+# names: 3-63 characters, no "google" anywhere and no "goog" prefix
+# (https://cloud.google.com/storage/docs/buckets#naming).
+GKE_NODE_POOL_NAME = 40
+GCS_BUCKET_NAME = 63
 
 
 class Budget(StrictModel):
@@ -49,6 +56,8 @@ class StackConfig(StrictModel):
                     f"cluster name {name!r} must be lowercase letters, digits and '-', "
                     f"start with a letter, at most {MAX_CLUSTER_NAME} characters",
                 )
+            if cluster.cloud == "gcp":
+                _check_gcp_physical_names(name, cluster)
             if cluster.network is None:
                 continue
             network = ipaddress.ip_network(cluster.network.cidr)
@@ -219,6 +228,32 @@ class StackConfig(StrictModel):
             "cost-center": self.ownership.cost_center,
             "managed-by": "pulumi",
         }
+
+
+def _check_gcp_physical_names(name: str, cluster: ClusterConfig) -> None:
+    """Node pools and buckets are autonamed `<cluster>-<name>-<suffix>`: the whole must fit."""
+    for pool in cluster.pools:
+        physical = len(f"{name}-{pool}") + AUTONAME_SUFFIX
+        if physical > GKE_NODE_POOL_NAME:
+            raise rule_error(
+                ("clusters", name, "pools", pool),
+                f"GKE names this node pool {name}-{pool}-<suffix> ({physical} characters), beyond its limit "
+                f"of {GKE_NODE_POOL_NAME}: shorten the pool or cluster name",
+            )
+    for bucket in cluster.buckets:
+        derived = f"{name}-{bucket}"
+        if len(derived) + AUTONAME_SUFFIX > GCS_BUCKET_NAME:
+            raise rule_error(
+                ("clusters", name, "buckets", bucket),
+                f"the GCS bucket {derived}-<suffix> would exceed {GCS_BUCKET_NAME} characters: shorten the "
+                "bucket or cluster name",
+            )
+        if "google" in derived or derived.startswith("goog") or "g00gle" in derived:
+            raise rule_error(
+                ("clusters", name, "buckets", bucket),
+                f"GCS refuses bucket names containing 'google' or starting with 'goog' ({derived}-<suffix>): "
+                "rename the bucket or cluster",
+            )
 
 
 def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:

@@ -87,6 +87,20 @@ TPU = {"kind": "tpu", "machineType": "ct5lp-hightpu-4t", "topology": "2x2", "min
 
 INVALID = [
     pytest.param(
+        _add_pool(
+            "accelerated-inference-l4-pool",
+            {"kind": "cpu", "machineType": "e2-standard-4", "min": 0, "max": 1},
+        ),
+        "mlplatform:clusters.main.pools.accelerated-inference-l4-pool: GKE names this node pool "
+        "main-accelerated-inference-l4-pool-<suffix> (42 characters), beyond its limit of 40",
+        id="gke-node-pool-name-too-long",
+    ),
+    pytest.param(
+        lambda d: _cluster(d)["buckets"].__setitem__("google-exports", {}),
+        "mlplatform:clusters.main.buckets.google-exports: GCS refuses bucket names containing 'google'",
+        id="gcs-bucket-reserved-word",
+    ),
+    pytest.param(
         _mutate_pool("gpu-t4", labels={"team": "research lab"}),
         "mlplatform:clusters.main.pools.gpu-t4.labels: label 'team': value 'research lab' must be at most 63 "
         "letters, digits, '-', '_' or '.', starting and ending with a letter or digit",

@@ -17,6 +17,7 @@ from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfi
 MAX_CLUSTER_NAME = 16
 # Namespaces carry suffixed objects and appear in identity subjects: keep them short too.
 MAX_TEAM_NAME = 30
+GUID = r"[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}"
 # Pulumi autonames a resource `<logical name>-<7 random characters>`.
 AUTONAME_SUFFIX = 8
 # GKE node pool names: 1-40 characters (gcloud container node-pools create, NAME); GCS bucket
@@ -112,6 +113,7 @@ class StackConfig(StrictModel):
                     "cannot split traffic by weight; use routing.mode: gateway or drop the variants",
                 )
         self._derived_names_unique()
+        self._team_identities_work_on_their_clusters()
         self._quotas_hold_their_workloads()
         for name, job in self.jobs.items():
             where = ("jobs", name)
@@ -120,6 +122,22 @@ class StackConfig(StrictModel):
             self._check_team(where, job.team)
             _check_workload(where, job, cluster_name, cluster)
         return self
+
+    def _team_identities_work_on_their_clusters(self) -> None:
+        """A RoleBinding subject grants nothing unless the cluster's tokens carry it."""
+        for name, cluster in self.clusters.items():
+            if cluster.cloud != "azure":
+                continue
+            for team_name, team in self.teams.items():
+                for role in ("deployers", "viewers"):
+                    for index, subject in enumerate(getattr(team, role)):
+                        if subject in self.team_subjects_on(name) and not re.fullmatch(GUID, subject):
+                            raise rule_error(
+                                ("teams", team_name, role, index),
+                                f"{subject!r} cannot work on AKS cluster {name!r}: AKS puts Entra group "
+                                "object IDs in tokens, not names or e-mails (Azure/AKS#515); give the "
+                                "group's object ID (az ad group show --group <name> --query id)",
+                            )
 
     def _quotas_hold_their_workloads(self) -> None:
         """A team's quota admits every model at its minimum replicas and every job's pods at once:
@@ -199,6 +217,18 @@ class StackConfig(StrictModel):
             raise rule_error(
                 (*where, "team"), f"no team {team!r} in mlplatform:teams ({', '.join(self.teams)})"
             )
+
+    def team_subjects_on(self, cluster: str) -> list[str]:
+        """Deployers and viewers of every team with a workload on `cluster`, each once."""
+        teams = {
+            self.team_of(w)
+            for w in [*self.models.values(), *self.jobs.values()]
+            if self.cluster_of(w) == cluster
+        }
+        subjects = [
+            s for team in sorted(teams) for s in [*self.teams[team].deployers, *self.teams[team].viewers]
+        ]
+        return list(dict.fromkeys(subjects))
 
     def cluster_of(self, workload: ModelConfig | JobConfig) -> str:
         return workload.cluster or next(iter(self.clusters))

@@ -15,6 +15,7 @@ from pulumi_azure_native import authorization, containerservice, managedidentity
 
 from components.azure.agent_pool import AksPoolSpec, system_pool_profile
 from components.azure.roles import (
+    AKS_CLUSTER_USER,
     AKS_RBAC_CLUSTER_ADMIN,
     NETWORK_CONTRIBUTOR,
     SERVICE_PRINCIPAL,
@@ -46,6 +47,8 @@ class AksClusterArgs:
     support_plan: str = "KubernetesOfficial"
     tenant_id: str | None = None
     admin_group_object_ids: list[str] = field(default_factory=list)
+    # Entra groups of the teams on this cluster: each may fetch a kubeconfig, nothing more.
+    user_group_object_ids: list[str] = field(default_factory=list)
     private_endpoint: bool = False
     authorized_networks: list[str] = field(default_factory=list)
     kubelogin_mode: str = "azurecli"
@@ -200,6 +203,19 @@ class AksCluster(pulumi.ComponentResource):
             description="The principal that runs pulumi up declares the platform's Kubernetes objects",
             opts=child,
         )
+
+        # Team members get credentials through the Cluster User role; what they may do inside is
+        # their namespace's RoleBindings, which AKS matches by group object ID (Azure/AKS#515).
+        for group in args.user_group_object_ids:
+            authorization.RoleAssignment(
+                f"{name}-cluster-user-{group}",
+                principal_id=group,
+                principal_type="Group",
+                role_definition_id=role_definition_id(args.subscription_id, AKS_CLUSTER_USER),
+                scope=self.cluster.id,
+                description="A team's group fetches its kubeconfig (listClusterUserCredential)",
+                opts=child,
+            )
 
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name,

@@ -35,6 +35,8 @@ class AksPlatformArgs:
     environment: str
     cluster: ClusterConfig
     tags: dict[str, str] = field(default_factory=dict)
+    # Entra group object IDs of the teams whose workloads run here (deployers and viewers).
+    team_groups: list[str] = field(default_factory=list)
 
 
 class AksPlatform(pulumi.ComponentResource):
@@ -102,6 +104,7 @@ class AksPlatform(pulumi.ComponentResource):
                 kubernetes_version=kubernetes_version,
                 tenant_id=settings.tenant_id,
                 admin_group_object_ids=list(settings.admin_group_object_ids),
+                user_group_object_ids=list(args.team_groups),
                 private_endpoint=config.private_endpoint,
                 authorized_networks=list(config.authorized_networks),
                 kubelogin_mode=settings.kubelogin_mode,
@@ -276,5 +279,11 @@ class AksPlatform(pulumi.ComponentResource):
 
 def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:
     return AksPlatform(
-        name, AksPlatformArgs(environment=stack.environment, cluster=cluster, tags=stack.labels)
+        name,
+        AksPlatformArgs(
+            environment=stack.environment,
+            cluster=cluster,
+            tags=stack.labels,
+            team_groups=stack.team_subjects_on(name),
+        ),
     ).handle

@@ -336,3 +336,14 @@ def test_without_a_version_a_stale_catalog_is_a_config_error(aks_document, write
         f"{KEY}.kubernetesVersion: stacks/catalogs/kubernetes.yaml (checked 2026-12-01) lists no aks version "
         "in standard support on 2030-01-01: refresh it from its sources, or set kubernetesVersion"
     ) in str(caught.value)
+
+
+def test_a_team_named_by_e_mail_is_refused_on_aks_with_the_reason(aks_document, write_stack):
+    aks_document["config"]["mlplatform:teams"]["ml"]["viewers"] = ["data-scientists@acme.example"]
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(aks_document))
+    assert str(caught.value) == (
+        "Pulumi.test.yaml: mlplatform:teams.ml.viewers.0: 'data-scientists@acme.example' cannot work on AKS "
+        "cluster 'aks': AKS puts Entra group object IDs in tokens, not names or e-mails (Azure/AKS#515); "
+        "give the group's object ID (az ad group show --group <name> --query id)"
+    )

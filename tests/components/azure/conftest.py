@@ -40,7 +40,12 @@ def aks() -> AksPlan:
         stack = load_stack_file(EXAMPLE)
         platform = AksPlatform(
             "aks",
-            AksPlatformArgs(environment=stack.environment, cluster=stack.clusters["aks"], tags=stack.labels),
+            AksPlatformArgs(
+                environment=stack.environment,
+                cluster=stack.clusters["aks"],
+                tags=stack.labels,
+                team_groups=stack.team_subjects_on("aks"),
+            ),
         )
         captured["handle"] = platform.handle
         build_workloads(stack, "aks", platform.handle)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from components.azure.cluster import AKS_AAD_SERVER_ID, aks_kubeconfig, dns_service_ip
-from components.azure.roles import AKS_RBAC_CLUSTER_ADMIN, NETWORK_CONTRIBUTOR
+from components.azure.roles import AKS_CLUSTER_USER, AKS_RBAC_CLUSTER_ADMIN, NETWORK_CONTRIBUTOR
 from plan.emulators import CALLS, load_all
 from stacks import versions
 from tests.components.azure.conftest import EXAMPLE, SUBSCRIPTION
@@ -106,6 +106,31 @@ def test_the_deployer_is_cluster_admin_through_azure_rbac(aks):
     assert grant.inputs["roleDefinitionId"] == (
         f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{AKS_RBAC_CLUSTER_ADMIN}"
     )
+
+
+def test_every_team_group_can_fetch_credentials_and_its_bindings_name_the_same_ids(aks):
+    """Each RoleBinding subject is granted on the Azure side: the group may list user credentials
+    on this cluster only, and AKS's tokens carry the same object ID the binding names."""
+    cluster_id = one(aks.record, CLUSTER, "aks").id
+    grants = {
+        r.inputs["principalId"]: r.inputs
+        for r in aks.record.of_type(ROLE_ASSIGNMENT)
+        if r.inputs["roleDefinitionId"].endswith(AKS_CLUSTER_USER)
+    }
+    subjects = {
+        subject["name"]
+        for binding in aks.record.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+        for subject in binding.inputs["subjects"]
+    }
+    assert (
+        subjects
+        == set(grants)
+        == {
+            "3f2b6c1e-7a41-4d2e-9c5b-0e8f1a2b3c4d",
+            "8c9d0e1f-2a3b-4c5d-8e7f-9a0b1c2d3e4f",
+        }
+    )
+    assert all(g["scope"] == cluster_id and g["principalType"] == "Group" for g in grants.values())
 
 
 def test_kubeconfig_authenticates_through_kubelogin_without_a_browser(aks):

@@ -122,6 +122,13 @@ class AzureSettings(StrictModel):
     # KubernetesOfficial: a minor is supported for its community year. AKSLongTermSupport: a
     # second year of patches, on the Premium tier only (learn.microsoft.com/azure/aks/long-term-support).
     support_plan: Literal["KubernetesOfficial", "AKSLongTermSupport"] = "KubernetesOfficial"
+    # Control-plane logs (API server, admin audit, autoscaler, Entra guard) go to a Log Analytics
+    # workspace kept this many days (30-730, the workspace's retention range); null: none sent.
+    # Costs money: Log Analytics bills per GB ingested.
+    log_retention_days: int | None = Field(default=90, ge=30, le=730)
+    # Host-based encryption of node temp disks, caches and OS/data disks. Needs the one-time
+    # subscription feature: az feature register --namespace Microsoft.Compute --name EncryptionAtHost.
+    encryption_at_host: bool = True
     storage_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS"] = "Standard_LRS"
     # Spot pool name -> highest price paid, USD per node-hour; unlisted spot pools pay up to the
     # on-demand price (-1), which makes evictions capacity-only.

@@ -61,6 +61,8 @@ class AksPoolSpec:
     zones: list[str] = field(default_factory=list)
     # USD per node-hour for spot pools; -1: up to the on-demand price.
     spot_max_price: float = -1
+    # Encrypts temp disks and disk caches on the host (docs: "Host-based encryption on AKS").
+    encryption_at_host: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -79,6 +81,7 @@ def agent_pool_properties(spec: AksPoolSpec) -> dict[str, Any]:
         "vnet_subnet_id": spec.node_subnet_id,
         "availability_zones": (pool.zones or spec.zones) or None,
         "enable_node_public_ip": False,
+        "enable_encryption_at_host": spec.encryption_at_host,
         # The count is only the size at creation: the cluster autoscaler owns it afterwards.
         "count": pool.min,
         "enable_auto_scaling": True,

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_kubernetes as k8s
 import yaml
-from pulumi_azure_native import authorization, containerservice, managedidentity
+from pulumi_azure_native import authorization, containerservice, managedidentity, monitor, operationalinsights
 
 from components.azure.agent_pool import AksPoolSpec, system_pool_profile
 from components.azure.roles import (
@@ -25,6 +25,12 @@ from components.kubeconfig import exec_kubeconfig
 
 # The Entra ID application every AKS API server accepts tokens for.
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+
+# AKS resource log categories (docs: "Monitor AKS" > resource logs): the API server, the audit
+# log of changes (kube-audit-admin: writes only, a fraction of kube-audit's volume), the
+# autoscaler's decisions and Entra ID sign-ins (guard).
+CONTROL_PLANE_LOGS = ("kube-apiserver", "kube-audit-admin", "cluster-autoscaler", "guard")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class AksClusterArgs:
     admin_group_object_ids: list[str] = field(default_factory=list)
     # Entra groups of the teams on this cluster: each may fetch a kubeconfig, nothing more.
     user_group_object_ids: list[str] = field(default_factory=list)
+    # Days the control-plane logs are kept in Log Analytics; None: no diagnostic setting.
+    log_retention_days: int | None = 90
     private_endpoint: bool = False
     authorized_networks: list[str] = field(default_factory=list)
     kubelogin_mode: str = "azurecli"
@@ -204,6 +212,9 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        if args.log_retention_days is not None:
+            self._ship_control_plane_logs(name, args, child)
+
         # Team members get credentials through the Cluster User role; what they may do inside is
         # their namespace's RoleBindings, which AKS matches by group object ID (Azure/AKS#515).
         for group in args.user_group_object_ids:
@@ -241,6 +252,33 @@ class AksCluster(pulumi.ComponentResource):
                 "oidcIssuerUrl": self.oidc_issuer_url,
                 "kubeconfig": self.kubeconfig,
             }
+        )
+
+    def _ship_control_plane_logs(
+        self, name: str, args: AksClusterArgs, child: pulumi.ResourceOptions
+    ) -> None:
+        """AKS keeps no control-plane logs unless a diagnostic setting sends them somewhere
+        (docs: "Monitor AKS", resource logs): who called the API and what admins changed."""
+        self.log_workspace = operationalinsights.Workspace(
+            f"{name}-logs",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=args.log_retention_days,
+            tags=args.tags,
+            opts=child,
+        )
+        monitor.DiagnosticSetting(
+            f"{name}-control-plane-logs",
+            resource_uri=self.cluster.id,
+            workspace_id=self.log_workspace.id,
+            # Resource-specific tables (AKSAudit, AKSControlPlane), cheaper to query than AzureDiagnostics.
+            log_analytics_destination_type="Dedicated",
+            logs=[
+                monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True)
+                for category in CONTROL_PLANE_LOGS
+            ],
+            opts=child,
         )
 
 

@@ -83,6 +83,7 @@ class AksPlatform(pulumi.ComponentResource):
                 kubernetes_version=kubernetes_version,
                 zones=list(settings.zones),
                 spot_max_price=settings.spot_max_price.get(pool_name, -1),
+                encryption_at_host=settings.encryption_at_host,
                 tags=tags,
             )
 
@@ -105,6 +106,7 @@ class AksPlatform(pulumi.ComponentResource):
                 tenant_id=settings.tenant_id,
                 admin_group_object_ids=list(settings.admin_group_object_ids),
                 user_group_object_ids=list(args.team_groups),
+                log_retention_days=settings.log_retention_days,
                 private_endpoint=config.private_endpoint,
                 authorized_networks=list(config.authorized_networks),
                 kubelogin_mode=settings.kubelogin_mode,

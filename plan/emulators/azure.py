@@ -165,6 +165,26 @@ def _agent_pool(r: Emulated) -> dict[str, Any]:
     return {"name": name, "id": _resource_id(r, path)}
 
 
+@resource("azure-native:operationalinsights:Workspace")
+def _log_analytics_workspace(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "workspaceName")
+    return {
+        "name": name,
+        "id": _resource_id(r, f"Microsoft.OperationalInsights/workspaces/{name}"),
+        "customerId": stable_guid(f"workspace/{r.urn}"),
+    }
+
+
+@resource("azure-native:monitor:DiagnosticSetting")
+def _diagnostic_setting(r: Emulated) -> dict[str, Any]:
+    # An extension resource: its id lives under the resource it watches.
+    name = _name(r, "name")
+    return {
+        "name": name,
+        "id": f"{r.get('resourceUri')}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+    }
+
+
 @resource("azure-native:containerregistry:Registry")
 def _registry(r: Emulated) -> dict[str, Any]:
     name = _name(r, "registryName")

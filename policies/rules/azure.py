@@ -7,7 +7,7 @@ import ipaddress
 
 from pulumi_policy import Severity
 
-from .base import dig, items_of, resource_rule
+from .base import dig, items_of, resource_rule, resources_of, stack_rule
 
 AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
 
@@ -84,3 +84,64 @@ def aks_workload_identity(args, report, config):
         report("oidcIssuerProfile.enabled is not true")
     if dig(args.props, "securityProfile.workloadIdentity.enabled") is not True:
         report("securityProfile.workloadIdentity.enabled is not true")
+
+
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+LOG_WORKSPACE = "azure-native:operationalinsights:Workspace"
+AUDIT_CATEGORIES = ("kube-audit", "kube-audit-admin")
+
+
+@resource_rule(
+    "aks-encryption-at-host",
+    family="posture",
+    types=(AKS_CLUSTER, AGENT_POOL),
+    description="Every AKS node encrypts its temp disk, disk caches and OS disk on the host.",
+    remediation="Set enableEncryptionAtHost: true on every agent pool (mlplatform: azure.encryptionAtHost), "
+    "after registering the subscription feature Microsoft.Compute/EncryptionAtHost once.",
+    severity=Severity.MEDIUM,
+)
+def aks_encryption_at_host(args, report, config):
+    pools = (
+        items_of(args.props.get("agentPoolProfiles")) if args.resource_type == AKS_CLUSTER else [args.props]
+    )
+    for pool in pools:
+        if pool.get("enableEncryptionAtHost") is not True:
+            report(f"agent pool {pool.get('name') or args.name} does not set enableEncryptionAtHost: true")
+
+
+@stack_rule(
+    "aks-control-plane-logs",
+    family="posture",
+    description="Every AKS cluster sends its API server and audit logs to a Log Analytics workspace "
+    "that keeps them at least the configured number of days.",
+    remediation="Keep mlplatform: azure.logRetentionDays set (at least the minimum of this stack's policy "
+    "config); the platform then adds the workspace and the diagnostic setting.",
+    severity=Severity.MEDIUM,
+    config={"minRetentionDays": {"type": "integer", "minimum": 30, "maximum": 730, "default": 90}},
+)
+def aks_control_plane_logs(args, report, config):
+    settings = list(resources_of(args, DIAGNOSTIC_SETTING))
+    workspaces = {id(w.parent): w for w in resources_of(args, LOG_WORKSPACE)}
+    for cluster in resources_of(args, AKS_CLUSTER):
+        # The platform declares the setting and the workspace beside the cluster (same parent).
+        mine = [s for s in settings if s.parent is cluster.parent]
+        categories = {
+            log.get("category") for s in mine for log in items_of(s.props.get("logs")) if log.get("enabled")
+        }
+        if "kube-apiserver" not in categories or not categories & set(AUDIT_CATEGORIES):
+            report(
+                f"AKS cluster {cluster.name} sends no kube-apiserver and audit logs anywhere: who changed "
+                "what cannot be traced",
+                cluster.urn,
+            )
+            continue
+        workspace = workspaces.get(id(cluster.parent))
+        # 30 days is the workspace's own default retention.
+        retention = int((workspace.props.get("retentionInDays") if workspace else None) or 30)
+        if retention < config["minRetentionDays"]:
+            report(
+                f"AKS cluster {cluster.name} keeps its control-plane logs {retention} days, fewer than "
+                f"{int(config['minRetentionDays'])}",
+                cluster.urn,
+            )

@@ -62,6 +62,7 @@ AZURE_TAGGABLE = {
         "azure-native:containerservice:AgentPool",
         "azure-native:containerregistry:Registry",
         "azure-native:storage:StorageAccount",
+        "azure-native:operationalinsights:Workspace",
         "azure-native:managedidentity:UserAssignedIdentity",
         "azure-native:servicenetworking:TrafficControllerInterface",
         "azure-native:servicenetworking:FrontendsInterface",

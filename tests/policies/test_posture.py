@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.policies.support import DELETE, bad, ok, patched, resource
+from tests.policies.support import DELETE, bad, ok, patched, resource, urn
 
 GKE_CLUSTER = "gcp:container/cluster:Cluster"
 GKE_POOL = "gcp:container/nodePool:NodePool"
@@ -79,6 +79,31 @@ STORAGE_PROPS = {
     "enableHttpsTrafficOnly": True,
     "minimumTlsVersion": "TLS1_2",
 }
+
+
+AKS_POOL = "azure-native:containerservice:AgentPool"
+AKS_COMPONENT = urn("mlplatform:azure:Cluster", "aks")
+AKS_LOGGED = (
+    resource("mlplatform:azure:Cluster", "aks", {}),
+    resource(AKS, "aks", AKS_PROPS, parent=AKS_COMPONENT),
+    resource(
+        "azure-native:operationalinsights:Workspace",
+        "aks-logs",
+        {"retentionInDays": 90},
+        parent=AKS_COMPONENT,
+    ),
+    resource(
+        "azure-native:monitor:DiagnosticSetting",
+        "aks-control-plane-logs",
+        {
+            "logs": [
+                {"category": "kube-apiserver", "enabled": True},
+                {"category": "kube-audit-admin", "enabled": True},
+            ]
+        },
+        parent=AKS_COMPONENT,
+    ),
+)
 
 
 def res(type_token: str, props: dict, name: str = "r", **changes):
@@ -400,6 +425,32 @@ CASES = [
         "public",
         "public to any address",
         res(AKS, AKS_PROPS, **{"apiServerAccessProfile": DELETE}),
+    ),
+    ok(
+        "aks-encryption-at-host",
+        "every pool",
+        res(AKS, {"agentPoolProfiles": [{"name": "system", "enableEncryptionAtHost": True}]}),
+        res(AKS_POOL, {"enableEncryptionAtHost": True}, name="gpu"),
+    ),
+    bad(
+        "aks-encryption-at-host",
+        "a user pool without it",
+        "agent pool gpu does not set enableEncryptionAtHost: true",
+        res(AKS_POOL, {"vmSize": "Standard_NC4as_T4_v3"}, name="gpu"),
+    ),
+    ok("aks-control-plane-logs", "audit to a workspace kept 90 days", *AKS_LOGGED),
+    bad(
+        "aks-control-plane-logs",
+        "no diagnostic setting",
+        "sends no kube-apiserver and audit logs anywhere",
+        resource(AKS, "aks", AKS_PROPS, parent=AKS_COMPONENT),
+    ),
+    bad(
+        "aks-control-plane-logs",
+        "retention below the minimum",
+        "keeps its control-plane logs 90 days, fewer than 365",
+        *AKS_LOGGED,
+        config={"minRetentionDays": 365},
     ),
     ok("aks-workload-identity", "enabled", res(AKS, AKS_PROPS)),
     bad(

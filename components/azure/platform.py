@@ -154,6 +154,9 @@ class AksPlatform(pulumi.ComponentResource):
                     untagged_retention_days=config.registry.untagged_retention_days,
                     zone_redundant=bool(settings.zones),
                     pullers={"kubelet": self.cluster.kubelet_object_id},
+                    private_endpoint_subnet_id=self.network.node_subnet.id,
+                    virtual_network_id=self.network.vnet.id,
+                    allowed_cidrs=list(config.authorized_networks),
                     protect=config.deletion_protection,
                     tags=tags,
                 ),
@@ -228,7 +231,7 @@ class AksPlatform(pulumi.ComponentResource):
 
         ready: list[pulumi.Resource] = [*self.agent_pools.values()]
         if self.registry is not None:
-            ready.extend(self.registry.pull_grants)
+            ready.extend([*self.registry.pull_grants, *self.registry.private_access])
         pool_ready: dict[str, list[pulumi.Resource]] = {
             pool_name: [pool] for pool_name, pool in self.agent_pools.items()
         }

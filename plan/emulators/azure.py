@@ -185,6 +185,38 @@ def _diagnostic_setting(r: Emulated) -> dict[str, Any]:
     }
 
 
+@resource("azure-native:privatedns:PrivateZone")
+def _private_zone(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "privateZoneName")
+    return {"name": name, "id": _resource_id(r, f"Microsoft.Network/privateDnsZones/{name}")}
+
+
+@resource("azure-native:privatedns:VirtualNetworkLink")
+def _private_zone_link(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "virtualNetworkLinkName")
+    zone = r.get("privateZoneName")
+    return {
+        "name": name,
+        "id": _resource_id(r, f"Microsoft.Network/privateDnsZones/{zone}/virtualNetworkLinks/{name}"),
+    }
+
+
+@resource("azure-native:network:PrivateEndpoint")
+def _private_endpoint(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "privateEndpointName")
+    return {"name": name, "id": _resource_id(r, f"Microsoft.Network/privateEndpoints/{name}")}
+
+
+@resource("azure-native:network:PrivateDnsZoneGroup")
+def _private_dns_zone_group(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "privateDnsZoneGroupName")
+    endpoint = r.get("privateEndpointName")
+    return {
+        "name": name,
+        "id": _resource_id(r, f"Microsoft.Network/privateEndpoints/{endpoint}/privateDnsZoneGroups/{name}"),
+    }
+
+
 @resource("azure-native:containerregistry:Registry")
 def _registry(r: Emulated) -> dict[str, Any]:
     name = _name(r, "registryName")

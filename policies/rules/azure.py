@@ -145,3 +145,33 @@ def aks_control_plane_logs(args, report, config):
                 f"{int(config['minRetentionDays'])}",
                 cluster.urn,
             )
+
+
+ACR = "azure-native:containerregistry:Registry"
+
+
+@resource_rule(
+    "acr-network-restricted",
+    family="posture",
+    types=(ACR,),
+    description="The Azure container registry denies the internet by default: public network access off, "
+    "or a firewall that admits only listed networks.",
+    remediation="Set publicNetworkAccess: Disabled (nodes pull through the private endpoint), or "
+    "networkRuleSet.defaultAction: Deny with ipRules for the CI and operator networks "
+    "(mlplatform: the cluster's authorizedNetworks).",
+    severity=Severity.HIGH,
+)
+def acr_network_restricted(args, report, config):
+    if args.props.get("publicNetworkAccess") == "Disabled":
+        return
+    rules = args.props.get("networkRuleSet") or {}
+    if rules.get("defaultAction") != "Deny":
+        report(
+            "the registry is reachable from the whole internet: publicNetworkAccess is on and the "
+            "firewall allows"
+        )
+        return
+    for rule in items_of(rules.get("ipRules")):
+        cidr = rule.get("iPAddressOrRange") or ""
+        if cidr and ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
+            report(f"the registry firewall admits {cidr}, the whole internet")

@@ -82,6 +82,7 @@ STORAGE_PROPS = {
 
 
 AKS_POOL = "azure-native:containerservice:AgentPool"
+ACR = "azure-native:containerregistry:Registry"
 AKS_COMPONENT = urn("mlplatform:azure:Cluster", "aks")
 AKS_LOGGED = (
     resource("mlplatform:azure:Cluster", "aks", {}),
@@ -451,6 +452,34 @@ CASES = [
         "keeps its control-plane logs 90 days, fewer than 365",
         *AKS_LOGGED,
         config={"minRetentionDays": 365},
+    ),
+    ok("acr-network-restricted", "private only", res(ACR, {"publicNetworkAccess": "Disabled"})),
+    ok(
+        "acr-network-restricted",
+        "firewall for ci",
+        res(
+            ACR,
+            {
+                "networkRuleSet": {
+                    "defaultAction": "Deny",
+                    "ipRules": [{"iPAddressOrRange": "203.0.113.0/24"}],
+                }
+            },
+        ),
+    ),
+    bad(
+        "acr-network-restricted",
+        "default",
+        "reachable from the whole internet",
+        res(ACR, {"sku": {"name": "Premium"}}),
+    ),
+    bad(
+        "acr-network-restricted",
+        "firewall open to all",
+        "admits 0.0.0.0/0",
+        res(
+            ACR, {"networkRuleSet": {"defaultAction": "Deny", "ipRules": [{"iPAddressOrRange": "0.0.0.0/0"}]}}
+        ),
     ),
     ok("aks-workload-identity", "enabled", res(AKS, AKS_PROPS)),
     bad(

@@ -423,6 +423,13 @@ BREAKAGES = [
     ("azure-aks", "azure-native:storage:BlobContainer", "", {"publicAccess": "Blob"}, "bucket-private"),
     (
         "azure-aks",
+        "azure-native:containerregistry:Registry",
+        "",
+        {"publicNetworkAccess": "Enabled", "networkRuleSet.defaultAction": "Allow"},
+        "acr-network-restricted",
+    ),
+    (
+        "azure-aks",
         "azure-native:containerservice:AgentPool",
         "aks-gpu-t4",
         {"enableEncryptionAtHost": False},

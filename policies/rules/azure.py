@@ -175,3 +175,53 @@ def acr_network_restricted(args, report, config):
         cidr = rule.get("iPAddressOrRange") or ""
         if cidr and ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
             report(f"the registry firewall admits {cidr}, the whole internet")
+
+
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+
+
+@resource_rule(
+    "aks-network-policy",
+    family="posture",
+    types=(AKS_CLUSTER,),
+    description="AKS enforces NetworkPolicy (Cilium, Azure or Calico), so the teams' default-deny "
+    "policies hold.",
+    remediation="Set networkProfile.networkPolicy (the platform uses cilium with networkDataplane cilium).",
+    severity=Severity.HIGH,
+)
+def aks_network_policy(args, report, config):
+    if dig(args.props, "networkProfile.networkPolicy") in (None, "none"):
+        report("networkProfile.networkPolicy is not set: NetworkPolicies are accepted but not enforced")
+
+
+@resource_rule(
+    "aks-upgrade-channel",
+    family="posture",
+    types=(AKS_CLUSTER,),
+    description="AKS applies Kubernetes patches and node image updates automatically.",
+    remediation="Set autoUpgradeProfile.upgradeChannel (patch or stable) and nodeOSUpgradeChannel "
+    "(NodeImage).",
+    severity=Severity.MEDIUM,
+)
+def aks_upgrade_channel(args, report, config):
+    profile = args.props.get("autoUpgradeProfile") or {}
+    if profile.get("upgradeChannel") in (None, "none"):
+        report("autoUpgradeProfile.upgradeChannel is not set: security patches wait for a person")
+    if profile.get("nodeOSUpgradeChannel") in (None, "None", "Unmanaged"):
+        report("autoUpgradeProfile.nodeOSUpgradeChannel leaves node OS patches unmanaged")
+
+
+@resource_rule(
+    "storage-account-firewall",
+    family="posture",
+    types=(STORAGE_ACCOUNT,),
+    description="Storage accounts deny network access by default and admit only listed subnets and ranges.",
+    remediation="Set networkRuleSet.defaultAction: Deny with virtualNetworkRules for the node subnet and "
+    "ipRules for the operators' networks.",
+    severity=Severity.HIGH,
+)
+def storage_account_firewall(args, report, config):
+    if args.props.get("publicNetworkAccess") == "Disabled":
+        return
+    if dig(args.props, "networkRuleSet.defaultAction") != "Deny":
+        report("networkRuleSet.defaultAction is not Deny: the account's endpoints answer the whole internet")

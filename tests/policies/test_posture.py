@@ -82,7 +82,20 @@ STORAGE_PROPS = {
 
 
 AKS_POOL = "azure-native:containerservice:AgentPool"
-ACR = "azure-native:containerregistry:Registry"
+SUBNET = "gcp:compute/subnetwork:Subnetwork"
+KMS = "aws:kms/key:Key"
+VPC = "aws:ec2/vpc:Vpc"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+NETWORK = urn("mlplatform:aws:Network", "main-vpc")
+
+
+def _policy(action, resource_arn):
+    return json.dumps(
+        {"Statement": [{"Sid": "s", "Effect": "Allow", "Action": action, "Resource": resource_arn}]}
+    )
+
+
 AKS_COMPONENT = urn("mlplatform:azure:Cluster", "aks")
 AKS_LOGGED = (
     resource("mlplatform:azure:Cluster", "aks", {}),
@@ -480,6 +493,76 @@ CASES = [
         res(
             ACR, {"networkRuleSet": {"defaultAction": "Deny", "ipRules": [{"iPAddressOrRange": "0.0.0.0/0"}]}}
         ),
+    ),
+    ok("gke-legacy-abac-off", "unset", res(GKE_CLUSTER, GKE_CLUSTER_PROPS)),
+    bad(
+        "gke-legacy-abac-off",
+        "on",
+        "ABAC grants bypass",
+        res(GKE_CLUSTER, GKE_CLUSTER_PROPS, enableLegacyAbac=True),
+    ),
+    ok(
+        "gke-release-channel",
+        "stable",
+        res(GKE_CLUSTER, {**GKE_CLUSTER_PROPS, "releaseChannel": {"channel": "STABLE"}}),
+    ),
+    bad(
+        "gke-release-channel",
+        "none",
+        "no release channel",
+        res(GKE_CLUSTER, {**GKE_CLUSTER_PROPS, "releaseChannel": DELETE}),
+    ),
+    ok("gcp-subnet-flow-logs", "logged", res(SUBNET, {"logConfig": {"flowSampling": 0.5}})),
+    bad(
+        "gcp-subnet-flow-logs",
+        "not logged",
+        "flows are not logged",
+        res(SUBNET, {"ipCidrRange": "10.0.0.0/20"}),
+    ),
+    ok("aws-kms-key-rotation", "rotating", res(KMS, {"enableKeyRotation": True})),
+    bad("aws-kms-key-rotation", "static", "enableKeyRotation is not true", res(KMS, {"description": "k"})),
+    ok(
+        "aws-default-security-group-closed",
+        "managed and empty",
+        resource(VPC, "main-vpc", {}, parent=NETWORK),
+        resource(DEFAULT_SG, "main-vpc-default", {"ingress": [], "egress": []}, parent=NETWORK),
+    ),
+    bad(
+        "aws-default-security-group-closed",
+        "left as AWS creates it",
+        "default security group is left as AWS creates it",
+        resource(VPC, "main-vpc", {}, parent=NETWORK),
+    ),
+    bad(
+        "aws-default-security-group-closed",
+        "with a rule",
+        "default security group main-vpc-default has rules",
+        resource(VPC, "main-vpc", {}, parent=NETWORK),
+        resource(DEFAULT_SG, "main-vpc-default", {"egress": [{"protocol": "-1"}]}, parent=NETWORK),
+    ),
+    ok("aws-iam-no-wildcard-admin", "scoped", res(ROLE_POLICY, {"policy": _policy("s3:GetObject", "*")})),
+    bad(
+        "aws-iam-no-wildcard-admin",
+        "admin",
+        "allows every action on every resource",
+        res(ROLE_POLICY, {"policy": _policy(["*"], "*")}),
+    ),
+    ok("aks-network-policy", "cilium", res(AKS, {"networkProfile": {"networkPolicy": "cilium"}})),
+    bad(
+        "aks-network-policy", "none", "not enforced", res(AKS, {"networkProfile": {"networkPlugin": "azure"}})
+    ),
+    ok(
+        "aks-upgrade-channel",
+        "patch and node image",
+        res(AKS, {"autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}}),
+    ),
+    bad("aks-upgrade-channel", "none", "security patches wait for a person", res(AKS, {"sku": {}})),
+    ok("storage-account-firewall", "deny", res(STORAGE, {"networkRuleSet": {"defaultAction": "Deny"}})),
+    bad(
+        "storage-account-firewall",
+        "allow",
+        "answer the whole internet",
+        res(STORAGE, {"networkRuleSet": {"defaultAction": "Allow"}}),
     ),
     ok("aks-workload-identity", "enabled", res(AKS, AKS_PROPS)),
     bad(

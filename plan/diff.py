@@ -56,7 +56,8 @@ REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
         "project",
         "cluster",
         "location",
-        "initialNodeCount",
+        # initialNodeCount is ForceNew but ignored (ignore_changes) by GkeNodePool; the TPU
+        # placement policy (type, tpu_topology) stays ForceNew in the provider.
         "placementPolicy",
         "nodeConfig.machineType",
         "nodeConfig.diskSizeGb",
@@ -74,6 +75,7 @@ REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
     "gcp:compute/subnetwork:Subnetwork": ("name", "project", "network", "region", "ipCidrRange"),
     "gcp:compute/router:Router": ("name", "project", "network", "region"),
     "gcp:compute/routerNat:RouterNat": ("name", "project", "router", "region"),
+    "gcp:compute/firewall:Firewall": ("name", "project", "network"),
     "gcp:storage/bucket:Bucket": ("name", "project", "location"),
     "gcp:artifactregistry/repository:Repository": ("repositoryId", "project", "location", "format"),
     "gcp:serviceaccount/account:Account": ("accountId", "project"),

@@ -144,12 +144,14 @@ INVALID = [
     ),
     pytest.param(
         _add_pool("tpu", {**TPU, "topology": "3x1"}),
-        "mlplatform:clusters.main.pools.tpu.topology: 3x1 has 3 chips, not a multiple of the 4 chips",
-        id="tpu-topology-not-whole-hosts",
+        "mlplatform:clusters.main.pools.tpu.topology: GKE offers no 3x1 slice on ct5lp-hightpu-4t: "
+        "use one of 2x2",
+        id="tpu-topology-gke-does-not-offer",
     ),
     pytest.param(
         _add_pool("tpu", {**TPU, "topology": "4x4", "max": 2}),
-        "mlplatform:clusters.main.pools.tpu.max: a 4x4 slice spans 4 hosts and scales as a unit",
+        "mlplatform:clusters.main.pools.tpu.max: a 4x4 slice of ct5lp-hightpu-4t spans 4 hosts "
+        "and GKE scales it as a unit",
         id="multi-host-tpu-partial-scaling",
     ),
     pytest.param(

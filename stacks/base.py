@@ -24,6 +24,9 @@ class StrictModel(BaseModel):
         populate_by_name=True,
         frozen=True,
         str_strip_whitespace=True,
+        # `pulumi config set --path mlplatform:models.x.image.tag 1.4` stores a number, and a
+        # bare YAML `tag: 1.4` parses as one: string fields take numbers as their text.
+        coerce_numbers_to_str=True,
     )
 
 

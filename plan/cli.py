@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--policy-pack-config",
         metavar="FILE",
-        help="policy config to use instead of policies/config/<stack>.json (the budget is still merged in)",
+        help="policy config instead of policies/config/<environment>.json (the budget is still merged in)",
     )
     check.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON")
     check.add_argument("--list", action="store_true", help="list the rules (Markdown table) and exit")

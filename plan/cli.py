@@ -23,7 +23,7 @@ from plan.engine import (
 )
 from plan.preview import render_preview
 from plan.progress import progress_on
-from plan.render import RELEASES_FILE, helm_releases, write_manifests
+from plan.render import helm_releases, releases_file, write_manifests
 from plan.workloads import render_workloads
 from stacks import load_stack_file
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--policy-pack-config",
         metavar="FILE",
-        help="policy config to use instead of policies/config/<stack>.json (the budget is still merged in)",
+        help="policy config instead of policies/config/<environment>.json (the budget is still merged in)",
     )
     check.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON")
     check.add_argument("--list", action="store_true", help="list the rules (Markdown table) and exit")
@@ -70,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="write the Kubernetes objects as YAML manifests")
     _add_stack_arguments(render)
-    render.add_argument("--out", required=True, metavar="DIR", help="directory for the manifests")
+    render.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="manifests directory (kubectl apply -R -f DIR); Helm releases go to DIR.helm-releases.yaml",
+    )
     render.set_defaults(handler=cmd_render)
 
     cost = commands.add_parser(
@@ -125,7 +130,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     releases = len(helm_releases(record))
     print(
         f"wrote {len(written)} manifests to {args.out}"
-        + (f", {releases} Helm releases in {RELEASES_FILE}" if releases else "")
+        + (f", {releases} Helm releases in {releases_file(args.out)}" if releases else "")
     )
     return EXIT_OK
 

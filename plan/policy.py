@@ -10,7 +10,8 @@ preview --policy-pack policies`, so the rules cannot tell the difference:
 - the resource's provider (a recorded resource too) with its props, so GCP `defaultLabels`
   and AWS `defaultTags` count as the resource's labels, as they do in the cloud;
 - each policy's configuration reconciled like the CLI's `--policy-pack-config`: schema
-  defaults, then the per-stack file `policies/config/<stack>.json`, then the budget from the
+  defaults, then the environment's file `policies/config/<environment>.json` (the stack's
+  `mlplatform:environment`; an environment without one is an error), then the budget from the
   stack file (`budget.monthlyMaxUsd` is the single source of truth for `cost-budget`).
 
 The record keeps no dependency graph: a property holding another resource's id is taken as
@@ -79,13 +80,17 @@ class PackConfig:
         return wire({**rule.config_defaults, **given})
 
 
-def policy_config_file(stack: str, environment: str | None) -> Path | None:
-    """`policies/config/<stack>.json`, else the file named after the stack's environment;
-    None: the rules' own defaults apply (as with `--policy-pack` and no config)."""
-    for name in (stack, environment):
-        if name and (CONFIG_DIR / f"{name}.json").exists():
-            return CONFIG_DIR / f"{name}.json"
-    return None
+def policy_config_file(stack: str, environment: str) -> Path:
+    """`policies/config/<environment>.json`: settings follow the stack's `mlplatform:environment`,
+    not its file name, so a new stack of a known environment needs no file of its own."""
+    path = CONFIG_DIR / f"{environment}.json"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json"))) or "none"
+        raise ConfigError(
+            f"stack {stack!r}: mlplatform:environment: {environment!r} has no policy config {_display(path)} "
+            f"(known: {known}); add that file or use one of those environments"
+        )
+    return path
 
 
 def read_pack_config(path: Path) -> dict[str, Any]:
@@ -132,12 +137,13 @@ def check_pack_config(document: Any, source: str) -> None:
 
 def pack_config_for(stack: str, stack_config: StackConfig | None, override: Path | None = None) -> PackConfig:
     """The per-stack policy config with the stack's budget merged in."""
-    path = override or policy_config_file(stack, stack_config.environment if stack_config else None)
-    if path is None:
-        document: dict[str, Any] = {}
-        source = f"rule defaults: no policies/config/{stack}.json"
-    else:
-        document, source = read_pack_config(path), _display(path)
+    if override is None and stack_config is None:
+        raise ConfigError(
+            f"stack {stack!r}: its stack file is not here, so its environment (and policy config) "
+            "is unknown: pass --policy-pack-config FILE"
+        )
+    path = override or policy_config_file(stack, stack_config.environment)
+    document, source = read_pack_config(path), _display(path)
     if stack_config is not None:
         entry = document.get(BUDGET_RULE)
         entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry or {})

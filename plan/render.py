@@ -1,4 +1,11 @@
-"""`plan render`: the Kubernetes objects of a plan as one YAML manifest per object."""
+"""`plan render`: the Kubernetes objects of a plan as one YAML manifest per object.
+
+The output directory holds manifests only, so `kubectl apply -R -f DIR` applies it as is: the
+Helm releases (not Kubernetes objects) go to the sibling file `DIR.helm-releases.yaml`. The
+files a render wrote are listed in `DIR/.mlplatform-rendered` (no .yaml/.yml/.json extension,
+which kubectl would read); the next render removes the listed files it no longer writes (a
+deleted workload's), and never a file it did not write.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ import yaml
 from plan.record import PlanRecord, ResourceRecord
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-RELEASES_FILE = "helm-releases.yaml"
+RELEASES_SUFFIX = ".helm-releases.yaml"
+WRITTEN_LIST = ".mlplatform-rendered"
 
 
 def is_manifest(resource: ResourceRecord) -> bool:
@@ -63,16 +71,43 @@ def helm_releases(record: PlanRecord) -> list[dict[str, Any]]:
     return sorted(releases, key=lambda r: (r["cluster"], r["namespace"] or "", r["release"]))
 
 
+def releases_file(out: str | Path) -> Path:
+    out = Path(out).resolve()
+    return out.with_name(out.name + RELEASES_SUFFIX)
+
+
 def write_manifests(record: PlanRecord, out: str | Path) -> list[Path]:
+    """Write the manifests under `out` (and the releases beside it); returns the files written."""
     out = Path(out)
+    listed = out / WRITTEN_LIST
+    previous = set(listed.read_text().split("\n")) - {""} if listed.exists() else set()
+    rendered = manifests(record)
     written = []
-    for relative, manifest in manifests(record).items():
+    for relative, manifest in rendered.items():
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(manifest, sort_keys=True))
         written.append(path)
+    for relative in sorted(previous - set(rendered)):
+        _remove_stale(out, relative)
+    out.mkdir(parents=True, exist_ok=True)
+    listed.write_text("".join(f"{relative}\n" for relative in rendered))
     releases = helm_releases(record)
     if releases:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / RELEASES_FILE).write_text(yaml.safe_dump({"releases": releases}, sort_keys=False))
+        releases_file(out).write_text(yaml.safe_dump({"releases": releases}, sort_keys=False))
+    else:
+        releases_file(out).unlink(missing_ok=True)
     return written
+
+
+def _remove_stale(out: Path, relative: str) -> None:
+    """Remove a file an earlier render wrote, and the directories it leaves empty."""
+    path = (out / relative).resolve()
+    root = out.resolve()
+    if root not in path.parents:  # a hand-edited list must not reach outside the directory
+        return
+    path.unlink(missing_ok=True)
+    for directory in path.parents:
+        if directory == root or any(directory.iterdir()):
+            break
+        directory.rmdir()

@@ -161,11 +161,7 @@ def validate_stack_config(config: dict[str, Any], source: str) -> StackConfig:
 
 def load_from_pulumi(stack: str, config: dict[str, Any]) -> StackConfig:
     """Validate the config of a real `pulumi up`; `config` is the runtime's full config map."""
-    raw: dict[str, Any] = {}
-    for key, value in _project_keys(config, f"Pulumi.{stack}.yaml").items():
-        # The engine passes structured values as JSON strings.
-        raw[key] = _decode(value)
-    return parse_config(raw, f"Pulumi.{stack}.yaml")
+    return parse_config(_project_keys(config, f"Pulumi.{stack}.yaml"), f"Pulumi.{stack}.yaml")
 
 
 def _project_keys(config: dict[str, Any], source: str) -> dict[str, Any]:
@@ -175,7 +171,10 @@ def _project_keys(config: dict[str, Any], source: str) -> dict[str, Any]:
         if not name:
             raise ConfigError(f"{source}: config key {key!r} needs a namespace (e.g. mlplatform:{key})")
         if namespace == NAMESPACE:
-            raw[name] = value
+            # The engine passes structured values as JSON strings; a value set without `--path`
+            # (`pulumi config set mlplatform:budget '{"monthlyMaxUsd": 500}'`, a `pulumi new`
+            # answer) is one in the stack file too: both paths decode it alike.
+            raw[name] = _decode(value)
         elif namespace not in KNOWN_NAMESPACES:
             raise ConfigError(f"{source}: {key}: {_unknown_namespace(namespace)}")
     return raw

@@ -4,6 +4,7 @@ gates the design relies on (policy pack on every Pulumi run, approval before pro
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -80,8 +81,8 @@ def test_pull_request_offline_job_needs_no_secrets_and_reads_only():
     report = runs[report_step]
     assert '--base "$BASE" --head HEAD' in report and "--format markdown" in report
     assert "python -m plan policy" in report and "python -m plan cost" in report
-    # Every stack: dev, prod and each example.
-    assert "--stack=dev --stack=prod" in report and "examples/*.yaml" in report
+    # Every stack file (a new one needs no edit here) and each example.
+    assert "for stack_file in Pulumi.*.yaml" in report and "examples/*.yaml" in report
     assert next(s for s in offline["steps"] if s.get("id") == "report")["env"]["BASE"] == (
         "origin/${{ github.base_ref }}"
     )
@@ -128,15 +129,65 @@ def test_real_preview_runs_only_with_credentials_through_the_pulumi_action():
     assert set(azure["with"]) == {"client-id", "tenant-id", "subscription-id"}
 
 
-def test_deploy_runs_dev_then_prod_behind_an_approval_and_never_overlaps():
+def list_stacks(root: Path) -> dict[str, list]:
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / ".github" / "scripts" / "list_stacks.py"), str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {key: json.loads(value) for key, value in (line.split("=", 1) for line in result.stdout.split())}
+
+
+def test_ci_lists_every_stack_file_with_its_environment(tmp_path):
+    assert list_stacks(PROJECT_DIR) == {
+        "stacks": ["dev", "prod"],
+        "staged": [{"stack": "dev", "environment": "dev"}],
+        "production": [{"stack": "prod", "environment": "production"}],
+    }
+    # A new stack file is picked up, and where it deploys follows its environment, not its name.
+    for name, environment in {"staging": "staging", "prod-eu": "prod", "dev": "dev"}.items():
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(
+            yaml.safe_dump({"config": {"mlplatform:environment": environment}})
+        )
+    (tmp_path / "Pulumi.yaml").write_text("name: mlplatform\n")
+    assert list_stacks(tmp_path) == {
+        "stacks": ["dev", "prod-eu", "staging"],
+        "staged": [{"stack": "dev", "environment": "dev"}, {"stack": "staging", "environment": "staging"}],
+        "production": [{"stack": "prod-eu", "environment": "production"}],
+    }
+
+
+def test_previews_and_deploys_take_their_stacks_from_the_listing():
+    pr = load("pr.yml")["jobs"]
+    assert pr["stacks"]["permissions"] == {"contents": "read"}
+    assert "list_stacks.py" in pr["stacks"]["steps"][-1]["run"]
+    assert pr["preview"]["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    assert "stacks" in pr["preview"]["needs"]
+
+    jobs = load("deploy.yml")["jobs"]
+    assert "list_stacks.py" in jobs["stacks"]["steps"][-1]["run"]
+    staged, production = jobs["staged"], jobs["production"]
+    assert staged["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.staged) }}"
+    assert production["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.production) }}"
+    assert set(staged["needs"]) == {"test", "stacks"} and "staged" in production["needs"]
+    # Prod never starts when a staged deploy failed; an empty matrix is skipped, not an error.
+    assert "needs.staged.result == 'success'" in production["if"]
+    assert "needs.stacks.outputs.production != '[]'" in production["if"]
+    assert "needs.stacks.outputs.staged != '[]'" in staged["if"]
+
+
+def test_deploy_runs_staged_stacks_then_prod_behind_an_approval_and_never_overlaps():
     workflow = load("deploy.yml")
     assert triggers(workflow)["push"]["branches"] == ["main"]
     assert workflow["concurrency"]["cancel-in-progress"] is False
     jobs = workflow["jobs"]
-    assert jobs["dev"]["needs"] == "test" and jobs["prod"]["needs"] == "dev"
-    assert jobs["dev"]["with"] == {"stack": "dev", "command": "up", "environment": "dev"}
-    assert jobs["prod"]["with"] == {"stack": "prod", "command": "up", "environment": "production"}
-    for name in ("dev", "prod"):
+    for name in ("staged", "production"):
+        assert jobs[name]["with"] == {
+            "stack": "${{ matrix.stack }}",
+            "command": "up",
+            "environment": "${{ matrix.environment }}",
+        }
         assert jobs[name]["permissions"] == {"contents": "read", "id-token": "write"}
 
     job = load("pulumi.yml")["jobs"]["pulumi"]
@@ -144,3 +195,29 @@ def test_deploy_runs_dev_then_prod_behind_an_approval_and_never_overlaps():
     group = job["concurrency"]["group"]
     assert "format('pulumi-up-{0}', inputs.stack)" in group
     assert job["concurrency"]["cancel-in-progress"] == "${{ inputs.command != 'up' }}"
+
+
+def test_the_deploy_creates_the_policy_pack_venv_before_pulumi_runs():
+    steps = load("pulumi.yml")["jobs"]["pulumi"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    venv = next(i for i, run in enumerate(runs) if "python -m venv policies/venv" in run)
+    assert "policies/venv/bin/python -m pip install -r policies/requirements.txt" in runs[venv]
+    pulumi = next(i for i, step in enumerate(steps) if step.get("uses", "").startswith("pulumi/actions@"))
+    assert venv < pulumi
+    runtime = yaml.safe_load((PROJECT_DIR / "policies" / "PulumiPolicy.yaml").read_text())["runtime"]
+    assert runtime["options"]["virtualenv"] == "venv"
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_make_targets_the_workflows_call_exist(path):
+    targets = set(re.findall(r"^([\w./-]+):", (PROJECT_DIR / "Makefile").read_text(), re.MULTILINE))
+    called = re.findall(r"\bmake ([\w./-]+)", path.read_text())
+    assert called and set(called) <= targets, set(called) - targets
+
+
+def test_dependabot_keeps_actions_and_python_pins_current():
+    updates = yaml.safe_load((PROJECT_DIR / ".github" / "dependabot.yml").read_text())["updates"]
+    by_ecosystem = {update["package-ecosystem"]: update for update in updates}
+    assert set(by_ecosystem) == {"github-actions", "pip"}
+    assert set(by_ecosystem["pip"]["directories"]) == {"/", "/policies"}
+    assert (PROJECT_DIR / "policies" / "requirements.txt").exists()

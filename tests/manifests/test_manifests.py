@@ -17,11 +17,7 @@ CHECKOV = PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"
 
 def test_every_stack_renders_workloads(rendered):
     for name, directory in rendered.items():
-        kinds = {
-            yaml.safe_load(p.read_text())["kind"]
-            for p in directory.rglob("*.yaml")
-            if p.name != "helm-releases.yaml"
-        }
+        kinds = {yaml.safe_load(p.read_text())["kind"] for p in directory.rglob("*.yaml")}
         assert {
             "Deployment",
             "Service",
@@ -36,8 +32,6 @@ def test_manifests_are_schema_valid(rendered, version):
     checked = 0
     for directory in rendered.values():
         for path in sorted(directory.rglob("*.yaml")):
-            if path.name == "helm-releases.yaml":
-                continue
             manifest = yaml.safe_load(path.read_text())
             try:
                 kubernetes_validate.validate(manifest, version, strict=True)

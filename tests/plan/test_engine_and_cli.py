@@ -62,12 +62,37 @@ def test_preview_json_records_the_prod_platform(tmp_path, capsys):
 
 
 def test_render_writes_one_manifest_per_object_and_a_release_summary(tmp_path, capsys):
-    assert main(["render", "--stack", "prod", "--out", str(tmp_path)]) == 0
-    deployment = yaml.safe_load((tmp_path / "main" / "ml" / "deployment-llm.yaml").read_text())
+    out = tmp_path / "manifests"
+    assert main(["render", "--stack", "prod", "--out", str(out)]) == 0
+    deployment = yaml.safe_load((out / "main" / "ml" / "deployment-llm.yaml").read_text())
     assert (deployment["apiVersion"], deployment["kind"]) == ("apps/v1", "Deployment")
-    releases = yaml.safe_load((tmp_path / "helm-releases.yaml").read_text())["releases"]
+    # Beside the directory, not in it: `kubectl apply -R -f DIR` reads every .yaml/.json below DIR.
+    releases = yaml.safe_load((tmp_path / "manifests.helm-releases.yaml").read_text())["releases"]
     assert {r["chart"] for r in releases} == {"dcgm-exporter", "prometheus", "prometheus-adapter"}
-    assert (tmp_path / "main" / "_cluster" / "namespace-ml.yaml").exists()
+    assert (out / "main" / "_cluster" / "namespace-ml.yaml").exists()
+    for path in out.rglob("*"):
+        if path.suffix in (".yaml", ".yml", ".json"):
+            document = yaml.safe_load(path.read_text())
+            assert {"apiVersion", "kind", "metadata"} <= set(document), path
+
+
+def test_render_removes_the_files_of_deleted_workloads_only(tmp_path, dev_config, write_stack):
+    out = tmp_path / "manifests"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "mine.yaml").write_text("kind: ConfigMap\n")  # the user's, never rendered
+    assert main(["render", "--config", str(write_stack(dev_config)), "--out", str(out)]) == 0
+    model1 = sorted(p.relative_to(out) for p in out.rglob("*-model1*.yaml"))
+    assert model1
+
+    del dev_config["config"]["mlplatform:models"]["model1"]
+    assert main(["render", "--config", str(write_stack(dev_config)), "--out", str(out)]) == 0
+    assert not [p for p in model1 if (out / p).exists()]
+    assert (out / "notes" / "mine.yaml").read_text() == "kind: ConfigMap\n"
+    listed = (out / ".mlplatform-rendered").read_text().split()
+    assert listed and all((out / p).is_file() for p in listed)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.yaml") if p.parent.name != "notes") == sorted(
+        listed
+    )
 
 
 def _bad_stack(tmp_path, mutate) -> str:

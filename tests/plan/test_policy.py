@@ -129,6 +129,34 @@ def test_policy_config_prints_the_stack_file_budget_merged_into_the_prod_config(
     assert document == {**prod, "cost-budget": {"monthlyMaxUsd": budget}}
 
 
+def test_policy_config_follows_the_environment_not_the_file_name(dev_config, write_stack, capsys):
+    # A new stack file named after no config file: its `mlplatform:environment` picks the file.
+    dev_config["config"]["mlplatform:environment"] = "prod"
+    staging = write_stack(dev_config, name="staging-eu")
+    assert main(["policy-config", "--config", str(staging)]) == 0
+    prod = json.loads((PROJECT_DIR / "policies" / "config" / "prod.json").read_text())
+    printed = json.loads(capsys.readouterr().out)
+    assert {k: v for k, v in printed.items() if k != "cost-budget"} == {
+        k: v for k, v in prod.items() if k != "cost-budget"
+    }
+    assert (
+        pack_config_for("staging-eu", load_stack_file(staging)).source == "policies/config/prod.json + budget"
+    )
+    # A file named like a config (dev) does not win over the environment it declares.
+    named_dev = write_stack(dev_config, name="dev")
+    assert pack_config_for("dev", load_stack_file(named_dev)).source == "policies/config/prod.json + budget"
+
+
+def test_an_environment_without_a_policy_config_is_an_error(dev_config, write_stack, capsys):
+    # Was: silently the rules' own defaults (the strictest), whatever the environment meant.
+    dev_config["config"]["mlplatform:environment"] = "qa"
+    assert main(["policy-config", "--config", str(write_stack(dev_config))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stack 'test': mlplatform:environment: 'qa' has no policy config ")
+    assert "policies/config/qa.json (known: dev, onprem, prod, staging)" in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
 def test_preview_and_policy_show_the_verdicts_of_the_stack(monkeypatch, capsys, tmp_path):
     # The dev stack's reviewed plan stands in for a program run: this is about the CLI wiring.
     dev = PlanRecord.read(PROJECT_DIR / "tests" / "snapshots" / "Pulumi.dev.json")

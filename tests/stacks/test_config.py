@@ -251,3 +251,19 @@ def test_shared_address_space_is_accepted_for_pod_ranges(dev_config, write_stack
     # to save RFC 1918 space for pods.
     _cluster(dev_config)["network"]["podCidr"] = "100.64.0.0/14"
     assert load_stack_file(write_stack(dev_config)).clusters["main"].network.pod_cidr == "100.64.0.0/14"
+
+
+def test_numbers_set_through_the_cli_fill_string_fields(dev_config):
+    # `pulumi config set --path mlplatform:models.model1.image.tag 2` stores the number 2; the
+    # engine hands the whole `mlplatform:models` value over as JSON text. (A decimal such as 1.10
+    # is refused with "quote it": as a number it would arrive as 1.1.)
+    import json
+
+    models = dev_config["config"]["mlplatform:models"]
+    models["model1"]["image"]["tag"] = 2
+    models["model1"]["resources"]["cpu"] = 2
+    engine_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in dev_config["config"].items()}
+    assert '"tag": 2' in engine_config["mlplatform:models"]
+    model = load_from_pulumi("dev", engine_config).models["model1"]
+    assert model.image.tag == "2"
+    assert model.resources.cpu == "2"

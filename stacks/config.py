@@ -92,25 +92,26 @@ class StackConfig(StrictModel):
                         f"on cluster {cluster_name!r}",
                     )
                 routes[(cluster_name, path)] = name
-                if (
-                    model.route.strip_prefix
-                    and cluster.routing_mode == "ingress"
-                    and cluster.cloud not in PREFIX_REWRITING_INGRESS_CLOUDS
-                ):
-                    # networking.k8s.io/v1 Ingress has no rewrite field; only the ALB's transforms
-                    # annotation (AWS LB Controller v2.14) does it among the classes wired here.
-                    raise rule_error(
-                        (*where, "route", "stripPrefix"),
-                        f"cluster {cluster_name!r} routes through an Ingress of class "
-                        f"{cluster.routing.class_name or cluster.cloud!r}, which has no standard way to "
-                        "strip a path prefix: use routing.mode: gateway (HTTPRoute URLRewrite) or set "
-                        "stripPrefix: false and serve the full path",
-                    )
             if model.variants and not cluster.weighted_routing:
                 raise rule_error(
                     (*where, "variants"),
                     f"cluster {cluster_name!r} routes through an Ingress, which on {cluster.cloud} "
                     "cannot split traffic by weight; use routing.mode: gateway or drop the variants",
+                )
+            if (
+                model.route is not None
+                and model.route.strip_prefix
+                and cluster.routing_mode == "ingress"
+                and cluster.cloud not in PREFIX_REWRITING_INGRESS_CLOUDS
+            ):
+                # networking.k8s.io/v1 Ingress has no rewrite field; only the ALB's transforms
+                # annotation (AWS LB Controller v2.14) does it among the classes wired here.
+                raise rule_error(
+                    (*where, "route", "stripPrefix"),
+                    f"cluster {cluster_name!r} routes through an Ingress "
+                    f"({cluster.routing.class_name or cluster.cloud + ' default class'}), which has no "
+                    "standard way to strip a path prefix: use routing.mode: gateway (HTTPRoute "
+                    "URLRewrite) or set stripPrefix: false and serve the full path",
                 )
         self._derived_names_unique()
         for name, job in self.jobs.items():

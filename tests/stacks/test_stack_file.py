@@ -31,7 +31,7 @@ def _preview(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
         pytest.param(
             "    model2:\n",
             "    model1:\n      pool: system\n    model2:\n",
-            "Pulumi.test.yaml: key 'model1' is given twice (line 50 and line 61); YAML would keep only the "
+            "Pulumi.test.yaml: key 'model1' is given twice (line 51 and line 67); YAML would keep only the "
             "last: remove one",
             id="duplicate-key",
         ),
@@ -63,17 +63,17 @@ def _preview(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
             id="snake-case-key",
         ),
         pytest.param(
-            "autoscale: {min: 1, max: 10",
-            "autoscal: {min: 1, max: 10",
+            "autoscale: {min: 1, max: 1,",
+            "autoscal: {min: 1, max: 1,",
             "Pulumi.test.yaml: mlplatform:models.model1.autoscal: unknown key 'autoscal' (did you mean "
             "'autoscale'?) (and 1 more problem(s))",
             id="misspelt-key-before-the-missing-one",
         ),
         pytest.param(
-            'tag: "1.4.2"',
-            "tag: 1.4",
-            "Pulumi.test.yaml: mlplatform:models.model1.image.tag: 1.4 reads as a number in YAML; this key "
-            'takes a string: quote it (tag: "1.4")',
+            'tag: "0.9.1"',
+            "tag: 0.9",
+            "Pulumi.test.yaml: mlplatform:models.model2.image.tag: 0.9 reads as a number in YAML; this key "
+            'takes a string: quote it (tag: "0.9")',
             id="unquoted-number",
         ),
     ],

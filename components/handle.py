@@ -95,6 +95,9 @@ class ClusterHandle:
     registry_url: pulumi.Output[str] | None = None
     # Config bucket name -> physical bucket (or container) name.
     buckets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    # Azure: the storage account's blob endpoint (https://<account>.blob.core.windows.net/), the
+    # base of a container's URL; None elsewhere.
+    blob_endpoint: pulumi.Output[str] | None = None
     identity: WorkloadIdentity | None = None
     extra_egress: tuple[Egress, ...] = ()
     # The resources Kubernetes objects must wait for (node pools, add-ons).

@@ -112,6 +112,21 @@ class StackConfig(StrictModel):
                     f"cluster {cluster_name!r} routes through an Ingress, which on {cluster.cloud} "
                     "cannot split traffic by weight; use routing.mode: gateway or drop the variants",
                 )
+            if (
+                model.route is not None
+                and model.route.strip_prefix
+                and cluster.routing_mode == "ingress"
+                and cluster.cloud not in PREFIX_REWRITING_INGRESS_CLOUDS
+            ):
+                # networking.k8s.io/v1 Ingress has no rewrite field; only the ALB's transforms
+                # annotation (AWS LB Controller v2.14) does it among the classes wired here.
+                raise rule_error(
+                    (*where, "route", "stripPrefix"),
+                    f"cluster {cluster_name!r} routes through an Ingress "
+                    f"({cluster.routing.class_name or cluster.cloud + ' default class'}), which has no "
+                    "standard way to strip a path prefix: use routing.mode: gateway (HTTPRoute "
+                    "URLRewrite) or set stripPrefix: false and serve the full path",
+                )
         self._derived_names_unique()
         self._team_identities_work_on_their_clusters()
         self._quotas_hold_their_workloads()
@@ -321,6 +336,10 @@ def _check_name(where: tuple[str, ...], name: str, max_length: int) -> None:
             where,
             f"{name!r} becomes Kubernetes object names: lowercase letters, digits, '-', at most {max_length}",
         )
+
+
+# Ingress classes whose controller strips a route prefix (ALB transforms).
+PREFIX_REWRITING_INGRESS_CLOUDS = {"aws"}
 
 
 def _check_workload(

@@ -17,9 +17,23 @@ from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
 from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
 from components.k8s.model_service import PRIMARY, Autoscaling, ModelService, ModelServiceArgs, ModelVariant
 from components.k8s.namespace import QuotaLimits, TeamNamespace, TeamNamespaceArgs
-from components.k8s.pod import ContainerResources
+from components.k8s.pod import Artifacts, ContainerResources, bucket_env
+from components.k8s.servers import PRESETS, ServerPreset
 from stacks.config import StackConfig
 from stacks.workloads import Autoscale, ImageOverride, ImageRef, JobConfig, ModelConfig, Resources
+
+# A custom server: the explicit port/probes/args of the model config, with today's defaults.
+CUSTOM = ServerPreset(
+    port=8080,
+    liveness_path="/healthz",
+    readiness_path="/ready",
+    metrics_port=None,
+    metrics_path=None,
+    load_seconds=300,
+    request_timeout_seconds=None,
+    cache_dir="/cache",
+    cache_size="1Gi",
+)
 
 # cloud -> module whose `build_cluster(name, cluster, stack) -> ClusterHandle` declares that
 # cloud's platform component. Imported only when a stack uses the cloud: each SDK costs
@@ -93,20 +107,40 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
     routes: list[RouteSpec] = []
     for model_name, model in models.items():
         team = stack.team_of(model)
+        preset = PRESETS.get(model.server, CUSTOM)
+        port = model.port or preset.port
+        request_timeout = (model.route.timeout_seconds if model.route else None) or (
+            preset.request_timeout_seconds
+        )
         service = ModelService(
             f"{cluster_name}-{model_name}",
             ModelServiceArgs(
                 model=model_name,
                 namespace=team,
                 pool=handle.pools[model.pool],
-                port=model.port,
-                resources=_container_resources(model.resources),
+                port=port,
+                resources=_container_resources(
+                    model.resources, model.resources.cache_size or preset.cache_size
+                ),
                 variants=_variants(model, handle),
-                liveness_path=model.probes.liveness_path,
-                readiness_path=model.probes.readiness_path,
-                startup_seconds=model.probes.startup_seconds,
-                env=model.env,
-                args=model.args,
+                liveness_path=model.probes.liveness_path or preset.liveness_path,
+                readiness_path=model.probes.readiness_path or preset.readiness_path,
+                startup_seconds=model.load_seconds or model.probes.startup_seconds or preset.load_seconds,
+                liveness_timeout_seconds=preset.liveness_timeout_seconds,
+                # The preset's metrics port is its default port's neighbour: moving `port` keeps it.
+                metrics_port=port if preset.metrics_port == preset.port else preset.metrics_port,
+                metrics_path=preset.metrics_path,
+                request_timeout_seconds=request_timeout,
+                cache_dir=preset.cache_dir
+                if model.server != "custom" or model.resources.cache_size
+                else None,
+                config=model.config,
+                env={
+                    **preset.env,
+                    **_bucket_env(handle, model.buckets, model.artifacts),
+                    **model.env,
+                },
+                args=[*preset.args, *model.args],
                 labels=labels,
                 buckets=dict(model.buckets),
                 identity=handle.identity,
@@ -118,7 +152,17 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
             opts=k8s_opts,
         )
         if model.route is not None:
-            routes.append(RouteSpec(model_name, team, model.route.path, service.backends, service))
+            routes.append(
+                RouteSpec(
+                    model_name,
+                    team,
+                    model.route.path,
+                    service.backends,
+                    service,
+                    strip_prefix=model.route.strip_prefix,
+                    timeout_seconds=request_timeout,
+                )
+            )
 
     if routes:
         mode = cluster.routing_mode
@@ -170,6 +214,7 @@ def _job_args(
         command=job.command,
         args=job.args,
         env=job.env,
+        bucket_env=_bucket_env(handle, job.buckets, job.artifacts),
         backoff_limit=job.backoff_limit,
         restart_policy=job.restart_policy,
         active_deadline_seconds=job.active_deadline_seconds,
@@ -202,6 +247,16 @@ def _variants(model: ModelConfig, handle: ClusterHandle) -> list[ModelVariant]:
     return variants
 
 
+def _bucket_env(handle: ClusterHandle, buckets: dict, artifacts) -> dict[str, pulumi.Input[str]]:
+    return bucket_env(
+        handle.cloud,
+        handle.buckets,
+        buckets,
+        Artifacts(artifacts.bucket, artifacts.path) if artifacts else None,
+        handle.blob_endpoint,
+    )
+
+
 def _scales_on_gpu(model: ModelConfig) -> bool:
     autoscales = [model.autoscale, *(v.autoscale for v in model.variants.values() if v.autoscale)]
     return any(autoscale.gpu_util is not None for autoscale in autoscales)
@@ -225,7 +280,7 @@ def _autoscaling(autoscale: Autoscale) -> Autoscaling:
     return Autoscaling(autoscale.min, autoscale.max, autoscale.cpu, autoscale.memory, autoscale.gpu_util)
 
 
-def _container_resources(resources: Resources) -> ContainerResources:
+def _container_resources(resources: Resources, cache_size: str | None = None) -> ContainerResources:
     return ContainerResources(
         cpu=resources.cpu,
         memory=resources.memory,
@@ -233,6 +288,7 @@ def _container_resources(resources: Resources) -> ContainerResources:
         memory_limit=resources.memory_limit or resources.memory,
         ephemeral_storage=resources.ephemeral_storage,
         accelerators=resources.gpu or resources.tpu,
+        cache_size=cache_size,
     )
 
 

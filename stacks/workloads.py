@@ -71,8 +71,11 @@ class Resources(StrictModel):
     cpu_limit: str | None = Field(default=None, pattern=QUANTITY.pattern)
     memory_limit: str | None = Field(default=None, pattern=QUANTITY.pattern)
     ephemeral_storage: str = Field(default="1Gi", pattern=QUANTITY.pattern)
+    # Writable model cache (emptyDir); default per server preset. The ephemeral-storage request
+    # grows by it.
+    cache_size: str | None = Field(default=None, pattern=QUANTITY.pattern)
 
-    @field_validator("memory", "memory_limit", "ephemeral_storage")
+    @field_validator("memory", "memory_limit", "ephemeral_storage", "cache_size")
     @classmethod
     def _bytes(cls, value: str | None) -> str | None:
         return _byte_quantity(value)
@@ -102,14 +105,20 @@ class Autoscale(StrictModel):
 
 
 class Probes(StrictModel):
-    liveness_path: str = Field(default="/healthz", pattern=r"^/")
-    readiness_path: str = Field(default="/ready", pattern=r"^/")
+    # Unset: the server preset's paths (custom: /healthz and /ready).
+    liveness_path: str | None = Field(default=None, pattern=r"^/")
+    readiness_path: str | None = Field(default=None, pattern=r"^/")
     # Model loading can take minutes: the startup probe allows this long before liveness starts.
-    startup_seconds: int = Field(default=300, ge=10, le=3600)
+    # Same as the model's `loadSeconds`.
+    startup_seconds: int | None = Field(default=None, ge=10, le=3600)
 
 
 class Route(StrictModel):
     path: str = Field(pattern=r"^/[-a-zA-Z0-9_./]*$")
+    # The server sees `/v1/...`, not `/model1/v1/...`: stock servers know nothing of the prefix.
+    strip_prefix: bool = True
+    # Load balancer request budget; default per server preset (LLMs: 600 s).
+    timeout_seconds: int | None = Field(default=None, ge=1, le=3600)
 
     @field_validator("path")
     @classmethod
@@ -120,6 +129,22 @@ class Route(StrictModel):
         if problem is not None:
             raise ValueError(f"{problem}: HTTPRoutes and Ingresses refuse that path")
         return path
+
+
+class Artifacts(StrictModel):
+    """Where the weights live: a config bucket of the cluster and a path in it."""
+
+    bucket: str
+    path: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+def _artifacts_readable(artifacts: Artifacts | None, buckets: dict[str, str]) -> None:
+    if artifacts is not None and artifacts.bucket not in buckets:
+        raise rule_error(
+            ("artifacts", "bucket"),
+            f"the workload has no access to bucket {artifacts.bucket!r}: "
+            f"add buckets: {{{artifacts.bucket}: read}}",
+        )
 
 
 class Variant(StrictModel):
@@ -133,10 +158,19 @@ class ModelConfig(StrictModel):
     team: str | None = None
     image: ImageRef
     pool: str
-    port: int = Field(default=8080, ge=1024, le=65535)
+    # A stock server preset sets port, probes, metrics, timeouts and cache (components/k8s/servers.py);
+    # custom keeps the explicit port/probes/args.
+    server: Literal["vllm", "triton", "torchserve", "custom"] = "custom"
+    # Unset: the preset's port (custom: 8080).
+    port: int | None = Field(default=None, ge=1024, le=65535)
     resources: Resources
     autoscale: Autoscale
     probes: Probes = Field(default_factory=Probes)
+    # Seconds the weights may take to load before the startup probe fails the pod.
+    load_seconds: int | None = Field(default=None, ge=10, le=3600)
+    artifacts: Artifacts | None = None
+    # Non-secret server settings, mounted read-only as files under /etc/model-config.
+    config: dict[str, str] = Field(default_factory=dict)
     route: Route | None = None
     # The primary's share of the route when variants split it; the variants take the rest.
     weight: int | None = Field(default=None, ge=0, le=100)
@@ -154,6 +188,24 @@ class ModelConfig(StrictModel):
                     f"variant name {name!r}: lowercase letters, digits, '-', at most {MAX_VARIANT_NAME}"
                 )
         return variants
+
+    @field_validator("config")
+    @classmethod
+    def _config_keys(cls, config: dict[str, str]) -> dict[str, str]:
+        # ConfigMap keys (kubernetes apimachinery validation IsConfigMapKey).
+        for key in config:
+            if not re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", key) or key in (".", ".."):
+                raise ValueError(f"config key {key!r}: letters, digits, '-', '_', '.' only (a file name)")
+        return config
+
+    @model_validator(mode="after")
+    def _artifacts_bucket(self) -> ModelConfig:
+        _artifacts_readable(self.artifacts, self.buckets)
+        if self.probes.startup_seconds is not None and self.load_seconds is not None:
+            raise rule_error(
+                ("probes", "startupSeconds"), "give loadSeconds or probes.startupSeconds, not both"
+            )
+        return self
 
     @model_validator(mode="after")
     def _weights_add_up(self) -> ModelConfig:
@@ -189,6 +241,7 @@ class JobConfig(StrictModel):
     args: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     buckets: dict[str, ACCESS] = Field(default_factory=dict)
+    artifacts: Artifacts | None = None
     # A schedule makes a CronJob (nightly batch); without one it is a one-off Job (training).
     schedule: str | None = None
     time_zone: str | None = None
@@ -217,6 +270,11 @@ class JobConfig(StrictModel):
         if problem:
             raise ValueError(problem)
         return zone
+
+    @model_validator(mode="after")
+    def _artifacts_bucket(self) -> JobConfig:
+        _artifacts_readable(self.artifacts, self.buckets)
+        return self
 
     @model_validator(mode="after")
     def _schedule_fields(self) -> JobConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,6 +30,10 @@ class RouteSpec:
     # What serves the route (the model's ModelService); the route waits for it, and only for it:
     # depending on every model would make each route wait on the whole cluster's workloads.
     service: pulumi.Resource | None = None
+    # Serve `<path>/x` to the model as `/x` (HTTPRoute URLRewrite, ALB transforms).
+    strip_prefix: bool = False
+    # The route's request budget at the load balancer; None: the load balancer's default.
+    timeout_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,16 +98,24 @@ class Fanout(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.routing.ready]),
         )
         for route in args.routes:
+            rule: dict = {
+                "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
+                "backendRefs": [
+                    {"name": b.service, "port": b.port, "weight": b.weight} for b in route.backends
+                ],
+            }
+            if route.strip_prefix:
+                # Gateway API v1.4.0 HTTPURLRewriteFilter: ReplacePrefixMatch needs a PathPrefix
+                # match; "/" turns /model1/v1/x into /v1/x (Core support for HTTPRoute).
+                rule["filters"] = [
+                    {
+                        "type": "URLRewrite",
+                        "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}},
+                    }
+                ]
             spec: dict = {
                 "parentRefs": [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE}],
-                "rules": [
-                    {
-                        "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
-                        "backendRefs": [
-                            {"name": b.service, "port": b.port, "weight": b.weight} for b in route.backends
-                        ],
-                    }
-                ],
+                "rules": [rule],
             }
             if args.host:
                 spec["hostnames"] = [args.host]
@@ -146,7 +159,31 @@ class Fanout(pulumi.ComponentResource):
                         sort_keys=True,
                     )
                     backend = {"service": {"name": action, "port": {"name": "use-annotation"}}}
+                if route.strip_prefix:
+                    # AWS LB Controller v2.14 (chart 1.14.0) URL rewrite, keyed by the path's
+                    # backend name (kubernetes-sigs/aws-load-balancer-controller#4396,
+                    # docs guide/tasks/url_rewrite): /model1 and /model1/x become / and /x.
+                    prefix = re.escape(route.path.rstrip("/"))
+                    annotations[f"alb.ingress.kubernetes.io/transforms.{backend['service']['name']}"] = (
+                        json.dumps(
+                            [
+                                {
+                                    "type": "url-rewrite",
+                                    "urlRewriteConfig": {
+                                        "rewrites": [{"regex": f"^{prefix}/?(.*)$", "replace": "/$1"}]
+                                    },
+                                }
+                            ]
+                        )
+                    )
                 paths.append({"path": route.path, "pathType": "Prefix", "backend": backend})
+            timeouts = [r.timeout_seconds for r in routes if r.timeout_seconds is not None]
+            if timeouts and args.routing.ingress_weights == "alb-actions":
+                # One ALB per Ingress: its idle timeout (60 s by default, AWS LB Controller
+                # annotations docs, load-balancer-attributes) must cover the longest route.
+                annotations["alb.ingress.kubernetes.io/load-balancer-attributes"] = (
+                    f"idle_timeout.timeout_seconds={max(timeouts)}"
+                )
             rule: dict = {"http": {"paths": paths}}
             if args.host:
                 rule["host"] = args.host

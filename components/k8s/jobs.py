@@ -51,6 +51,8 @@ class BatchJobArgs:
     schedule: Schedule | None = None
     labels: dict[str, str] = field(default_factory=dict)
     buckets: dict[str, BucketAccess] = field(default_factory=dict)
+    # BUCKET_<NAME> and MODEL_* variables (pod.bucket_env).
+    bucket_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     identity: WorkloadIdentity | None = None
     # What every object of the job waits for (its namespace).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -98,13 +100,14 @@ class BatchJob(pulumi.ComponentResource):
                                 resources=args.resources,
                                 command=args.command,
                                 args=args.args,
-                                env={**args.env, "JOB_NAME": args.job},
+                                env={**args.env, **args.bucket_env, "JOB_NAME": args.job},
                             ),
                             args.pool,
                         )
                     ],
                     args.pool,
                     args.job,
+                    shm_size=args.resources.shm_size,
                     restart_policy=args.restart_policy,
                 ),
             },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,6 +23,9 @@ from components.k8s.pod import (
 )
 
 COMPONENT = "model-server"
+CONFIG_DIR = "/etc/model-config"
+# Let load balancers stop sending before the server stops accepting (their deregistration lag).
+PRESTOP_SECONDS = 10
 VARIANT_LABEL = "mlplatform.io/variant"
 PRIMARY = "primary"
 SERVICE_PORT = 80
@@ -65,8 +70,21 @@ class ModelServiceArgs:
     variants: list[ModelVariant]
     liveness_path: str = "/healthz"
     readiness_path: str = "/ready"
+    # Weights loading: the startup probe's budget.
     startup_seconds: int = 300
-    env: dict[str, str] = field(default_factory=dict)
+    liveness_timeout_seconds: int = 10
+    metrics_port: int | None = None
+    metrics_path: str | None = None
+    # The longest request the server must finish: load balancer timeout and shutdown grace.
+    request_timeout_seconds: int | None = None
+    # Writable cache (emptyDir sized by resources.cache_size) and HOME.
+    cache_dir: str | None = None
+    # Non-secret settings: a ConfigMap named by its content, mounted read-only at CONFIG_DIR.
+    config: dict[str, str] = field(default_factory=dict)
+    # Further pod volumes and their mounts in the server (e.g. a CSI mount of the artifacts bucket).
+    volumes: list[dict] = field(default_factory=list)
+    volume_mounts: list[dict] = field(default_factory=list)
+    env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     buckets: dict[str, BucketAccess] = field(default_factory=dict)
@@ -93,6 +111,27 @@ class ModelService(pulumi.ComponentResource):
             name, args.model, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
         )
 
+        volumes = list(args.volumes)
+        mounts = list(args.volume_mounts)
+        if args.cache_dir is not None:
+            volumes.append({"name": "cache", "emptyDir": {"sizeLimit": args.resources.cache_size or "1Gi"}})
+            mounts.append({"name": "cache", "mountPath": args.cache_dir})
+        pods_wait_for = [*args.depends_on, *args.pods_depend_on]
+        if args.config:
+            config_name = config_map_name(args.model, args.config)
+            config_map = k8s.core.v1.ConfigMap(
+                f"{name}-config",
+                # The name carries the content hash: a change makes a new ConfigMap and rolls the
+                # Deployments (a ConfigMap edited in place reaches running pods only eventually).
+                metadata=object_metadata(config_name, args.namespace, labels),
+                data=dict(sorted(args.config.items())),
+                immutable=True,
+                opts=child,
+            )
+            pods_wait_for.append(config_map)
+            volumes.append({"name": "model-config", "configMap": {"name": config_name}})
+            mounts.append({"name": "model-config", "mountPath": CONFIG_DIR, "readOnly": True})
+
         self.backends = []
         self.deployments: dict[str, k8s.apps.v1.Deployment] = {}
         for variant in args.variants:
@@ -114,17 +153,23 @@ class ModelService(pulumi.ComponentResource):
                     "minReadySeconds": 10,
                     "progressDeadlineSeconds": args.startup_seconds + 600,
                     "template": {
-                        "metadata": {"labels": {**variant_labels, **pod_labels, POOL_LABEL: args.pool.name}},
+                        "metadata": _pod_metadata(
+                            {**variant_labels, **pod_labels, POOL_LABEL: args.pool.name}, args
+                        ),
                         "spec": pod_spec(
-                            [container(self._server(args, variant), args.pool)],
+                            [container(self._server(args, variant, mounts), args.pool)],
                             args.pool,
                             args.model,
-                            termination_grace_seconds=60,
+                            shm_size=args.resources.shm_size,
+                            # In-flight requests finish after preStop (and the 30 s floor of old).
+                            termination_grace_seconds=PRESTOP_SECONDS
+                            + max(30, args.request_timeout_seconds or 0),
                             topology_spread_labels=selector,
+                            volumes=volumes,
                         ),
                     },
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *args.pods_depend_on]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=pods_wait_for),
             )
             self.deployments[variant.name] = deployment
             service_annotations = {}
@@ -138,9 +183,7 @@ class ModelService(pulumi.ComponentResource):
                 spec={
                     "type": "ClusterIP",
                     "selector": selector,
-                    "ports": [
-                        {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
-                    ],
+                    "ports": _service_ports(args),
                 },
                 opts=child,
             )
@@ -164,6 +207,20 @@ class ModelService(pulumi.ComponentResource):
                                 },
                             }
                         },
+                        "targetRef": {"group": "", "kind": "Service", "name": object_name},
+                    },
+                    opts=child,
+                )
+            if args.health_check == "gke-policy" and args.request_timeout_seconds is not None:
+                k8s.apiextensions.CustomResource(
+                    f"{prefix}-backend-policy",
+                    api_version="networking.gke.io/v1",
+                    kind="GCPBackendPolicy",
+                    metadata=object_metadata(object_name, args.namespace, variant_labels),
+                    spec={
+                        # The backend service's timeout, 30 s unless set (GKE docs, "Configure
+                        # Gateway resources using Policies": GCPBackendPolicy default.timeoutSec).
+                        "default": {"timeoutSec": args.request_timeout_seconds},
                         "targetRef": {"group": "", "kind": "Service", "name": object_name},
                     },
                     opts=child,
@@ -212,15 +269,23 @@ class ModelService(pulumi.ComponentResource):
         self.register_outputs({"backends": [b.service for b in self.backends]})
 
     @staticmethod
-    def _server(args: ModelServiceArgs, variant: ModelVariant) -> ContainerSpec:
+    def _server(args: ModelServiceArgs, variant: ModelVariant, mounts: list[dict]) -> ContainerSpec:
         http = {"port": "http"}
+        env = {**args.env, "MODEL_NAME": args.model, "MODEL_VARIANT": variant.name}
+        if args.cache_dir is not None:
+            # The root filesystem is read-only: libraries that write under ~ need a writable HOME.
+            env["HOME"] = args.cache_dir
+        if args.config:
+            env["MODEL_CONFIG_DIR"] = CONFIG_DIR
         return ContainerSpec(
             name="server",
             image=variant.image,
             resources=args.resources,
             args=args.args,
-            env={**args.env, "MODEL_NAME": args.model, "MODEL_VARIANT": variant.name},
+            env=env,
             port=args.port,
+            ports=_metrics_ports(args),
+            volume_mounts=mounts,
             extra={
                 # Loading weights can take minutes; liveness only starts once this succeeds.
                 "startupProbe": {
@@ -232,18 +297,49 @@ class ModelService(pulumi.ComponentResource):
                     "httpGet": {**http, "path": args.readiness_path},
                     "periodSeconds": 5,
                     "failureThreshold": 3,
-                    "timeoutSeconds": 2,
+                    "timeoutSeconds": 5,
                 },
+                # A pod busy with long generations answers late; only a hung one fails this.
                 "livenessProbe": {
                     "httpGet": {**http, "path": args.liveness_path},
-                    "periodSeconds": 10,
-                    "failureThreshold": 3,
-                    "timeoutSeconds": 2,
+                    "periodSeconds": 15,
+                    "failureThreshold": 4,
+                    "timeoutSeconds": args.liveness_timeout_seconds,
                 },
-                # Let load balancers stop sending before the server stops accepting.
-                "lifecycle": {"preStop": {"sleep": {"seconds": 10}}},
+                "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
             },
         )
+
+
+def config_map_name(model: str, config: dict[str, str]) -> str:
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{model}-config-{digest}"
+
+
+def _metrics_ports(args: ModelServiceArgs) -> dict[str, int]:
+    return {"metrics": args.metrics_port} if args.metrics_port not in (None, args.port) else {}
+
+
+def _service_ports(args: ModelServiceArgs) -> list[dict]:
+    ports = [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]
+    if _metrics_ports(args):
+        ports.append(
+            {"name": "metrics", "port": args.metrics_port, "targetPort": "metrics", "protocol": "TCP"}
+        )
+    return ports
+
+
+def _pod_metadata(labels: dict[str, str], args: ModelServiceArgs) -> dict:
+    """Pods carry the variant label, so scraped request counts compare per variant; the
+    prometheus.io annotations tell annotation-based scrapers where the metrics are."""
+    metadata: dict = {"labels": labels}
+    if args.metrics_path is not None:
+        metadata["annotations"] = {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(args.metrics_port or args.port),
+            "prometheus.io/path": args.metrics_path,
+        }
+    return metadata
 
 
 def _hpa_metrics(autoscaling: Autoscaling) -> list[dict]:

@@ -13,6 +13,35 @@ from components.handle import BucketAccess, WorkloadIdentity
 # A high, fixed UID: non-root, and never a UID that exists on the node.
 RUN_AS_USER = 10001
 PART_OF = "mlplatform"
+# Shared memory for PyTorch workers and NCCL: half the memory limit (a tmpfs counts against it),
+# never more than this.
+MAX_SHM_BYTES = 16 * 2**30
+BINARY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+DECIMAL_UNITS = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def quantity_bytes(quantity: str) -> int:
+    """A Kubernetes byte quantity ("8Gi", "500M", "1024") in bytes (the config checked its form)."""
+    for unit, factor in {**BINARY_UNITS, **DECIMAL_UNITS}.items():
+        if quantity.endswith(unit):
+            return int(float(quantity[: -len(unit)]) * factor)
+    return int(float(quantity))
+
+
+def mebibytes(size: int) -> str:
+    return f"{-(-size // 2**20)}Mi"
+
+
+# gsutil/gcloud storage and the AWS CLI/SDKs address objects as gs://bucket/key, s3://bucket/key.
+URI_SCHEMES = {"gcp": "gs", "aws": "s3"}
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """A workload's model artifacts: a config bucket name and a path in it."""
+
+    bucket: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -24,6 +53,18 @@ class ContainerResources:
     ephemeral_storage: str = "1Gi"
     # Whole accelerators (GPUs or TPU chips) of the pool's extended resource.
     accelerators: int = 0
+    # The writable cache volume (emptyDir on node disk), counted in the ephemeral-storage request.
+    cache_size: str | None = None
+
+    @property
+    def shm_size(self) -> str:
+        return mebibytes(min(quantity_bytes(self.memory_limit) // 2, MAX_SHM_BYTES))
+
+    @property
+    def ephemeral_storage_total(self) -> str:
+        if self.cache_size is None:
+            return self.ephemeral_storage
+        return mebibytes(quantity_bytes(self.ephemeral_storage) + quantity_bytes(self.cache_size))
 
 
 def standard_labels(name: str, component: str, labels: dict[str, str]) -> dict[str, str]:
@@ -55,12 +96,12 @@ def resource_requirements(resources: ContainerResources, pool: PoolContract) -> 
     requests = {
         "cpu": resources.cpu,
         "memory": resources.memory,
-        "ephemeral-storage": resources.ephemeral_storage,
+        "ephemeral-storage": resources.ephemeral_storage_total,
     }
     limits = {
         "cpu": resources.cpu_limit,
         "memory": resources.memory_limit,
-        "ephemeral-storage": resources.ephemeral_storage,
+        "ephemeral-storage": resources.ephemeral_storage_total,
     }
     if resources.accelerators and pool.extended_resource:
         # Extended resources cannot be overcommitted: request == limit.
@@ -76,8 +117,11 @@ class ContainerSpec:
     resources: ContainerResources
     command: list[str] = field(default_factory=list)
     args: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     port: int | None = None
+    # Further named ports (e.g. a separate metrics port).
+    ports: dict[str, int] = field(default_factory=dict)
+    volume_mounts: list[dict] = field(default_factory=list)
     # Extra container fields (probes, lifecycle) merged in as they are.
     extra: dict = field(default_factory=dict)
 
@@ -100,6 +144,7 @@ def container(spec: ContainerSpec, pool: PoolContract) -> dict:
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "shm", "mountPath": "/dev/shm"},
+            *spec.volume_mounts,
         ],
     }
     if spec.command:
@@ -108,8 +153,10 @@ def container(spec: ContainerSpec, pool: PoolContract) -> dict:
         body["args"] = spec.args
     if spec.env:
         body["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
-    if spec.port is not None:
-        body["ports"] = [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}]
+    ports = {"http": spec.port} if spec.port is not None else {}
+    ports.update(spec.ports)
+    if ports:
+        body["ports"] = [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports.items()]
     return {**body, **spec.extra}
 
 
@@ -118,10 +165,11 @@ def pod_spec(
     pool: PoolContract,
     service_account: str,
     *,
+    shm_size: str,
     restart_policy: str | None = None,
     termination_grace_seconds: int = 30,
     topology_spread_labels: dict[str, str] | None = None,
-    shm_size: str = "1Gi",
+    volumes: list[dict] | None = None,
 ) -> dict:
     """A restricted-profile pod: non-root, no token, read-only root, scheduled by the pool contract."""
     spec: dict = {
@@ -141,6 +189,7 @@ def pod_spec(
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
             # PyTorch data loaders and NCCL use shared memory; the default 64 MiB is too small.
             {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}},
+            *(volumes or []),
         ],
         **pool.pod_scheduling(),
     }
@@ -157,6 +206,35 @@ def pod_spec(
             for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
         ]
     return spec
+
+
+def bucket_env(
+    cloud: str,
+    buckets: dict[str, pulumi.Output[str]],
+    accessed: dict[str, BucketAccess],
+    artifacts: Artifacts | None,
+    blob_endpoint: pulumi.Output[str] | None = None,
+) -> dict[str, pulumi.Input[str]]:
+    """BUCKET_<NAME> for every bucket the workload may use, and MODEL_BUCKET/PATH/URI for its
+    artifacts, in the URI form of the cloud's own SDKs and CLIs."""
+    env: dict[str, pulumi.Input[str]] = {
+        "BUCKET_" + name.upper().replace("-", "_"): buckets[name]
+        for name in sorted(accessed)
+        if name in buckets
+    }
+    if artifacts is not None:
+        bucket = buckets[artifacts.bucket]
+        env["MODEL_BUCKET"] = bucket
+        env["MODEL_PATH"] = artifacts.path
+        if cloud in URI_SCHEMES:
+            env["MODEL_URI"] = bucket.apply(lambda b: f"{URI_SCHEMES[cloud]}://{b}/{artifacts.path}")
+        elif cloud == "azure" and blob_endpoint is not None:
+            # https://<account>.blob.core.windows.net/<container>/<blob> (Azure Storage docs,
+            # "Resource URI syntax").
+            env["MODEL_URI"] = pulumi.Output.all(blob_endpoint, bucket).apply(
+                lambda parts: f"{parts[0].rstrip('/')}/{parts[1]}/{artifacts.path}"
+            )
+    return env
 
 
 def workload_service_account(

@@ -39,6 +39,7 @@ def test_the_stacks_render_the_custom_resources_under_check(custom_resources):
         ("gateway.networking.k8s.io/v1", "Gateway"),
         ("gateway.networking.k8s.io/v1", "HTTPRoute"),
         ("networking.gke.io/v1", "HealthCheckPolicy"),
+        ("networking.gke.io/v1", "GCPBackendPolicy"),
     } <= kinds
 
 

@@ -419,7 +419,7 @@ def test_dev_stack_envelope_follows_its_config(shipped_records):
         + 100 * prices.disk("gcp", "europe-west4", "pd-balanced") / 730
     )
     assert gpu.hourly_usd == pytest.approx(expected)
-    assert (gpu.floor_usd, gpu.ceiling_usd) == (0, pytest.approx(expected * 2 * 730))
+    assert (gpu.floor_usd, gpu.ceiling_usd) == (0, pytest.approx(expected * 3 * 730))
     assert line(envelope, "pool system").floor_usd > 0  # the system pool never scales to zero
     assert line(envelope, "control plane").floor_usd == pytest.approx(73.00)
 

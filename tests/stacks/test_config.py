@@ -26,7 +26,7 @@ def test_shipped_stacks_load(stack):
 def test_dev_stack_has_system_and_spot_gpu_pool():
     pools = load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml").clusters["main"].pools
     assert (pools["system"].kind, pools["system"].min, pools["system"].max) == ("cpu", 1, 3)
-    assert (pools["gpu-t4"].kind, pools["gpu-t4"].min, pools["gpu-t4"].max) == ("gpu", 0, 2)
+    assert (pools["gpu-t4"].kind, pools["gpu-t4"].min, pools["gpu-t4"].max) == ("gpu", 0, 3)
     assert pools["gpu-t4"].spot
 
 

@@ -31,8 +31,8 @@ def _preview(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
         pytest.param(
             "    model2:\n",
             "    model1:\n      pool: system\n    model2:\n",
-            "Pulumi.test.yaml: key 'model1' is given twice (line 50 and line 61); YAML would keep only the "
-            "last: remove one",
+            "Pulumi.test.yaml: key 'model1' is given twice (line {first} and line {second}); YAML would keep "
+            "only the last: remove one",
             id="duplicate-key",
         ),
         pytest.param(
@@ -63,23 +63,28 @@ def _preview(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
             id="snake-case-key",
         ),
         pytest.param(
-            "autoscale: {min: 1, max: 10",
-            "autoscal: {min: 1, max: 10",
+            "autoscale: {min: 1, max: 1,",
+            "autoscal: {min: 1, max: 1,",
             "Pulumi.test.yaml: mlplatform:models.model1.autoscal: unknown key 'autoscal' (did you mean "
             "'autoscale'?) (and 1 more problem(s))",
             id="misspelt-key-before-the-missing-one",
         ),
         pytest.param(
-            'tag: "1.4.2"',
-            "tag: 1.4",
-            "Pulumi.test.yaml: mlplatform:models.model1.image.tag: 1.4 reads as a number in YAML; this key "
-            'takes a string: quote it (tag: "1.4")',
+            'tag: "0.9.1"',
+            "tag: 0.9",
+            "Pulumi.test.yaml: mlplatform:models.model2.image.tag: 0.9 reads as a number in YAML; this key "
+            'takes a string: quote it (tag: "0.9")',
             id="unquoted-number",
         ),
     ],
 )
 def test_a_stack_file_mistake_exits_2_with_one_line(tmp_path, old, new, error):
     assert old in DEV
-    result = _preview(tmp_path, DEV.replace(old, new, 1))
+    text = DEV.replace(old, new, 1)
+    # The duplicate key's two lines, wherever the dev stack has them.
+    twice = [number for number, line in enumerate(text.splitlines(), 1) if line == "    model1:"]
+    if len(twice) == 2:
+        error = error.format(first=twice[0], second=twice[1])
+    result = _preview(tmp_path, text)
     assert result.returncode == 2, result.stdout
     assert result.stderr.splitlines() == [f"error: {error}"]

@@ -33,6 +33,8 @@ def _job(name: str, **changes):
 
 def _ingress_cluster(document):
     document["config"]["mlplatform:clusters"]["main"]["routing"] = {"mode": "ingress"}
+    for model in _models(document).values():
+        model["route"]["stripPrefix"] = False  # GKE's Ingress cannot rewrite paths
 
 
 def _second_team(document):
@@ -50,13 +52,13 @@ INVALID = [
     pytest.param(
         lambda d: d["config"]["mlplatform:teams"]["ml"]["quota"].update(memory="8Gi"),
         "mlplatform:teams.ml.quota.memory: the team's models at their minimum replicas and its jobs need "
-        "28Gi memory (limits), more than the quota allows: raise it to at least 28Gi",
+        "54Gi memory (limits), more than the quota allows: raise it to at least 54Gi",
         id="quota-below-one-replica-of-each-workload",
     ),
     pytest.param(
-        _model("model2", autoscale={"min": 3, "max": 4, "cpu": 50}),
-        "mlplatform:models.model2.autoscale.min: 3 replicas at minimum need 3 accelerators, but pool "
-        "'gpu-t4' holds 2 at its max of 2 nodes",
+        _model("model1", autoscale={"min": 3, "max": 4, "cpu": 50}),
+        "mlplatform:models.model1.autoscale.min: 6 replicas at minimum need 6 accelerators, but pool "
+        "'gpu-t4' holds 3 at its max of 3 nodes",
         id="minimum-replicas-beyond-the-pool",
     ),
     pytest.param(
@@ -65,23 +67,23 @@ INVALID = [
         id="pool-missing",
     ),
     pytest.param(
-        _model("model1", resources={"cpu": "1", "memory": "1Gi", "gpu": 1}),
-        "mlplatform:models.model1.resources.gpu: pool 'system' is a cpu pool: it has no GPUs",
+        _model("model2", resources={"cpu": "1", "memory": "1Gi", "gpu": 1}),
+        "mlplatform:models.model2.resources.gpu: pool 'system' is a cpu pool: it has no GPUs",
         id="gpu-on-cpu-pool",
     ),
     pytest.param(
-        _model("model1", resources={"cpu": "1", "memory": "1Gi", "tpu": 4}),
-        "mlplatform:models.model1.resources.tpu: pool 'system' is a cpu pool: it has no TPUs",
+        _model("model2", resources={"cpu": "1", "memory": "1Gi", "tpu": 4}),
+        "mlplatform:models.model2.resources.tpu: pool 'system' is a cpu pool: it has no TPUs",
         id="tpu-on-cpu-pool",
     ),
     pytest.param(
-        _model("model2", resources={"cpu": "1", "memory": "1Gi"}),
-        "mlplatform:models.model2.resources.gpu: pool 'gpu-t4' is a gpu pool: request resources.gpu",
+        _model("model1", resources={"cpu": "1", "memory": "1Gi"}),
+        "mlplatform:models.model1.resources.gpu: pool 'gpu-t4' is a gpu pool: request resources.gpu",
         id="cpu-only-pod-on-gpu-pool",
     ),
     pytest.param(
-        _model("model2", resources={"cpu": "1", "memory": "1Gi", "gpu": 2}),
-        "mlplatform:models.model2.resources.gpu: 2 GPUs do not fit on a 'gpu-t4' node (1 per node)",
+        _model("model1", resources={"cpu": "1", "memory": "1Gi", "gpu": 2}),
+        "mlplatform:models.model1.resources.gpu: 2 GPUs do not fit on a 'gpu-t4' node (1 per node)",
         id="more-gpus-than-a-node-has",
     ),
     pytest.param(
@@ -126,13 +128,13 @@ INVALID = [
         id="hpa-without-target",
     ),
     pytest.param(
-        _model("model1", autoscale={"min": 1, "max": 2, "gpuUtil": 60}),
-        "mlplatform:models.model1.autoscale.gpuUtil: gpuUtil needs a model that requests a gpu",
+        _model("model2", autoscale={"min": 1, "max": 2, "gpuUtil": 60}),
+        "mlplatform:models.model2.autoscale.gpuUtil: gpuUtil needs a model that requests a gpu",
         id="gpu-util-without-gpu",
     ),
     pytest.param(
-        _model("model1", buckets={"checkpoints": "read"}),
-        "mlplatform:models.model1.buckets.checkpoints: cluster 'main' has no bucket 'checkpoints'",
+        _model("model2", buckets={"checkpoints": "read"}),
+        "mlplatform:models.model2.buckets.checkpoints: cluster 'main' has no bucket 'checkpoints'",
         id="unknown-bucket",
     ),
     pytest.param(
@@ -257,6 +259,9 @@ def test_defaults_are_production_defaults(dev_config, write_stack):
         3,
         3,
     )
-    assert config.models["model1"].probes.startup_seconds == 300
+    # Unset load/probe settings fall to the server preset (custom: today's 300 s, /ready, /healthz).
+    assert config.models["model2"].server == "custom"
+    assert config.models["model2"].load_seconds is None and config.models["model2"].port == 8080
+    assert config.models["model1"].route.strip_prefix is True
     assert config.models["model1"].primary_weight == 90
     assert config.models["model2"].primary_weight == 100

@@ -46,7 +46,7 @@ def test_dev_pools_autoscale_and_gpu_pool_is_spot_from_zero(dev_plan):
         1,
         3,
     )
-    assert (dig(gpu, "autoscaling.totalMinNodeCount"), dig(gpu, "autoscaling.totalMaxNodeCount")) == (0, 2)
+    assert (dig(gpu, "autoscaling.totalMinNodeCount"), dig(gpu, "autoscaling.totalMaxNodeCount")) == (0, 3)
     assert dig(gpu, "nodeConfig.spot") is True
     accelerator = dig(gpu, "nodeConfig.guestAccelerators.0")
     assert (accelerator["type"], accelerator["count"]) == ("nvidia-tesla-t4", 1)

@@ -107,9 +107,10 @@ def _job_pod_templates(record) -> dict[str, dict]:
 
 def test_an_ownership_label_change_leaves_job_pod_templates_alone(dev_config, plan_of):
     """A Job's pod template is immutable: a label there would replace (and re-run) the Job."""
-    before = plan_of(dev_config, "before")
+    # One stack name: physical bucket names (BUCKET_* env in the template) derive from it.
+    before = plan_of(dev_config)
     dev_config["config"]["mlplatform:ownership"] = {"owner": "search-team", "costCenter": "cc-2077"}
-    after = plan_of(dev_config, "after")
+    after = plan_of(dev_config)
     assert _job_pod_templates(before) == _job_pod_templates(after)
     assert set(_job_pod_templates(before)) == {"main-train-bert-job", "main-nightly-batch-cronjob"}
     # The labels stay where they are mutable: the Job and CronJob objects and the Jobs it spawns.
@@ -163,7 +164,7 @@ def test_team_namespace_rbac_quota_and_defaults(dev_plan):
     }
     assert bindings["viewers"]["roleRef"]["name"] == "view"
     quota = one(dev_plan, "kubernetes:core/v1:ResourceQuota").inputs["spec"]["hard"]
-    assert quota["requests.nvidia.com/gpu"] == "2" and quota["requests.cpu"] == "32"
+    assert quota["requests.nvidia.com/gpu"] == "3" and quota["requests.cpu"] == "32"
     assert one(dev_plan, "kubernetes:core/v1:LimitRange").inputs["spec"]["limits"][0]["type"] == "Container"
 
 

@@ -18,10 +18,10 @@ def test_each_variant_is_its_own_deployment_service_hpa_and_pdb(dev_plan):
         assert set(_by_name(dev_plan, kind)) == {"model1", "model1-candidate", "model2"}, kind
     deployments = _by_name(dev_plan, DEPLOYMENT)
     assert dig(deployments["model1"], "spec.template.spec.containers.0.image").endswith(
-        "/dev-models/sentiment:1.4.2"
+        "/dev-models/vllm-openai:v0.11.0"
     )
     assert dig(deployments["model1-candidate"], "spec.template.spec.containers.0.image").endswith(
-        "/sentiment:1.5.0"
+        "/vllm-openai:v0.11.1"
     )
 
 
@@ -38,7 +38,8 @@ def test_deployment_leaves_replicas_to_the_hpa_and_rolls_safely(dev_plan):
 
 
 def test_pod_is_restricted_with_probes_limits_and_writable_tmp(dev_plan):
-    pod = dig(_by_name(dev_plan, DEPLOYMENT)["model1"], "spec.template.spec")
+    # model2 is a custom server: the explicit port and probe defaults of old.
+    pod = dig(_by_name(dev_plan, DEPLOYMENT)["model2"], "spec.template.spec")
     container = pod["containers"][0]
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -51,7 +52,7 @@ def test_pod_is_restricted_with_probes_limits_and_writable_tmp(dev_plan):
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp", "/dev/shm"}
-    assert container["resources"]["requests"]["cpu"] == container["resources"]["limits"]["cpu"] == "500m"
+    assert container["resources"]["requests"]["cpu"] == container["resources"]["limits"]["cpu"] == "1"
     assert dig(container, "startupProbe.httpGet.path") == "/ready"
     assert dig(container, "startupProbe.failureThreshold") == 30
     assert dig(container, "livenessProbe.httpGet.path") == "/healthz"
@@ -61,7 +62,7 @@ def test_pod_is_restricted_with_probes_limits_and_writable_tmp(dev_plan):
 
 
 def test_gpu_model_is_scheduled_by_the_pool_contract(dev_plan):
-    pod = dig(_by_name(dev_plan, DEPLOYMENT)["model2"], "spec.template.spec")
+    pod = dig(_by_name(dev_plan, DEPLOYMENT)["model1"], "spec.template.spec")
     assert pod["nodeSelector"] == {
         POOL_LABEL: "gpu-t4",
         "cloud.google.com/gke-accelerator": "nvidia-tesla-t4",
@@ -73,15 +74,15 @@ def test_gpu_model_is_scheduled_by_the_pool_contract(dev_plan):
 
 
 def test_hpa_scales_on_cpu_and_on_gpu_utilisation_as_a_pods_metric(dev_plan, prod_plan):
-    model1 = _by_name(dev_plan, HPA)["model1"]["spec"]
-    assert (model1["minReplicas"], model1["maxReplicas"]) == (1, 10)
-    assert model1["metrics"] == [
+    model2 = _by_name(dev_plan, HPA)["model2"]["spec"]
+    assert (model2["minReplicas"], model2["maxReplicas"]) == (1, 2)
+    assert model2["metrics"] == [
         {
             "type": "Resource",
             "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
         }
     ]
-    assert model1["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "model1"}
+    assert model2["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "model2"}
     llm = _by_name(prod_plan, HPA)["llm"]["spec"]
     assert llm["metrics"] == [
         {

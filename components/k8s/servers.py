@@ -1,0 +1,79 @@
+"""Model server presets: what a stock server needs to answer its first request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ServerPreset:
+    port: int
+    liveness_path: str
+    readiness_path: str
+    metrics_port: int | None
+    metrics_path: str | None
+    # Time to load weights before the startup probe gives up (`loadSeconds` overrides it).
+    load_seconds: int
+    # A request's budget at the load balancer (`route.timeoutSeconds` overrides it); None: the
+    # load balancer's own default.
+    request_timeout_seconds: int | None
+    # Writable cache (downloads, compiled kernels) and its default size (`resources.cacheSize`).
+    cache_dir: str
+    cache_size: str
+    # A busy LLM pod answers its health endpoint late: a 2 s liveness timeout kills healthy pods.
+    liveness_timeout_seconds: int = 10
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+
+
+CACHE_DIR = "/cache"
+
+PRESETS: dict[str, ServerPreset] = {
+    # vLLM v0.11 OpenAI-compatible server (docs.vllm.ai/en/v0.11.0/serving/openai_compatible_server,
+    # .../usage/troubleshooting): `vllm serve` listens on 8000; GET /health is 200 once the engine
+    # is up; Prometheus metrics at /metrics on the same port; Hugging Face downloads go to HF_HOME.
+    # Generations stream for minutes: 600 s request timeout.
+    "vllm": ServerPreset(
+        port=8000,
+        liveness_path="/health",
+        readiness_path="/health",
+        metrics_port=8000,
+        metrics_path="/metrics",
+        load_seconds=900,
+        request_timeout_seconds=600,
+        cache_dir=CACHE_DIR,
+        cache_size="50Gi",
+        liveness_timeout_seconds=30,
+        args=("--port", "8000"),
+        env={"HF_HOME": f"{CACHE_DIR}/huggingface", "VLLM_CACHE_ROOT": f"{CACHE_DIR}/vllm"},
+    ),
+    # Triton r25.10 (triton-inference-server/server docs/user_guide/metrics.md and the KServe v2
+    # protocol it implements, docs/protocol/README.md): HTTP 8000 with /v2/health/live and
+    # /v2/health/ready, gRPC 8001, Prometheus metrics on 8002 /metrics.
+    # `--model-repository` reads gs:// and s3:// itself (user_guide/model_repository.html).
+    "triton": ServerPreset(
+        port=8000,
+        liveness_path="/v2/health/live",
+        readiness_path="/v2/health/ready",
+        metrics_port=8002,
+        metrics_path="/metrics",
+        load_seconds=600,
+        request_timeout_seconds=300,
+        cache_dir=CACHE_DIR,
+        cache_size="20Gi",
+        args=("tritonserver", "--http-port=8000", "--metrics-port=8002", "--model-repository=$(MODEL_URI)"),
+    ),
+    # TorchServe 0.12 (pytorch.org/serve/inference_api.html, metrics_api.html): inference API on
+    # 8080 with GET /ping, management 8081, Prometheus metrics on 8082 /metrics.
+    "torchserve": ServerPreset(
+        port=8080,
+        liveness_path="/ping",
+        readiness_path="/ping",
+        metrics_port=8082,
+        metrics_path="/metrics",
+        load_seconds=600,
+        request_timeout_seconds=120,
+        cache_dir=CACHE_DIR,
+        cache_size="10Gi",
+    ),
+}

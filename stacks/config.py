@@ -33,7 +33,7 @@ class Ownership(StrictModel):
 class StackConfig(StrictModel):
     environment: str = Field(
         pattern=r"^[a-z][a-z0-9-]{0,15}$",
-        description="dev, staging, prod, ...: a label on every resource; picks policies/config/<environment>.json",
+        description="dev, staging, prod...: labels every resource; picks policies/config/<environment>.json",
     )
     ownership: Ownership = Field(description="who owns and pays: labels/tags on every taggable resource")
     budget: Budget = Field(description="the monthly cost cap the cost-budget policy holds the ceiling to")

@@ -22,7 +22,12 @@ setup-checkov:
 preview: setup ## run the program offline on a stack (STACK=dev) and show the plan
 	$(PY) -m plan preview --stack $(STACK)
 
-test: setup setup-checkov ## lint, format check and the whole test suite
+# The CRD-schema validators of tests/manifests/validate_crds.mjs (node 20+), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: setup setup-checkov node_modules/.installed ## lint, format check and the whole test suite
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest
@@ -38,4 +43,4 @@ format: setup
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .venv-bootstrap .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-bootstrap node_modules .pytest_cache .ruff_cache

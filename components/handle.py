@@ -112,3 +112,18 @@ class ClusterHandle:
     ready: list[pulumi.Resource] = field(default_factory=list)
     # None for an existing cluster: its kubeconfig is the user's already.
     access: ClusterAccess | None = None
+    # Pool name -> what makes that pool schedulable (its node pool or group, also in `ready`).
+    # Empty: every workload waits for all of `ready`.
+    pool_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
+
+    def ready_for(self, *pools: str) -> list[pulumi.Resource]:
+        """What a workload whose pods run on `pools` waits for: those pools, the system pool
+        (cluster DNS and the add-ons run there) and the cluster-wide add-ons of `ready`; not the
+        other pools, nor the routing controller (`routing.ready`, which only the fanout needs)."""
+        if not self.pool_ready:
+            return list(self.ready)
+        other = {id(r) for resources in self.pool_ready.values() for r in resources}
+        other.update(id(r) for r in self.routing.ready)
+        wanted = [r for pool in sorted({*pools, self.system_pool}) for r in self.pool_ready.get(pool, [])]
+        wanted.extend(r for r in self.ready if id(r) not in other)
+        return list({id(r): r for r in wanted}.values())

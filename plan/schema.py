@@ -23,12 +23,12 @@ ROOT = "StackConfig"
 
 
 def _numbers_as_text(node: Any) -> Any:
-    """String fields take numbers too (StrictModel coerces them, as `pulumi config set` stores
-    `1.4` as a number)."""
+    """String fields take whole numbers too (StrictModel coerces them, as `pulumi config set
+    --path` stores `2` as a number); decimals are refused there, so here too."""
     if isinstance(node, dict):
         node = {key: _numbers_as_text(value) for key, value in node.items()}
         if node.get("type") == "string":
-            node["type"] = ["string", "number"]
+            node["type"] = ["string", "integer"]
         return node
     if isinstance(node, list):
         return [_numbers_as_text(value) for value in node]

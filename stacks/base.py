@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -24,10 +24,31 @@ class StrictModel(BaseModel):
         populate_by_name=True,
         frozen=True,
         str_strip_whitespace=True,
-        # `pulumi config set --path mlplatform:models.x.image.tag 1.4` stores a number, and a
-        # bare YAML `tag: 1.4` parses as one: string fields take numbers as their text.
-        coerce_numbers_to_str=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers_as_text(cls, data: Any) -> Any:
+        """`pulumi config set --path mlplatform:models.x.image.tag 2` stores the number 2, and a bare
+        YAML `tag: 2` parses as one: a string field takes a whole number as its text. Decimals are
+        refused (with "quote it"): `1.10` would arrive as 1.1, and no text can be recovered."""
+        if not isinstance(data, dict):
+            return data
+        converted = dict(data)
+        for name, field in cls.model_fields.items():
+            for key in {name, field.alias}:
+                value = converted.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and _takes_text(field.annotation):
+                    converted[key] = str(value)
+        return converted
+
+
+def _takes_text(annotation: Any) -> bool:
+    """str, an Annotated str, or either `| None`."""
+    if annotation is str:
+        return True
+    args = get_args(annotation)
+    return bool(args) and (args[0] is str or any(_takes_text(a) for a in args if a is not type(None)))
 
 
 def rule_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:

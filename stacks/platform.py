@@ -74,19 +74,22 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
             opts=k8s_opts,
         )
 
-    ready: list[pulumi.Resource] = list(handle.ready)
-    if any(m.autoscale.gpu_util is not None for m in models.values()):
-        gpu_pools = [handle.pools[m.pool] for m in models.values() if m.resources.gpu]
-        ready.append(
-            GpuMetrics(
-                f"{cluster_name}-gpu-metrics",
-                GpuMetricsArgs(
-                    system_pool=handle.pools[handle.system_pool],
-                    gpu_pools=list({p.name: p for p in gpu_pools}.values()),
-                ),
-                opts=k8s_opts,
-            )
+    # Each workload waits for its namespace, its own pool and the add-ons it needs, never for
+    # the pools it does not use (handle.ready_for).
+    gpu_metrics_api: list[pulumi.Resource] = []
+    if any(_scales_on_gpu(m) for m in models.values()):
+        gpu_pools = sorted({m.pool for m in models.values() if m.resources.gpu})
+        metrics = GpuMetrics(
+            f"{cluster_name}-gpu-metrics",
+            GpuMetricsArgs(
+                system_pool=handle.pools[handle.system_pool],
+                gpu_pools=[handle.pools[pool] for pool in gpu_pools],
+                gpu_pools_ready=handle.ready_for(*gpu_pools),
+                system_pool_ready=handle.ready_for(handle.system_pool),
+            ),
+            opts=k8s_opts,
         )
+        gpu_metrics_api.append(metrics.metrics_api)
 
     routes: list[RouteSpec] = []
     for model_name, model in models.items():
@@ -109,7 +112,9 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 buckets=dict(model.buckets),
                 identity=handle.identity,
                 health_check=handle.routing.health_check,
-                depends_on=[namespaces[team], *ready],
+                depends_on=[namespaces[team]],
+                pods_depend_on=handle.ready_for(model.pool),
+                gpu_metrics_depend_on=gpu_metrics_api,
             ),
             opts=k8s_opts,
         )
@@ -139,7 +144,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
         team = stack.team_of(job)
         BatchJob(
             f"{cluster_name}-{job_name}",
-            _job_args(job_name, job, team, handle, labels, [namespaces[team], *ready]),
+            _job_args(job_name, job, team, handle, labels, [namespaces[team]]),
             opts=k8s_opts,
         )
 
@@ -176,6 +181,7 @@ def _job_args(
         buckets=dict(job.buckets),
         identity=handle.identity,
         depends_on=depends_on,
+        pods_depend_on=handle.ready_for(job.pool),
     )
 
 
@@ -195,6 +201,11 @@ def _variants(model: ModelConfig, handle: ClusterHandle) -> list[ModelVariant]:
             )
         )
     return variants
+
+
+def _scales_on_gpu(model: ModelConfig) -> bool:
+    autoscales = [model.autoscale, *(v.autoscale for v in model.variants.values() if v.autoscale)]
+    return any(autoscale.gpu_util is not None for autoscale in autoscales)
 
 
 def _override(base: ImageRef, override: ImageOverride) -> ImageRef:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.k8s.crd_rules import path_problems
+from stacks import kubernetes_rules
 from stacks.base import StrictModel, rule_error
 
 # Kubernetes quantities: "500m", "2", "8Gi", "1.5".
@@ -70,6 +72,11 @@ class Resources(StrictModel):
     memory_limit: str | None = Field(default=None, pattern=QUANTITY.pattern)
     ephemeral_storage: str = Field(default="1Gi", pattern=QUANTITY.pattern)
 
+    @field_validator("memory", "memory_limit", "ephemeral_storage")
+    @classmethod
+    def _bytes(cls, value: str | None) -> str | None:
+        return _byte_quantity(value)
+
     @model_validator(mode="after")
     def _one_accelerator(self) -> Resources:
         if self.gpu and self.tpu:
@@ -103,6 +110,16 @@ class Probes(StrictModel):
 
 class Route(StrictModel):
     path: str = Field(pattern=r"^/[-a-zA-Z0-9_./]*$")
+
+    @field_validator("path")
+    @classmethod
+    def _path_an_http_route_accepts(cls, path: str) -> str:
+        # HTTPRoute's CEL rules (components/k8s/crd_rules.py) and the Ingress API
+        # (kubernetes pkg/apis/networking/validation, invalidPathSequences) refuse e.g. '/../'.
+        problem = next(path_problems(path), None)
+        if problem is not None:
+            raise ValueError(f"{problem}: HTTPRoutes and Ingresses refuse that path")
+        return path
 
 
 class Variant(StrictModel):
@@ -173,10 +190,8 @@ class JobConfig(StrictModel):
     env: dict[str, str] = Field(default_factory=dict)
     buckets: dict[str, ACCESS] = Field(default_factory=dict)
     # A schedule makes a CronJob (nightly batch); without one it is a one-off Job (training).
-    schedule: str | None = Field(
-        default=None, pattern=r"^(@(hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$"
-    )
-    time_zone: str | None = Field(default=None, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$")
+    schedule: str | None = None
+    time_zone: str | None = None
     concurrency_policy: Literal["Forbid", "Replace", "Allow"] = "Forbid"
     starting_deadline_seconds: int = Field(default=600, ge=10)
     successful_jobs_history_limit: int = Field(default=3, ge=0, le=100)
@@ -186,6 +201,22 @@ class JobConfig(StrictModel):
     active_deadline_seconds: int = Field(default=86400, ge=60)
     ttl_seconds_after_finished: int = Field(default=86400, ge=0)
     parallelism: int = Field(default=1, ge=1, le=1000)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, schedule: str | None) -> str | None:
+        problem = kubernetes_rules.cron_problem(schedule) if schedule is not None else None
+        if problem:
+            raise ValueError(problem)
+        return schedule
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana_zone(cls, zone: str | None) -> str | None:
+        problem = kubernetes_rules.time_zone_problem(zone) if zone is not None else None
+        if problem:
+            raise ValueError(problem)
+        return zone
 
     @model_validator(mode="after")
     def _schedule_fields(self) -> JobConfig:
@@ -207,6 +238,20 @@ class Quota(StrictModel):
     gpu: int = Field(default=0, ge=0)
     tpu: int = Field(default=0, ge=0)
     pods: int = Field(default=200, ge=1)
+
+    @field_validator("memory")
+    @classmethod
+    def _bytes(cls, value: str) -> str:
+        return _byte_quantity(value)
+
+
+def _byte_quantity(value: str | None) -> str | None:
+    """Memory in bytes: 'm' is milli in Kubernetes quantities, so '512m' is half a byte."""
+    if value is not None and value.endswith("m"):
+        raise ValueError(
+            f"{value} is {value[:-1]} thousandths of a byte ('m' is milli): write {value[:-1]}Mi"
+        )
+    return value
 
 
 TeamConfig.model_rebuild()

@@ -43,9 +43,13 @@ def test_the_schema_rejects_what_the_models_reject(dev_config):
     config["mlplatform:clusters"]["main"]["pools"]["system"]["min"] = "one"
     assert not VALIDATOR.is_valid(dev_config)
     config["mlplatform:clusters"]["main"]["pools"]["system"]["min"] = 1
-    # Numbers fill string fields, as the models accept them (pulumi config set stores 1.4 as one).
-    config["mlplatform:models"]["model1"]["image"]["tag"] = 1.4
+    # Whole numbers fill string fields, as the models accept them (`pulumi config set --path`
+    # stores 2 as one); a decimal is refused by both (1.10 would arrive as 1.1).
+    config["mlplatform:models"]["model1"]["image"]["tag"] = 2
     VALIDATOR.validate(dev_config)
+    config["mlplatform:models"]["model1"]["image"]["tag"] = 1.4
+    assert not VALIDATOR.is_valid(dev_config)
+    config["mlplatform:models"]["model1"]["image"]["tag"] = "1.4"
     del config["mlplatform:environment"]
     assert not VALIDATOR.is_valid(dev_config)
 

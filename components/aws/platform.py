@@ -206,6 +206,7 @@ class EksPlatform(pulumi.ComponentResource):
                 ingress_weights="alb-actions",
                 ingress_annotations=alb_annotations(cluster_name, tags),
                 health_check="alb-annotation",
+                ready=(self.load_balancer_controller,),
                 # The ALB reaches pod IPs (target type ip) from its addresses in the public subnets.
                 source_cidrs=tuple(plan.public_cidr for plan in self.network.plan),
             ),
@@ -225,6 +226,7 @@ class EksPlatform(pulumi.ComponentResource):
                 self.autoscaler,
                 self.load_balancer_controller,
             ],
+            pool_ready={pool_name: [group] for pool_name, group in self.node_groups.items()},
             access=ClusterAccess(
                 self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -23,14 +23,21 @@ class GpuMetricsArgs:
     system_pool: PoolContract
     # The GPU pools DCGM exporter runs on (one exporter pod per GPU node).
     gpu_pools: list[PoolContract]
+    # What must exist before the releases' pods can schedule (each release waits for its pods):
+    # the GPU pools for the exporter, the system pool for Prometheus and the adapter.
+    gpu_pools_ready: list[pulumi.Resource] = field(default_factory=list)
+    system_pool_ready: list[pulumi.Resource] = field(default_factory=list)
 
 
 class GpuMetrics(pulumi.ComponentResource):
+    # The release serving the Pods metric to HPAs (custom.metrics.k8s.io): what an HPA waits for.
+    metrics_api: pulumi.Resource
+
     def __init__(self, name: str, args: GpuMetricsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:k8s:GpuMetrics", name, None, opts)
         tolerations = {t for pool in args.gpu_pools for t in pool.tolerations}
         pool_names = sorted(pool.name for pool in args.gpu_pools)
-        exporter = chart_release(
+        chart_release(
             f"{name}-dcgm-exporter",
             DCGM_EXPORTER,
             NAMESPACE,
@@ -55,7 +62,7 @@ class GpuMetrics(pulumi.ComponentResource):
                 "service": {"enable": True, "port": 9400},
                 "podAnnotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9400"},
             },
-            pulumi.ResourceOptions(parent=self),
+            pulumi.ResourceOptions(parent=self, depends_on=args.gpu_pools_ready),
         )
         prometheus = chart_release(
             f"{name}-prometheus",
@@ -73,9 +80,10 @@ class GpuMetrics(pulumi.ComponentResource):
                     **scheduling_values(args.system_pool),
                 },
             },
-            pulumi.ResourceOptions(parent=self, depends_on=[exporter]),
+            # Scrapes whatever exporters run: no need to wait for them (or for GPU nodes).
+            pulumi.ResourceOptions(parent=self, depends_on=args.system_pool_ready),
         )
-        chart_release(
+        self.metrics_api = chart_release(
             f"{name}-adapter",
             PROMETHEUS_ADAPTER,
             NAMESPACE,

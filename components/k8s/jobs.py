@@ -52,7 +52,10 @@ class BatchJobArgs:
     labels: dict[str, str] = field(default_factory=dict)
     buckets: dict[str, BucketAccess] = field(default_factory=dict)
     identity: WorkloadIdentity | None = None
+    # What every object of the job waits for (its namespace).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # What the pods need before they can start: their pool and the add-ons serving it.
+    pods_depend_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class BatchJob(pulumi.ComponentResource):
@@ -61,10 +64,15 @@ class BatchJob(pulumi.ComponentResource):
     def __init__(self, name: str, args: BatchJobArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:k8s:BatchJob", name, None, opts)
         component = "batch-job" if args.schedule else "training-job"
-        labels = standard_labels(args.job, component, args.labels)
+        # A Job's pod template is immutable (kubernetes/kubernetes pkg/apis/batch/validation,
+        # ValidateJobSpecUpdate): a label there that may change (owner, cost centre) would make
+        # every edit replace the Job and re-run training. The pod template carries only what
+        # names the workload; ownership labels stay on the Job/CronJob and the Jobs it spawns.
+        workload_labels = standard_labels(args.job, component, {})
+        labels = {**workload_labels, **args.labels}
 
         pod_labels = workload_service_account(
-            name, args.job, args.namespace, labels, args.buckets, args.identity, self
+            name, args.job, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
         )
         job_spec = {
             "backoffLimit": args.backoff_limit,
@@ -76,7 +84,7 @@ class BatchJob(pulumi.ComponentResource):
             "template": {
                 "metadata": {
                     "labels": {
-                        **labels,
+                        **workload_labels,
                         **pod_labels,
                         POOL_LABEL: args.pool.name,
                     }
@@ -101,7 +109,9 @@ class BatchJob(pulumi.ComponentResource):
                 ),
             },
         }
-        opts_with_deps = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        opts_with_deps = pulumi.ResourceOptions(
+            parent=self, depends_on=[*args.depends_on, *args.pods_depend_on]
+        )
         if args.schedule is None:
             self.workload = k8s.batch.v1.Job(
                 f"{name}-job",

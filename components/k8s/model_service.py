@@ -73,7 +73,12 @@ class ModelServiceArgs:
     identity: WorkloadIdentity | None = None
     # How the cloud's load balancer learns the readiness path.
     health_check: Literal["gke-policy", "alb-annotation"] | None = None
+    # What every object of the model waits for (its namespace).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # What the pods need before they can start: their pool and the add-ons serving it.
+    pods_depend_on: list[pulumi.Resource] = field(default_factory=list)
+    # What serves the GPU utilisation metric: the HPAs of variants scaling on it wait for it.
+    gpu_metrics_depend_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class ModelService(pulumi.ComponentResource):
@@ -81,11 +86,11 @@ class ModelService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:k8s:ModelService", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         labels = standard_labels(args.model, COMPONENT, args.labels)
 
         pod_labels = workload_service_account(
-            name, args.model, args.namespace, labels, args.buckets, args.identity, parent=self
+            name, args.model, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
         )
 
         self.backends = []
@@ -119,7 +124,7 @@ class ModelService(pulumi.ComponentResource):
                         ),
                     },
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *args.pods_depend_on]),
             )
             self.deployments[variant.name] = deployment
             service_annotations = {}
@@ -149,7 +154,14 @@ class ModelService(pulumi.ComponentResource):
                         "default": {
                             "config": {
                                 "type": "HTTP",
-                                "httpHealthCheck": {"port": args.port, "requestPath": args.readiness_path},
+                                # The CRD's CEL rules accept `port` only with USE_FIXED_PORT
+                                # (GoogleCloudPlatform/gke-gateway-api@983ac3d,
+                                # apis/networking/v1/healthcheck_types.go, CommonHealthCheck).
+                                "httpHealthCheck": {
+                                    "portSpecification": "USE_FIXED_PORT",
+                                    "port": args.port,
+                                    "requestPath": args.readiness_path,
+                                },
                             }
                         },
                         "targetRef": {"group": "", "kind": "Service", "name": object_name},
@@ -176,7 +188,13 @@ class ModelService(pulumi.ComponentResource):
                         },
                     },
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        deployment,
+                        *(args.gpu_metrics_depend_on if variant.autoscaling.gpu_util is not None else []),
+                    ],
+                ),
             )
             k8s.policy.v1.PodDisruptionBudget(
                 f"{prefix}-pdb",

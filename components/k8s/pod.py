@@ -167,6 +167,7 @@ def workload_service_account(
     buckets: dict[str, BucketAccess],
     identity: WorkloadIdentity | None,
     parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource],
 ) -> dict[str, str]:
     """The workload's own ServiceAccount (no token), bound to a cloud identity with exactly its
     buckets; returns the labels its pods need for that identity."""
@@ -179,6 +180,6 @@ def workload_service_account(
             account, namespace, labels, binding.service_account_annotations if binding else None
         ),
         automount_service_account_token=False,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )
     return dict(binding.pod_labels) if binding else {}

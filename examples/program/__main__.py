@@ -25,21 +25,21 @@ handle = cluster.handle
 on_cluster = pulumi.ResourceOptions(provider=handle.kubernetes_provider)
 
 namespace = k8s.core.v1.Namespace("nlp", metadata={"name": "nlp"}, opts=on_cluster)
-tag = pulumi.Config("sentiment-serving").require("tag")
+model = platform.models["sentiment"]
 service = ModelService(
     "sentiment",
     ModelServiceArgs(
         model="sentiment",
         namespace="nlp",
-        pool=handle.pools["system"],
-        port=8080,
+        pool=handle.pools[model.pool],
+        port=model.port,
         resources=ContainerResources(cpu="500m", memory="1Gi", cpu_limit="1", memory_limit="1Gi"),
         variants=[
             ModelVariant(
                 PRIMARY,
-                handle.registry_url.apply(lambda url: f"{url}/sentiment:{tag}"),
+                handle.registry_url.apply(lambda url: f"{url}/{model.image.repository}:{model.image.tag}"),
                 100,
-                Autoscaling(min=1, max=4, cpu=60),
+                Autoscaling(min=model.autoscale.min, max=model.autoscale.max, cpu=model.autoscale.cpu),
             )
         ],
         identity=handle.identity,

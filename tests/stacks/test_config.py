@@ -87,6 +87,32 @@ TPU = {"kind": "tpu", "machineType": "ct5lp-hightpu-4t", "topology": "2x2", "min
 
 INVALID = [
     pytest.param(
+        _add_pool(
+            "accelerated-inference-l4-pool",
+            {"kind": "cpu", "machineType": "e2-standard-4", "min": 0, "max": 1},
+        ),
+        "mlplatform:clusters.main.pools.accelerated-inference-l4-pool: GKE names this node pool "
+        "main-accelerated-inference-l4-pool-<suffix> (42 characters), beyond its limit of 40",
+        id="gke-node-pool-name-too-long",
+    ),
+    pytest.param(
+        lambda d: _cluster(d)["buckets"].__setitem__("google-exports", {}),
+        "mlplatform:clusters.main.buckets.google-exports: GCS refuses bucket names containing 'google'",
+        id="gcs-bucket-reserved-word",
+    ),
+    pytest.param(
+        _mutate_pool("gpu-t4", labels={"team": "research lab"}),
+        "mlplatform:clusters.main.pools.gpu-t4.labels: label 'team': value 'research lab' must be at most 63 "
+        "letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        id="label-value-kubernetes-refuses",
+    ),
+    pytest.param(
+        _mutate_pool("gpu-t4", taints=[{"key": "Example.com/dedicated", "value": "ml"}]),
+        "mlplatform:clusters.main.pools.gpu-t4.taints.0.key: a taint key is a qualified name like a label "
+        "key: prefix 'Example.com' is not a DNS subdomain of at most 253 characters",
+        id="taint-key-kubernetes-refuses",
+    ),
+    pytest.param(
         _mutate_pool("gpu-t4", maxNodes=3),
         "mlplatform:clusters.main.pools.gpu-t4.maxNodes: unknown key 'maxNodes'",
         id="misspelt-key",
@@ -118,12 +144,14 @@ INVALID = [
     ),
     pytest.param(
         _add_pool("tpu", {**TPU, "topology": "3x1"}),
-        "mlplatform:clusters.main.pools.tpu.topology: 3x1 has 3 chips, not a multiple of the 4 chips",
-        id="tpu-topology-not-whole-hosts",
+        "mlplatform:clusters.main.pools.tpu.topology: GKE offers no 3x1 slice on ct5lp-hightpu-4t: "
+        "use one of 2x2",
+        id="tpu-topology-gke-does-not-offer",
     ),
     pytest.param(
         _add_pool("tpu", {**TPU, "topology": "4x4", "max": 2}),
-        "mlplatform:clusters.main.pools.tpu.max: a 4x4 slice spans 4 hosts and scales as a unit",
+        "mlplatform:clusters.main.pools.tpu.max: a 4x4 slice of ct5lp-hightpu-4t spans 4 hosts "
+        "and GKE scales it as a unit",
         id="multi-host-tpu-partial-scaling",
     ),
     pytest.param(
@@ -226,15 +254,16 @@ def test_shared_address_space_is_accepted_for_pod_ranges(dev_config, write_stack
 
 
 def test_numbers_set_through_the_cli_fill_string_fields(dev_config):
-    # `pulumi config set --path mlplatform:models.model1.image.tag 1.4` stores a number; the
-    # engine hands the whole `mlplatform:models` value over as JSON text.
+    # `pulumi config set --path mlplatform:models.model1.image.tag 2` stores the number 2; the
+    # engine hands the whole `mlplatform:models` value over as JSON text. (A decimal such as 1.10
+    # is refused with "quote it": as a number it would arrive as 1.1.)
     import json
 
     models = dev_config["config"]["mlplatform:models"]
-    models["model1"]["image"]["tag"] = 1.4
+    models["model1"]["image"]["tag"] = 2
     models["model1"]["resources"]["cpu"] = 2
     engine_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in dev_config["config"].items()}
-    assert '"tag": 1.4' in engine_config["mlplatform:models"]
+    assert '"tag": 2' in engine_config["mlplatform:models"]
     model = load_from_pulumi("dev", engine_config).models["model1"]
-    assert model.image.tag == "1.4"
+    assert model.image.tag == "2"
     assert model.resources.cpu == "2"

@@ -41,6 +41,25 @@ def _second_team(document):
 
 INVALID = [
     pytest.param(
+        lambda d: d["config"]["mlplatform:teams"].__setitem__(
+            "kube-ml", d["config"]["mlplatform:teams"]["ml"]
+        ),
+        "mlplatform:teams.kube-ml: namespace 'kube-ml' is a system namespace of Kubernetes or the cloud",
+        id="team-named-like-a-system-namespace",
+    ),
+    pytest.param(
+        lambda d: d["config"]["mlplatform:teams"]["ml"]["quota"].update(memory="8Gi"),
+        "mlplatform:teams.ml.quota.memory: the team's models at their minimum replicas and its jobs need "
+        "28Gi memory (limits), more than the quota allows: raise it to at least 28Gi",
+        id="quota-below-one-replica-of-each-workload",
+    ),
+    pytest.param(
+        _model("model2", autoscale={"min": 3, "max": 4, "cpu": 50}),
+        "mlplatform:models.model2.autoscale.min: 3 replicas at minimum need 3 accelerators, but pool "
+        "'gpu-t4' holds 2 at its max of 2 nodes",
+        id="minimum-replicas-beyond-the-pool",
+    ),
+    pytest.param(
         _model("model2", pool="gpu-a100"),
         "mlplatform:models.model2.pool: cluster 'main' has no pool 'gpu-a100' (pools: system, gpu-t4)",
         id="pool-missing",
@@ -69,6 +88,12 @@ INVALID = [
         _model("model2", route={"path": "/model1"}),
         "mlplatform:models.model2.route.path: /model1 is already routed to model 'model1'",
         id="duplicate-route",
+    ),
+    pytest.param(
+        _model("model2", route={"path": "/models/../admin"}),
+        "mlplatform:models.model2.route.path: '/models/../admin' must not contain '/../': HTTPRoutes "
+        "and Ingresses refuse that path",
+        id="route-path-an-http-route-refuses",
     ),
     pytest.param(
         _model("model1", weight=80),
@@ -159,8 +184,35 @@ INVALID = [
     ),
     pytest.param(
         _job("nightly-batch", schedule="every night"),
-        "mlplatform:jobs.nightly-batch.schedule: String should match pattern",
+        "mlplatform:jobs.nightly-batch.schedule: a schedule has 5 fields (minute hour day-of-month month "
+        "day-of-week), not 2",
         id="bad-schedule",
+    ),
+    pytest.param(
+        _job("nightly-batch", schedule="0 24 * * *"),
+        "mlplatform:jobs.nightly-batch.schedule: hour field '24': 24 is outside 0-23",
+        id="cron-hour-out-of-range",
+    ),
+    pytest.param(
+        _job("nightly-batch", schedule="0 2 * * 7"),
+        "mlplatform:jobs.nightly-batch.schedule: day of week field '7': 7 is outside 0-6",
+        id="cron-sunday-as-7",
+    ),
+    pytest.param(
+        _job("nightly-batch", schedule="CRON_TZ=UTC 0 2 * * *"),
+        "schedule: a time zone in the schedule is refused by Kubernetes: set timeZone instead",
+        id="cron-time-zone-in-schedule",
+    ),
+    pytest.param(
+        _job("nightly-batch", timeZone="Europe/Berln"),
+        "mlplatform:jobs.nightly-batch.timeZone: 'Europe/Berln' is not an IANA time zone",
+        id="unknown-time-zone",
+    ),
+    pytest.param(
+        _job("nightly-batch", resources={"cpu": "1", "memory": "512m"}),
+        "mlplatform:jobs.nightly-batch.resources.memory: 512m is 512 thousandths of a byte ('m' is milli): "
+        "write 512Mi",
+        id="memory-in-millibytes",
     ),
     pytest.param(
         lambda d: _jobs(d).update({"model1": _jobs(d)["train-bert"]}),

@@ -6,6 +6,7 @@ import json
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pytest
 
 from components.handle import Routing
 from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
@@ -97,6 +98,31 @@ def test_nightly_cronjob_has_schedule_zone_concurrency_and_history(dev_plan):
     assert dig(cron, "jobTemplate.spec.template.spec.containers.0.args") == ["--date", "yesterday"]
 
 
+def _job_pod_templates(record) -> dict[str, dict]:
+    templates = {r.name: r.inputs["spec"]["template"] for r in record.of_type("kubernetes:batch/v1:Job")}
+    for cron in record.of_type("kubernetes:batch/v1:CronJob"):
+        templates[cron.name] = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]
+    return templates
+
+
+def test_an_ownership_label_change_leaves_job_pod_templates_alone(dev_config, plan_of):
+    """A Job's pod template is immutable: a label there would replace (and re-run) the Job."""
+    before = plan_of(dev_config, "before")
+    dev_config["config"]["mlplatform:ownership"] = {"owner": "search-team", "costCenter": "cc-2077"}
+    after = plan_of(dev_config, "after")
+    assert _job_pod_templates(before) == _job_pod_templates(after)
+    assert set(_job_pod_templates(before)) == {"main-train-bert-job", "main-nightly-batch-cronjob"}
+    # The labels stay where they are mutable: the Job and CronJob objects and the Jobs it spawns.
+    job = one(after, "kubernetes:batch/v1:Job").inputs
+    assert (job["metadata"]["labels"]["owner"], job["metadata"]["labels"]["cost-center"]) == (
+        "search-team",
+        "cc-2077",
+    )
+    cron = one(after, "kubernetes:batch/v1:CronJob").inputs
+    assert dig(cron, "spec.jobTemplate.metadata.labels")["owner"] == "search-team"
+    assert "owner" not in dig(cron, "spec.jobTemplate.spec.template.metadata.labels")
+
+
 def test_tpu_job_lands_on_the_tpu_slice(prod_plan):
     pod = dig(one(prod_plan, "kubernetes:batch/v1:Job").inputs, "spec.template.spec")
     assert pod["nodeSelector"]["cloud.google.com/gke-tpu-topology"] == "2x2"
@@ -139,3 +165,47 @@ def test_team_namespace_rbac_quota_and_defaults(dev_plan):
     quota = one(dev_plan, "kubernetes:core/v1:ResourceQuota").inputs["spec"]["hard"]
     assert quota["requests.nvidia.com/gpu"] == "2" and quota["requests.cpu"] == "32"
     assert one(dev_plan, "kubernetes:core/v1:LimitRange").inputs["spec"]["limits"][0]["type"] == "Container"
+
+
+def _allows(rules: list[dict], group: str, resource: str, verb: str) -> bool:
+    """RBAC's own matching: a rule grants when group, resource and verb all match (no wildcards)."""
+    return any(
+        group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
+        for rule in rules
+    )
+
+
+@pytest.mark.parametrize(
+    ("group", "resource", "verb"),
+    [
+        ("apps", "deployments", "patch"),  # kubectl rollout restart / set image
+        ("apps", "deployments/scale", "update"),  # kubectl scale
+        ("apps", "replicasets", "list"),  # kubectl rollout status / history
+        ("", "pods/log", "get"),  # kubectl logs
+        ("", "events", "list"),  # kubectl get events
+        ("events.k8s.io", "events", "list"),  # kubectl events
+        ("", "pods/exec", "create"),  # kubectl exec (POST; WebSocket GET on 1.35+)
+        ("", "pods/exec", "get"),  # kubectl exec (WebSocket GET before 1.35)
+        ("", "pods/portforward", "create"),  # kubectl port-forward
+        ("batch", "jobs", "create"),  # re-run a job from a CronJob
+        ("", "pods", "delete"),  # kill a stuck pod
+    ],
+)
+def test_deployers_can_do_daily_ml_work(dev_plan, group, resource, verb):
+    rules = one(dev_plan, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs["rules"]
+    assert _allows(rules, group, resource, verb)
+
+
+@pytest.mark.parametrize(
+    ("group", "resource", "verb"),
+    [
+        ("", "secrets", "get"),
+        ("rbac.authorization.k8s.io", "rolebindings", "create"),
+        ("", "resourcequotas", "update"),
+        ("networking.k8s.io", "networkpolicies", "delete"),
+        ("", "namespaces", "delete"),
+    ],
+)
+def test_deployers_cannot_widen_their_own_access(dev_plan, group, resource, verb):
+    rules = one(dev_plan, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs["rules"]
+    assert not _allows(rules, group, resource, verb)

@@ -136,7 +136,12 @@ def test_gke_load_balancer_health_checks_use_the_readiness_path(dev_plan):
     policy = one(
         dev_plan, "kubernetes:networking.gke.io/v1:HealthCheckPolicy", "main-model2-healthcheck"
     ).inputs
-    assert dig(policy, "spec.default.config.httpHealthCheck.requestPath") == "/ready"
+    assert dig(policy, "spec.default.config.httpHealthCheck") == {
+        # The CRD's CEL rules refuse `port` without USE_FIXED_PORT: no route would attach.
+        "portSpecification": "USE_FIXED_PORT",
+        "port": 8080,
+        "requestPath": "/ready",
+    }
     assert dig(policy, "spec.targetRef") == {"group": "", "kind": "Service", "name": "model2"}
 
 

@@ -1,0 +1,24 @@
+"""The rendered manifests of every shipped stack and example, rendered once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plan.engine import PROJECT_DIR, run_program
+from plan.render import write_manifests
+
+STACK_FILES = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted((PROJECT_DIR / "examples").glob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> dict[str, Path]:
+    """Stack file name -> the directory `plan render` wrote its manifests to."""
+    out = tmp_path_factory.mktemp("manifests")
+    directories = {}
+    for stack_file in STACK_FILES:
+        directory = out / stack_file.stem
+        write_manifests(run_program(stack_file), directory)
+        directories[stack_file.name] = directory
+    return directories

@@ -1,0 +1,85 @@
+"""The stack file itself: what YAML and the namespaces would let through silently is refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plan.engine import PROJECT_DIR
+
+DEV = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+
+
+def _preview(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(text)
+    return subprocess.run(
+        [sys.executable, "-m", "plan", "preview", "--config", str(path)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        pytest.param(
+            "    model2:\n",
+            "    model1:\n      pool: system\n    model2:\n",
+            "Pulumi.test.yaml: key 'model1' is given twice (line 50 and line 61); YAML would keep only the "
+            "last: remove one",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            "mlplatform:models:",
+            "mlplatfrom:models:",
+            "Pulumi.test.yaml: mlplatfrom:models: unknown namespace 'mlplatfrom': did you mean 'mlplatform'?",
+            id="misspelt-namespace",
+        ),
+        pytest.param(
+            "mlplatform:jobs:",
+            "myproj:jobs:",
+            "Pulumi.test.yaml: myproj:jobs: unknown namespace 'myproj': every key of this project is "
+            "mlplatform:<key> (or pulumi:<key> for the engine)",
+            id="foreign-namespace",
+        ),
+        pytest.param(
+            "config:\n",
+            "config:\n  gcp:project: acme\n",
+            "Pulumi.test.yaml: gcp:project: gcp: settings configure a default provider, which this project "
+            "disables: give cloud settings in the cluster entry (mlplatform:clusters.<name>.gcp)",
+            id="default-provider-setting",
+        ),
+        pytest.param(
+            "releaseChannel:",
+            "release_channel:",
+            "Pulumi.test.yaml: mlplatform:clusters.main.gcp.release_channel: unknown key 'release_channel': "
+            "keys are camelCase, write 'releaseChannel'",
+            id="snake-case-key",
+        ),
+        pytest.param(
+            "autoscale: {min: 1, max: 10",
+            "autoscal: {min: 1, max: 10",
+            "Pulumi.test.yaml: mlplatform:models.model1.autoscal: unknown key 'autoscal' (did you mean "
+            "'autoscale'?) (and 1 more problem(s))",
+            id="misspelt-key-before-the-missing-one",
+        ),
+        pytest.param(
+            'tag: "1.4.2"',
+            "tag: 1.4",
+            "Pulumi.test.yaml: mlplatform:models.model1.image.tag: 1.4 reads as a number in YAML; this key "
+            'takes a string: quote it (tag: "1.4")',
+            id="unquoted-number",
+        ),
+    ],
+)
+def test_a_stack_file_mistake_exits_2_with_one_line(tmp_path, old, new, error):
+    assert old in DEV
+    result = _preview(tmp_path, DEV.replace(old, new, 1))
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.splitlines() == [f"error: {error}"]

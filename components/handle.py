@@ -82,6 +82,17 @@ class Egress:
 
 
 @dataclass(frozen=True)
+class ClusterAccess:
+    """How a person or tool reaches the cluster: exported as stack outputs."""
+
+    name: pulumi.Input[str]
+    # The API server: GKE's endpoint IP, EKS's https URL, AKS's FQDN (as each cloud reports it).
+    endpoint: pulumi.Input[str]
+    # A secret: it grants whatever the deployer's identity may do.
+    kubeconfig: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
 class ClusterHandle:
     name: str
     cloud: str
@@ -102,6 +113,8 @@ class ClusterHandle:
     extra_egress: tuple[Egress, ...] = ()
     # The resources Kubernetes objects must wait for (node pools, add-ons).
     ready: list[pulumi.Resource] = field(default_factory=list)
+    # None for an existing cluster: its kubeconfig is the user's already.
+    access: ClusterAccess | None = None
     # Pool name -> what makes that pool schedulable (its node pool or group, also in `ready`).
     # Empty: every workload waits for all of `ready`.
     pool_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)

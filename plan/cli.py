@@ -14,6 +14,7 @@ from plan.cost import FORMATS, cost_section, estimate_record, render_cost
 from plan.critical_path import render_critical_path
 from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
 from plan.engine import (
+    PROJECT_DIR,
     ConfigError,
     PlanRecord,
     ProgramError,
@@ -84,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_arguments(cost)
     _add_format_argument(cost)
     cost.set_defaults(handler=cmd_cost)
+
+    schema = commands.add_parser(
+        "schema", help="regenerate schema/stack.schema.json and docs/config-reference.md from the models"
+    )
+    schema.add_argument("--check", action="store_true", help="exit 2 when the files differ from the models")
+    schema.set_defaults(handler=cmd_schema)
 
     diff = commands.add_parser("diff", help="what a change does: added, removed and changed resources")
     diff.add_argument("--base", required=True, metavar="FILE|REF", help="plan record file or git ref")
@@ -181,6 +188,26 @@ def cmd_cost(args: argparse.Namespace) -> int:
     title = f"Cost envelope of {record.stack} ({record.source})"
     envelope = estimate_record(record)
     sys.stdout.write(render_cost(envelope, output_format(args.format), title=title, budget=budget) + "\n")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from plan.schema import generated
+
+    stale = []
+    for path, text in generated().items():
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(path.relative_to(PROJECT_DIR))
+        if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    if args.check and stale:
+        print(
+            f"error: out of date: {', '.join(map(str, stale))}; run `python -m plan schema`", file=sys.stderr
+        )
+        return EXIT_BAD_INPUT
+    print(f"{'wrote' if stale and not args.check else 'up to date:'} {', '.join(map(str, stale)) or 'all'}")
     return EXIT_OK
 
 

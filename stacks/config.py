@@ -28,7 +28,7 @@ GCS_BUCKET_NAME = 63
 
 
 class Budget(StrictModel):
-    monthly_max_usd: float = Field(gt=0)
+    monthly_max_usd: float = Field(gt=0, description="USD a month; the cost envelope's ceiling must fit")
 
 
 class Ownership(StrictModel):
@@ -39,13 +39,24 @@ class Ownership(StrictModel):
 
 
 class StackConfig(StrictModel):
-    environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,15}$")
-    ownership: Ownership
-    budget: Budget
-    clusters: dict[str, ClusterConfig] = Field(min_length=1)
-    teams: dict[str, TeamConfig] = Field(default_factory=dict)
-    models: dict[str, ModelConfig] = Field(default_factory=dict)
-    jobs: dict[str, JobConfig] = Field(default_factory=dict)
+    environment: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{0,15}$",
+        description="dev, staging, prod...: labels every resource; picks policies/config/<environment>.json",
+    )
+    ownership: Ownership = Field(description="who owns and pays: labels/tags on every taggable resource")
+    budget: Budget = Field(description="the monthly cost cap the cost-budget policy holds the ceiling to")
+    clusters: dict[str, ClusterConfig] = Field(
+        min_length=1, description="cluster name -> its cloud, network, registry, buckets and pools"
+    )
+    teams: dict[str, TeamConfig] = Field(
+        default_factory=dict, description="team name -> its namespace, access groups and quota"
+    )
+    models: dict[str, ModelConfig] = Field(
+        default_factory=dict, description="model name -> a served model (Deployment, Service, HPA, route)"
+    )
+    jobs: dict[str, JobConfig] = Field(
+        default_factory=dict, description="job name -> a training Job, or a CronJob when it has a schedule"
+    )
 
     @model_validator(mode="after")
     def _cluster_names_and_networks(self) -> StackConfig:

@@ -8,6 +8,7 @@ model services, the fanout entry point and batch jobs.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import pulumi
 
@@ -293,9 +294,15 @@ def _container_resources(resources: Resources, cache_size: str | None = None) ->
 
 
 def export_outputs(handles: dict[str, ClusterHandle]) -> None:
+    """One structured output per cluster: `pulumi stack output main --show-secrets`, or
+    `pulumi stack output main --json | jq -r .registry` in scripts."""
     for name, handle in handles.items():
-        pulumi.export(f"{name}.cloud", handle.cloud)
+        output: dict[str, Any] = {"cloud": handle.cloud}
+        if handle.access is not None:
+            output["name"] = handle.access.name
+            output["endpoint"] = handle.access.endpoint
+            output["kubeconfig"] = pulumi.Output.secret(handle.access.kubeconfig)
         if handle.registry_url is not None:
-            pulumi.export(f"{name}.registry", handle.registry_url)
-        for bucket, physical in handle.buckets.items():
-            pulumi.export(f"{name}.buckets.{bucket}", physical)
+            output["registry"] = handle.registry_url
+        output["buckets"] = dict(handle.buckets)
+        pulumi.export(name, output)

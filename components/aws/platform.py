@@ -17,7 +17,7 @@ from components.aws.load_balancer import INGRESS_CLASS, LoadBalancerController, 
 from components.aws.network import EksNetwork, EksNetworkArgs
 from components.aws.node_group import EksNodeGroup, EksNodeGroupArgs
 from components.aws.registry import EcrRegistry, EcrRegistryArgs
-from components.handle import ClusterHandle, Routing
+from components.handle import ClusterAccess, ClusterHandle, Routing
 from components.naming import fitted_name
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
@@ -227,6 +227,9 @@ class EksPlatform(pulumi.ComponentResource):
                 self.load_balancer_controller,
             ],
             pool_ready={pool_name: [group] for pool_name, group in self.node_groups.items()},
+            access=ClusterAccess(
+                self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
+            ),
         )
         self.register_outputs(
             {

@@ -18,7 +18,7 @@ from components.azure.identity import AksWorkloadIdentity
 from components.azure.network import AksNetwork, AksNetworkArgs
 from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
-from components.handle import ClusterHandle, Routing
+from components.handle import ClusterAccess, ClusterHandle, Routing
 from components.naming import unique_alnum_name
 from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, node_subnet_cidr
 from stacks.clusters import ClusterConfig
@@ -253,6 +253,9 @@ class AksPlatform(pulumi.ComponentResource):
             identity=self.identity,
             ready=ready,
             pool_ready=pool_ready,
+            access=ClusterAccess(
+                self.cluster.cluster.name, self.cluster.cluster.fqdn, self.cluster.kubeconfig
+            ),
         )
         self.register_outputs(
             {

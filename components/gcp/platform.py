@@ -13,7 +13,7 @@ from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdent
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.handle import ClusterHandle, Egress, Routing
+from components.handle import ClusterAccess, ClusterHandle, Egress, Routing
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -167,6 +167,9 @@ class GkePlatform(pulumi.ComponentResource):
             extra_egress=(Egress("169.254.169.252/32", 988), Egress("169.254.169.254/32", 80)),
             ready=list(self.node_pools.values()),
             pool_ready={pool_name: [pool] for pool_name, pool in self.node_pools.items()},
+            access=ClusterAccess(
+                self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
+            ),
         )
         self.register_outputs(
             {

@@ -35,7 +35,7 @@ def test_one_immutable_scanned_repository_per_image_repository_of_the_workloads(
 
 def test_workload_images_and_the_registry_output_point_at_ecr(eks):
     url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/models"
-    assert eks.record.outputs["main.registry"] == url
+    assert eks.record.outputs["main"]["registry"] == url
     images = {
         c["image"]
         for d in eks.record.of_type("kubernetes:apps/v1:Deployment")
@@ -54,7 +54,7 @@ def test_buckets_are_private_owner_enforced_and_kms_encrypted(eks):
     assert set(buckets) == {"main-artifacts", "main-datasets"}
     for name, bucket in buckets.items():
         physical = bucket["bucket"]
-        assert physical == eks.record.outputs[f"main.buckets.{name.removeprefix('main-')}"]
+        assert physical == eks.record.outputs["main"]["buckets"][name.removeprefix("main-")]
         assert bucket["forceDestroy"] is False
         block = eks.custom("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[name]
         assert all(

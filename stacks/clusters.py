@@ -55,8 +55,16 @@ class AwsSettings(StrictModel):
     availability_zones: list[str] = Field(min_length=2, max_length=6)
     # One NAT gateway for the VPC (cheap; a zone outage cuts egress) or one per zone (HA).
     nat_gateways: Literal["single", "perAz"] = "perAz"
-    # IAM role ARNs given cluster-admin through EKS access entries.
+    # The IAM role that runs `pulumi up` (a CI role, or an SSO permission-set role): it gets an
+    # explicit, revocable cluster-admin access entry. EKS's implicit creator admin stays off:
+    # together with an entry for the same principal it fails with 409 ResourceInUseException
+    # (terraform-aws-eks #3293, pulumi-eks #2373).
+    deployer_role_arn: str = Field(pattern=r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
+    # More IAM role ARNs given cluster-admin through EKS access entries.
     admin_role_arns: list[str] = Field(default_factory=list)
+    # STANDARD while the version is in standard support; EXTENDED keeps a version past it and is
+    # billed at six times the standard cluster-hour (EKS pricing; "Extended support").
+    support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
     # CloudWatch retention of the control-plane logs (one of the values CloudWatch accepts).
     log_retention_days: int = 90
 
@@ -78,6 +86,16 @@ class AwsSettings(StrictModel):
             if not re.fullmatch(r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]+", arn):
                 raise ValueError(f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
         return arns
+
+    @model_validator(mode="after")
+    def _deployer_not_listed_twice(self) -> AwsSettings:
+        if self.deployer_role_arn in self.admin_role_arns:
+            raise rule_error(
+                ("adminRoleArns",),
+                f"{self.deployer_role_arn} is the deployer, which already gets its own admin access entry: "
+                "remove it here (a second entry for one principal is refused with 409)",
+            )
+        return self
 
     @field_validator("log_retention_days")
     @classmethod
@@ -314,6 +332,8 @@ class PoolConfig(StrictModel):
         return self.tpu_slice is not None and self.tpu_slice.multi_host
 
 
+EKS_TAINT_KEY = 63
+
 _RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 # EC2 families with NVIDIA GPUs: g4dn, g5, g5g, g6, g6e, gr6, p3, p4d, p5, p5e, p6-b200...
@@ -498,6 +518,14 @@ class ClusterConfig(StrictModel):
                     ("pools", name, "gpuSharing"),
                     "GPU sharing is managed by GKE only; on EKS remove gpuSharing",
                 )
+            for index, taint in enumerate(pool.taints):
+                # EKS API Taint: key 1-63 characters, value 0-63 (stricter than Kubernetes' 253).
+                if len(taint.key) > EKS_TAINT_KEY:
+                    raise rule_error(
+                        ("pools", name, "taints", index, "key"),
+                        f"EKS takes taint keys of at most {EKS_TAINT_KEY} characters, not {len(taint.key)}: "
+                        "shorten the key (or its prefix)",
+                    )
             for zone in pool.zones:
                 if zone not in zones:
                     raise rule_error(
@@ -551,7 +579,7 @@ class ClusterConfig(StrictModel):
         if self.gcp is not None:
             return self.gcp.release_channel == "EXTENDED"
         if self.aws is not None:
-            return getattr(self.aws, "support_type", "STANDARD") == "EXTENDED"
+            return self.aws.support_type == "EXTENDED"
         if self.azure is not None:
             return self.azure.support_plan == "AKSLongTermSupport"
         return False

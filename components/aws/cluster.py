@@ -32,7 +32,11 @@ class EksClusterArgs:
     role_prefix: str
     private_endpoint: bool = False
     authorized_networks: list[str] = field(default_factory=list)
+    # The identity that runs `pulumi up`: an explicit admin access entry (no implicit creator admin).
+    deployer_role_arn: str = ""
     admin_role_arns: list[str] = field(default_factory=list)
+    # STANDARD, or EXTENDED for a version past standard support (6x the cluster-hour price).
+    support_type: str = "STANDARD"
     log_retention_days: int = 90
     deletion_protection: bool = True
     # What the control plane must wait for (the network's routes: nodes join through NAT).
@@ -113,27 +117,30 @@ class EksCluster(pulumi.ComponentResource):
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
             access_config=aws.eks.ClusterAccessConfigArgs(
-                # Access entries only: no aws-auth ConfigMap to drift. The identity running
-                # `pulumi up` stays admin, because it installs the add-ons through Helm.
+                # Access entries only: no aws-auth ConfigMap to drift. The deployer gets an
+                # explicit entry below instead of the implicit creator admin, which conflicts
+                # with an entry for the same principal (409; terraform-aws-eks #3293).
                 authentication_mode="API",
-                bootstrap_cluster_creator_admin_permissions=True,
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             # The networking add-ons are managed below, as EKS add-ons, not left self-managed.
             bootstrap_self_managed_addons=False,
-            # Extended support costs six times the standard hourly price: upgrade instead.
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            # Extended support costs six times the standard hourly price: chosen explicitly.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.support_type),
             deletion_protection=args.deletion_protection,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[cluster_policy, key_use, log_group, *args.depends_on]
             ),
         )
 
-        for arn in args.admin_role_arns:
-            admin = f"{name}-admin-{arn.rsplit('/', 1)[-1]}"
+        self.admin_access: list[aws.eks.AccessPolicyAssociation] = []
+        admins = [(f"{name}-deployer", args.deployer_role_arn)] if args.deployer_role_arn else []
+        admins += [(f"{name}-admin-{arn.rsplit('/', 1)[-1]}", arn) for arn in args.admin_role_arns]
+        for admin, arn in admins:
             entry = aws.eks.AccessEntry(
                 admin, cluster_name=self.cluster.name, principal_arn=arn, type="STANDARD", opts=child
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 admin,
                 cluster_name=self.cluster.name,
                 principal_arn=arn,
@@ -141,6 +148,8 @@ class EksCluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
             )
+            if admin == f"{name}-deployer":
+                self.admin_access.append(association)
 
         issuer = self.cluster.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -195,7 +204,9 @@ class EksCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
             delete_unreachable=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            # Every Kubernetes object and Helm release is sent as the deployer: only after its
+            # admin policy is associated can the API server authorise them.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.admin_access),
         )
         self.register_outputs(
             {

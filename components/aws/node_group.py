@@ -23,6 +23,10 @@ EKS_CAPACITY_TYPE_LABEL = "eks.amazonaws.com/capacityType"
 # EKS neither labels nor taints GPU nodes: the platform does both. The label is the one the
 # NVIDIA device plugin's chart looks for.
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
+# The cluster autoscaler's AWS provider reads this label to know a node's GPUs are still being
+# set up (device plugin not yet running) instead of adding more nodes (autoscaler
+# cloudprovider/aws README, "GPU Node Groups").
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
 GPU_TAINT_VALUE = "true"
 
 AUTOSCALER_TAG = "k8s.io/cluster-autoscaler"
@@ -47,6 +51,7 @@ def pool_node_labels(pool_name: str, pool: PoolConfig) -> dict[str, str]:
     labels = node_labels(pool_name, pool.labels)
     if pool.kind == "gpu":
         labels[GPU_PRESENT_LABEL] = "true"
+        labels[ACCELERATOR_LABEL] = pool.accelerator or "nvidia"
     return labels
 
 

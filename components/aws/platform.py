@@ -78,7 +78,9 @@ class EksPlatform(pulumi.ComponentResource):
                 role_prefix=cluster_name,
                 private_endpoint=config.private_endpoint,
                 authorized_networks=config.authorized_networks,
+                deployer_role_arn=settings.deployer_role_arn,
                 admin_role_arns=settings.admin_role_arns,
+                support_type=settings.support_type,
                 log_retention_days=settings.log_retention_days,
                 deletion_protection=config.deletion_protection,
                 # Nodes join through the NAT routes; load balancers need the subnet tags.

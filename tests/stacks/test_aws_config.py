@@ -52,6 +52,21 @@ def _drop(*keys: str):
 
 INVALID = [
     pytest.param(
+        _aws(adminRoleArns=["arn:aws:iam::123456789012:role/github-deploy"]),
+        "aws.adminRoleArns: arn:aws:iam::123456789012:role/github-deploy is the deployer",
+        id="deployer-listed-as-admin-too",
+    ),
+    pytest.param(
+        lambda c: c["aws"].pop("deployerRoleArn"),
+        "aws.deployerRoleArn: required key is missing",
+        id="no-deployer",
+    ),
+    pytest.param(
+        _pool("gpu-l4", taints=[{"key": "team.example.com/" + "x" * 50, "value": "ml"}]),
+        "pools.gpu-l4.taints.0.key: EKS takes taint keys of at most 63 characters, not 67",
+        id="taint-key-longer-than-eks-takes",
+    ),
+    pytest.param(
         lambda c: c["aws"].pop("accountId"), "aws.accountId: required key is missing", id="no-account"
     ),
     pytest.param(_aws(accountId="12345"), "aws.accountId: String should match pattern", id="short-account"),
@@ -205,3 +220,11 @@ def test_preview_of_a_bad_eks_config_exits_2(eks_config, write_stack, capsys):
 )
 def test_nvidia_instance_types(instance_type, nvidia):
     assert is_nvidia_instance_type(instance_type) is nvidia
+
+
+def test_a_version_past_standard_support_runs_only_with_extended_support_chosen(eks_config, write_stack):
+    cluster = _cluster(eks_config)
+    cluster["kubernetesVersion"] = "1.33"
+    cluster["aws"]["supportType"] = "EXTENDED"
+    stack = load_stack_file(write_stack(eks_config))
+    assert stack.clusters["main"].support_phase == "extended"

@@ -66,6 +66,7 @@ def _add_pool(name: str, pool: dict):
 
 AWS_SETTINGS = {
     "accountId": "123456789012",
+    "deployerRoleArn": "arn:aws:iam::123456789012:role/github-deploy",
     "region": "eu-west-1",
     "availabilityZones": ["eu-west-1a", "eu-west-1b"],
 }

@@ -119,3 +119,25 @@ def test_kubeconfig_gets_tokens_from_the_aws_cli():
 def test_kubernetes_provider_config_is_secret(eks):
     provider = next(r for r in eks.record.of_type("pulumi:providers:kubernetes"))
     assert provider.inputs["kubeconfig"] == "<secret>"
+
+
+def test_the_deployer_is_an_explicit_revocable_admin_and_no_implicit_creator_admin(eks):
+    """bootstrapClusterCreatorAdminPermissions plus an entry for the same principal fails with 409
+    (terraform-aws-eks #3293, pulumi-eks #2373): the deployer gets an entry of its own instead."""
+    cluster = eks.custom(CLUSTER)["main"]
+    assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    entry = eks.custom("aws:eks/accessEntry:AccessEntry")["main-deployer"]
+    assert entry["principalArn"] == "arn:aws:iam::123456789012:role/github-deploy"
+    association = eks.custom("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")["main-deployer"]
+    assert association["policyArn"].endswith("cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    # Nothing reaches the API server before the deployer may act there.
+    record = eks.record
+    provider = next(r for r in record.of_type("pulumi:providers:kubernetes") if r.name == "main-k8s")
+    granted = next(
+        r
+        for r in record.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if r.name == "main-deployer"
+    )
+    assert record.depends_on(provider.urn, granted.urn)
+    releases = record.of_type("kubernetes:helm.sh/v3:Release")
+    assert releases and all(record.depends_on(r.urn, granted.urn) for r in releases)

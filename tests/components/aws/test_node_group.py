@@ -62,7 +62,13 @@ def test_gpu_group_is_spot_nvidia_tainted_and_scales_from_zero(eks):
     assert group["capacityType"] == "SPOT"
     assert group["instanceTypes"] == ["g6.xlarge"]
     assert group["scalingConfig"] == {"desiredSize": 0, "minSize": 0, "maxSize": 4}
-    assert group["labels"] == {POOL_LABEL: "gpu-l4", "nvidia.com/gpu.present": "true"}
+    # k8s.amazonaws.com/accelerator: the autoscaler waits for the device plugin instead of
+    # over-scaling while a new GPU node's nvidia.com/gpu is still 0.
+    assert group["labels"] == {
+        POOL_LABEL: "gpu-l4",
+        "nvidia.com/gpu.present": "true",
+        "k8s.amazonaws.com/accelerator": "nvidia-l4",
+    }
     assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
     assert group["version"] == "1.35" and group["clusterName"] == "dev-main"
     system = eks.custom(NODE_GROUP)["main-system"]
@@ -111,6 +117,7 @@ def test_gpu_group_asg_tags_describe_its_nodes_for_scale_from_zero(eks):
         f"{CA}/dev-main": "owned",
         f"{CA}/node-template/label/{POOL_LABEL}": "gpu-l4",
         f"{CA}/node-template/label/nvidia.com/gpu.present": "true",
+        f"{CA}/node-template/label/k8s.amazonaws.com/accelerator": "nvidia-l4",
         f"{CA}/node-template/label/eks.amazonaws.com/capacityType": "SPOT",
         f"{CA}/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
         f"{CA}/node-template/resources/nvidia.com/gpu": "1",

@@ -18,6 +18,7 @@ of R runs (peak RSS: the largest), which filters out other load on a shared mach
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import platform
 import re
@@ -48,14 +49,20 @@ def generate_stack(models: int) -> dict[str, Any]:
     and the plan passes them: the benchmark measures a clean preview, not a wall of verdicts.
     """
     dev = yaml.safe_load(DEV_STACK.read_text())["config"]
-    gpu_models = models // 4
+    generated = {f"model-{i:04d}": _model(i) for i in range(models)}
+    # Every GPU replica at minimum scale (each variant runs at least one) must fit the team's
+    # quota and the GPU pool at its max, or the config refuses the stack, as the cluster would.
+    gpu_replicas = sum(1 + len(m.get("variants", {})) for m in generated.values() if m["pool"] == GPU_POOL)
+    cluster = copy.deepcopy(dev["mlplatform:clusters"]["main"])
+    gpu_pool = cluster["pools"][GPU_POOL]
+    gpu_pool["max"] = max(gpu_pool["max"], gpu_replicas)
     return {
         "config": {
             "pulumi:disable-default-providers": ["*"],
             "mlplatform:environment": dev["mlplatform:environment"],
             "mlplatform:ownership": dev["mlplatform:ownership"],
             "mlplatform:budget": dev["mlplatform:budget"],
-            "mlplatform:clusters": {"main": dev["mlplatform:clusters"]["main"]},
+            "mlplatform:clusters": {"main": cluster},
             "mlplatform:teams": {
                 TEAM: {
                     "deployers": ["ml-engineers@acme.example"],
@@ -63,12 +70,12 @@ def generate_stack(models: int) -> dict[str, Any]:
                     "quota": {
                         "cpu": str(max(32, 4 * models)),
                         "memory": f"{max(128, 16 * models)}Gi",
-                        "gpu": max(2, gpu_models),
+                        "gpu": max(2, gpu_replicas),
                         "pods": max(100, 20 * models),
                     },
                 }
             },
-            "mlplatform:models": {f"model-{i:04d}": _model(i) for i in range(models)},
+            "mlplatform:models": generated,
             "mlplatform:jobs": {f"batch-{j:03d}": _cronjob(j) for j in range(models // 10)},
         }
     }

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from plan import policy
-from plan.cost import FORMATS, UnknownPrice, estimate_record, render_cost
+from plan.cost import FORMATS, cost_section, estimate_record, render_cost
 from plan.critical_path import render_critical_path
 from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
 from plan.engine import (
@@ -137,20 +137,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     record = plan_of(stack_file)
     if args.json:
         record.write(args.json)
-    unpriced: list[UnknownPrice] = []
-
-    def cost(record) -> str:
-        try:
-            return render_cost(estimate_record(record))
-        except UnknownPrice as exc:
-            unpriced.append(exc)
-            return f"Cost envelope: cannot estimate: {exc}"
-
-    sections = [render_workloads, render_critical_path, policy.preview_section(config), cost]
+    sections = [render_workloads, render_critical_path, policy.preview_section(config), cost_section]
     sys.stdout.write(render_preview(record, sections=sections))
-    if unpriced:
-        print(f"error: {unpriced[0]}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
@@ -203,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, UnknownPrice) as exc:
+    except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ProgramError as exc:

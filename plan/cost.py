@@ -15,7 +15,6 @@ from policies.cost_model import (
     CostLine,
     GraphNode,
     PriceTable,
-    UnknownPrice,
     estimate,
     resources_from_graph,
 )
@@ -53,9 +52,20 @@ def _footnote(envelope: CostEnvelope) -> str:
     )
 
 
+def _unpriced_note(envelope: CostEnvelope) -> str:
+    if not envelope.unpriced:
+        return ""
+    return (
+        f"Unpriced ({len(envelope.unpriced)}, left out of floor and ceiling, which are therefore lower "
+        f"bounds): {'; '.join(envelope.unpriced)}. Add the prices, with their source, to {PRICES_DISPLAY}."
+    )
+
+
 def _budget_note(envelope: CostEnvelope, budget: float | None) -> str:
     if budget is None:
         return ""
+    if envelope.ceiling_usd <= budget and envelope.unpriced:
+        return f"The budget of {usd(budget)} cannot be verified while items are unpriced."
     if envelope.ceiling_usd <= budget:
         return (
             f"Within the monthly budget of {usd(budget)} (ceiling {envelope.ceiling_usd / budget:.0%} of it)."
@@ -112,9 +122,9 @@ def _text(envelope: CostEnvelope, title: str, budget: float | None) -> str:
     for row in rows:
         cells = [cell.ljust(widths[i]) if i < 3 else cell.rjust(widths[i]) for i, cell in enumerate(row)]
         lines.append("  " + "  ".join(cells).rstrip())
-    note = _budget_note(envelope, budget)
-    if note:
-        lines.append(note)
+    for note in (_unpriced_note(envelope), _budget_note(envelope, budget)):
+        if note:
+            lines.append(note)
     lines.append(_footnote(envelope))
     return "\n".join(lines)
 
@@ -142,16 +152,16 @@ def _markdown(envelope: CostEnvelope, title: str, budget: float | None) -> str:
             ceiling = sum(line.ceiling_usd for line in items)
             parts.append(f"| **{cluster or '-'}** | **total** | | | **{usd(floor)}** | **{usd(ceiling)}** |")
     parts.append("")
-    note = _budget_note(envelope, budget)
-    if note:
-        parts.append(note + " ")
+    for note in (_unpriced_note(envelope), _budget_note(envelope, budget)):
+        if note:
+            parts.append(note + " ")
     parts.append(f"<sub>{_footnote(envelope)}</sub>")
     return "\n".join(parts)
 
 
 def cost_section(record: PlanRecord) -> str:
-    """The cost envelope at the end of `plan preview` (raises UnknownPrice)."""
+    """The cost envelope at the end of `plan preview`."""
     return render_cost(estimate_record(record))
 
 
-__all__ = ["FORMATS", "UnknownPrice", "cost_section", "estimate_record", "render_cost", "usd"]
+__all__ = ["FORMATS", "cost_section", "estimate_record", "render_cost", "usd"]

@@ -36,6 +36,8 @@ def _managed_cluster(inputs: dict[str, Any]) -> str:
     else:
         endpoint = f"API from {', '.join(access.get('authorizedIPRanges') or [])}"
     version = inputs.get("kubernetesVersion") or "default"
+    if inputs.get("supportPlan") == "AKSLongTermSupport":
+        version += " (long-term support)"
     return "; ".join(
         [
             f"{inputs.get('location')}, {(inputs.get('sku') or {}).get('tier')} tier, k8s {version}",

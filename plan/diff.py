@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from typing import Any, Literal
 from plan.cost import estimate_record, usd
 from plan.engine import PROJECT_DIR, run_program
 from plan.record import PlanRecord, ResourceRecord
-from policies.cost_model import CostEnvelope, UnknownPrice
+from policies.cost_model import CostEnvelope
 from stacks import ConfigError
 
 Action = Literal["create", "update", "replace", "delete"]
@@ -34,7 +35,7 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 # pools, recreate every node), from the providers' schemas and API docs ("forces new
 # resource", "immutable"). A pattern matches the field itself and anything below it; "*"
 # stands for one path segment (a list index or a key). "kubernetes:*" applies to every
-# Kubernetes kind.
+# Kubernetes kind. A resource's own `replaceOnChanges` option (in its record) adds to these.
 REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
     # Google Cloud
     "gcp:container/cluster:Cluster": (
@@ -55,7 +56,8 @@ REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
         "project",
         "cluster",
         "location",
-        "initialNodeCount",
+        # initialNodeCount is ForceNew but ignored (ignore_changes) by GkeNodePool; the TPU
+        # placement policy (type, tpu_topology) stays ForceNew in the provider.
         "placementPolicy",
         "nodeConfig.machineType",
         "nodeConfig.diskSizeGb",
@@ -73,6 +75,7 @@ REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
     "gcp:compute/subnetwork:Subnetwork": ("name", "project", "network", "region", "ipCidrRange"),
     "gcp:compute/router:Router": ("name", "project", "network", "region"),
     "gcp:compute/routerNat:RouterNat": ("name", "project", "router", "region"),
+    "gcp:compute/firewall:Firewall": ("name", "project", "network"),
     "gcp:storage/bucket:Bucket": ("name", "project", "location"),
     "gcp:artifactregistry/repository:Repository": ("repositoryId", "project", "location", "format"),
     "gcp:serviceaccount/account:Account": ("accountId", "project"),
@@ -136,22 +139,9 @@ REPLACE_FIELDS: dict[str, tuple[str, ...]] = {
         "agentPoolProfiles.*.osDiskSizeGB",
         "agentPoolProfiles.*.vnetSubnetID",
     ),
-    "azure-native:containerservice:AgentPool": (
-        "agentPoolName",
-        "resourceName",
-        "resourceGroupName",
-        "vmSize",
-        "osDiskSizeGB",
-        "osDiskType",
-        "osType",
-        "osSKU",
-        "vnetSubnetID",
-        "availabilityZones",
-        "scaleSetPriority",
-        "maxPods",
-        "kubeletConfig",
-        "linuxOSConfig",
-    ),
+    # An agent pool's other creation-only fields are the record's replaceOnChanges option
+    # (components.azure.agent_pool.CREATION_ONLY_PROPERTIES), which Pulumi itself acts on.
+    "azure-native:containerservice:AgentPool": ("agentPoolName", "resourceName", "resourceGroupName"),
     "azure-native:network:VirtualNetwork": ("virtualNetworkName", "resourceGroupName", "location"),
     "azure-native:network:Subnet": ("subnetName", "virtualNetworkName", "resourceGroupName"),
     "azure-native:storage:StorageAccount": ("accountName", "resourceGroupName", "location", "kind"),
@@ -257,8 +247,16 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def forces_replacement(type_token: str, path: str) -> bool:
-    patterns = REPLACE_FIELDS.get(type_token, ())
+def replace_on_changes(resource: ResourceRecord) -> tuple[str, ...]:
+    """The resource's replaceOnChanges option as patterns of this table: Pulumi writes property
+    paths as `a[0].b` or `a[*]`, the diff as `a.0.b` and `a.*`."""
+    return tuple(
+        re.sub(r"\[(\d+|\*)\]", r".\1", path) for path in resource.options.get("replaceOnChanges", ())
+    )
+
+
+def forces_replacement(type_token: str, path: str, extra_patterns: tuple[str, ...] = ()) -> bool:
+    patterns = REPLACE_FIELDS.get(type_token, ()) + extra_patterns
     if type_token.startswith("kubernetes:"):
         patterns = patterns + REPLACE_FIELDS["kubernetes:*"]
     segments = path.split(".")
@@ -271,10 +269,12 @@ def forces_replacement(type_token: str, path: str) -> bool:
     return False
 
 
-def _fields(resource_type: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldChange, ...]:
+def _fields(before: ResourceRecord, after: ResourceRecord) -> tuple[FieldChange, ...]:
+    # The new program's options decide, as Pulumi's engine uses the new goal state's.
+    patterns = replace_on_changes(after)
     return tuple(
-        FieldChange(path, before, after, forces_replacement(resource_type, path))
-        for path, before, after in field_changes(old, new)
+        FieldChange(path, old, new, forces_replacement(after.type, path, patterns))
+        for path, old, new in field_changes(before.inputs, after.inputs)
     )
 
 
@@ -316,7 +316,7 @@ def diff_records(base: PlanRecord, head: PlanRecord, base_label: str = "", head_
                 f"parent changed ({_group(base, before)} → {_group(head, resource)}): add an alias "
                 "for the old parent, or Pulumi deletes and recreates it"
             )
-            fields = _fields(resource.type, before.inputs, resource.inputs)
+            fields = _fields(before, resource)
             changes.append(
                 ResourceChange("replace", resource.type, resource.name, _group(head, resource), fields, note)
             )
@@ -324,7 +324,7 @@ def diff_records(base: PlanRecord, head: PlanRecord, base_label: str = "", head_
         if before is None:
             changes.append(ResourceChange("create", resource.type, resource.name, _group(head, resource)))
             continue
-        fields = _fields(resource.type, before.inputs, resource.inputs)
+        fields = _fields(before, resource)
         if _provider_key(before) != _provider_key(resource):
             fields += (FieldChange("(provider)", before.provider, resource.provider, True),)
         if not fields:
@@ -336,12 +336,9 @@ def diff_records(base: PlanRecord, head: PlanRecord, base_label: str = "", head_
         if key not in new and key not in moved and resource.type != STACK_TYPE:
             changes.append(ResourceChange("delete", resource.type, resource.name, _group(base, resource)))
 
-    base_cost = head_cost = None
-    cost_note = ""
-    try:
-        base_cost, head_cost = estimate_record(base), estimate_record(head)
-    except UnknownPrice as exc:
-        cost_note = f"cost not estimated: {exc}"
+    base_cost, head_cost = estimate_record(base), estimate_record(head)
+    unpriced = head_cost.unpriced
+    cost_note = f"{len(unpriced)} item(s) unpriced, left out (first: {unpriced[0]})" if unpriced else ""
     order = {"delete": 0, "replace": 1, "update": 2, "create": 3}
     changes.sort(key=lambda c: (c.group, order[c.action], c.type, c.name))
     outputs = tuple(
@@ -387,8 +384,6 @@ def summary(diff: PlanDiff) -> str:
 
 
 def cost_change(diff: PlanDiff) -> str:
-    if diff.cost_note:
-        return f"Monthly cost: {diff.cost_note}"
     if diff.base_cost is None or diff.head_cost is None:
         return ""
 
@@ -400,6 +395,7 @@ def cost_change(diff: PlanDiff) -> str:
     return (
         f"Monthly cost: floor {delta(diff.base_cost.floor_usd, diff.head_cost.floor_usd)}, "
         f"ceiling {delta(diff.base_cost.ceiling_usd, diff.head_cost.ceiling_usd)}"
+        + (f"; {diff.cost_note}" if diff.cost_note else "")
     )
 
 

@@ -69,6 +69,8 @@ class CostEnvelope:
     price_table_date: str
     # The price pages the priced lines come from, one per cloud priced.
     sources: tuple[str, ...] = ()
+    # What the price table could not price (each: why); floor and ceiling leave these out.
+    unpriced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,8 @@ def _prices(*type_tokens: str, deferred: bool = False) -> Callable[[Pricer], Pri
 def estimate(
     resources: Iterable[Resource | tuple[str, Mapping[str, Any]]], prices: PriceTable | None = None
 ) -> CostEnvelope:
-    """The monthly floor and ceiling of `resources`; raises UnknownPrice for anything unpriced."""
+    """The monthly floor and ceiling of `resources`. What the table cannot price is listed in
+    `unpriced` (and left out of the sums): a valid stack is never refused for a missing price."""
     prices = prices or default_prices()
     items = [r if isinstance(r, Resource) else Resource(type=r[0], props=r[1]) for r in resources]
     clusters: dict[str, _Cluster] = {}
@@ -250,6 +253,7 @@ def estimate(
         if cloud and region and resource.cluster not in clusters:
             clusters[resource.cluster] = _Cluster(cloud=cloud, region=region)
     run = _Estimate(prices=prices, clusters=clusters)
+    unpriced: list[str] = []
     for resource in items:
         if resource.type == "aws:ec2/launchTemplate:LaunchTemplate":
             for key in (resource.id, resource.props.get("name"), (resource.cluster, resource.name)):
@@ -259,7 +263,10 @@ def estimate(
         for resource in items:
             pricer = table.get(resource.type)
             if pricer:
-                pricer(resource, run)
+                try:
+                    pricer(resource, run)
+                except UnknownPrice as exc:
+                    unpriced.append(f"{resource.name}: {exc}")
     lines = tuple(sorted(run.lines, key=lambda line: (line.cluster, _item_rank(line.item), line.resource)))
     return CostEnvelope(
         lines=lines,
@@ -267,6 +274,7 @@ def estimate(
         ceiling_usd=sum(line.ceiling_usd for line in lines),
         price_table_date=prices.date,
         sources=tuple(prices.source(cloud) for cloud in sorted(run.clouds)),
+        unpriced=tuple(unpriced),
     )
 
 

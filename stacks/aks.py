@@ -11,6 +11,7 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
+from stacks import versions
 from stacks.base import rule_error
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ AKS_ZONES = ("1", "2", "3")
 AZURE_RESERVED_ADDRESSES = 5
 ACR_MAX_RETENTION_DAYS = 365
 MIN_CONTAINER_NAME = 3
+# The API server admits at most 200 authorized ranges; the platform adds one, the NAT gateway's
+# egress IP (learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges, checked 2026-12-01).
+AKS_MAX_AUTHORIZED_RANGES = 200
 # Application Gateway for Containers on a CNI overlay cluster takes a /24 association subnet.
 # (Its ALB controller needs Kubernetes 1.32 or later: every AKS version of the catalog is.)
 AGC_SUBNET_PREFIX = 24
@@ -39,6 +43,13 @@ def aks_pool_name(pool_name: str) -> str:
     node as the POOL_LABEL label, which is what workloads select on.
     """
     return pool_name.replace("-", "")
+
+
+def aks_kubernetes_version(cluster: ClusterConfig) -> str:
+    """The cluster's Kubernetes minor: the configured one, else the catalog's newest in standard
+    support (stacks/catalogs/kubernetes.yaml). Always explicit, so that the upgrade is a reviewed
+    change of the plan rather than AKS's default moving underneath the stack."""
+    return cluster.kubernetes_version or versions.default_kubernetes_version("azure")
 
 
 def node_subnet_cidr(vnet_cidr: str) -> str:
@@ -63,6 +74,10 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
     """Raise a rule error (with the key path below the cluster) for what AKS would reject."""
     settings = cluster.azure
     assert settings is not None and cluster.network is not None  # checked before this runs
+    try:
+        aks_kubernetes_version(cluster)
+    except LookupError as exc:  # a stale catalog: no default to fall back on
+        raise rule_error(("kubernetesVersion",), f"{exc}, or set kubernetesVersion") from None
     seen: dict[str, str] = {}
     for name, pool in cluster.pools.items():
         aks_name = aks_pool_name(name)
@@ -121,6 +136,13 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
             "a public AKS API server must be restricted: list the CIDRs allowed to reach it, "
             "or set privateEndpoint: true",
         )
+    if not cluster.private_endpoint and len(cluster.authorized_networks) >= AKS_MAX_AUTHORIZED_RANGES:
+        raise rule_error(
+            ("authorizedNetworks",),
+            f"AKS admits at most {AKS_MAX_AUTHORIZED_RANGES} authorized ranges, one of which the "
+            f"platform takes for the NAT gateway's egress IP: list at most "
+            f"{AKS_MAX_AUTHORIZED_RANGES - 1} (merge adjacent ones)",
+        )
     if cluster.registry is not None and "keep_recent" in cluster.registry.model_fields_set:
         raise rule_error(
             ("registry", "keepRecent"),
@@ -140,9 +162,42 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
                 f"bucket {bucket!r} becomes a blob container, whose name needs at least "
                 f"{MIN_CONTAINER_NAME} characters and no '--'",
             )
+    _check_support_plan(cluster)
     _check_node_subnet_room(cluster)
     if cluster.routing_mode == "gateway":
         _check_gateway(cluster)
+
+
+def _check_support_plan(cluster: ClusterConfig) -> None:
+    """Long-term support needs the Premium tier and a version AKS offers it for
+    (learn.microsoft.com/azure/aks/long-term-support: "Enabling LTS requires moving your cluster
+    to the Premium tier and explicitly selecting the LTS support plan")."""
+    settings = cluster.azure
+    assert settings is not None
+    if settings.support_plan != "AKSLongTermSupport":
+        return
+    if settings.sku_tier != "Premium":
+        raise rule_error(
+            ("azure", "supportPlan"),
+            f"AKS long-term support is part of the Premium tier, not {settings.sku_tier}: "
+            "set azure.skuTier: Premium, or supportPlan: KubernetesOfficial",
+        )
+    version = aks_kubernetes_version(cluster)
+    release = versions.kubernetes_release("azure", version)
+    # An unknown version is the catalog check's to report (ClusterConfig._kubernetes_version_offered).
+    if release is not None and not release.lts:
+        today = versions.run_date()
+        offered = [
+            r.version
+            for r in versions.kubernetes_releases("azure").values()
+            if r.lts and versions.support_phase(r, today) != "ended"
+        ]
+        raise rule_error(
+            ("azure", "supportPlan"),
+            f"AKS offers no long-term support for Kubernetes {version} (stacks/catalogs/kubernetes.yaml, "
+            f"checked {versions.catalog_checked()}): use an LTS version "
+            f"({', '.join(offered) or 'none listed'}) or supportPlan: KubernetesOfficial",
+        )
 
 
 def _check_node_subnet_room(cluster: ClusterConfig) -> None:

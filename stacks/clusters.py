@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from stacks import kubernetes_rules, versions
+from stacks import kubernetes_rules, tpu, versions
 from stacks.aks import check_aks_cluster
 from stacks.base import DnsLabel, StrictModel, rule_error
 
 Cloud = Literal["gcp", "aws", "azure", "existing"]
 PoolKind = Literal["cpu", "gpu", "tpu"]
-
-# GKE names TPU node labels after the slice type; the machine-type family tells which.
-TPU_ACCELERATOR_BY_MACHINE_FAMILY = {
-    "ct4p": "tpu-v4-podslice",
-    "ct5lp": "tpu-v5-lite-podslice",
-    "ct5p": "tpu-v5p-slice",
-    "ct6e": "tpu-v6e-slice",
-}
 
 
 class GcpSettings(StrictModel):
@@ -117,8 +108,18 @@ class AzureSettings(StrictModel):
     )
     # Availability zones for the node pools (a pool's own `zones` wins); none: regional placement.
     zones: list[Literal["1", "2", "3"]] = Field(default_factory=list)
-    # Free has no uptime SLA; Standard is the production tier.
+    # Free has no uptime SLA; Standard is the production tier; Premium adds long-term support.
     sku_tier: Literal["Free", "Standard", "Premium"] = "Standard"
+    # KubernetesOfficial: a minor is supported for its community year. AKSLongTermSupport: a
+    # second year of patches, on the Premium tier only (learn.microsoft.com/azure/aks/long-term-support).
+    support_plan: Literal["KubernetesOfficial", "AKSLongTermSupport"] = "KubernetesOfficial"
+    # Control-plane logs (API server, admin audit, autoscaler, Entra guard) go to a Log Analytics
+    # workspace kept this many days (30-730, the workspace's retention range); null: none sent.
+    # Costs money: Log Analytics bills per GB ingested.
+    log_retention_days: int | None = Field(default=90, ge=30, le=730)
+    # Host-based encryption of node temp disks, caches and OS/data disks. Needs the one-time
+    # subscription feature: az feature register --namespace Microsoft.Compute --name EncryptionAtHost.
+    encryption_at_host: bool = True
     storage_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS"] = "Standard_LRS"
     # Spot pool name -> highest price paid, USD per node-hour; unlisted spot pools pay up to the
     # on-demand price (-1), which makes evictions capacity-only.
@@ -253,31 +254,7 @@ class PoolConfig(StrictModel):
             if self.topology is not None:
                 raise rule_error(("topology",), "topology is for tpu pools only")
         if self.kind == "tpu":
-            if self.topology is None:
-                raise rule_error(("topology",), "a tpu pool needs topology (e.g. 2x2)")
-            if self.machine_type is None or tpu_accelerator(self.machine_type) is None:
-                families = ", ".join(sorted(TPU_ACCELERATOR_BY_MACHINE_FAMILY))
-                raise rule_error(
-                    ("machineType",),
-                    f"a tpu pool needs a TPU machine type ({families}, e.g. ct5lp-hightpu-4t)",
-                )
-            if self.accelerator is not None or self.gpu_sharing is not None:
-                raise rule_error(("accelerator",), "a tpu pool takes no accelerator or gpuSharing")
-            chips = self.tpu_chips_per_node
-            total = self.tpu_chips_in_topology
-            if total % chips:
-                raise rule_error(
-                    ("topology",),
-                    f"{self.topology} has {total} chips, not a multiple of the {chips} chips "
-                    f"per {self.machine_type} node",
-                )
-            hosts = total // chips
-            if hosts > 1 and (self.max != hosts or self.min not in (0, hosts)):
-                raise rule_error(
-                    ("max",),
-                    f"a {self.topology} slice spans {hosts} hosts and scales as a unit: "
-                    f"set min to 0 or {hosts} and max to {hosts}",
-                )
+            self._check_tpu_slice()
         return self
 
     @property
@@ -288,18 +265,53 @@ class PoolConfig(StrictModel):
     def gpus_per_node(self) -> int:
         return (self.accelerator_count or 1) if self.kind == "gpu" else 0
 
+    def _check_tpu_slice(self) -> None:
+        """GKE's slice rules ("Plan TPUs in GKE", "Deploy TPU workloads in GKE Standard";
+        facts in stacks/catalogs/gke_tpu.yaml): the topology is one the machine type offers; a
+        multi-host slice is created and removed whole, so its pool scales between 0 (or all)
+        and exactly the slice's host count."""
+        catalog = f"stacks/catalogs/gke_tpu.yaml, checked {tpu.catalog_checked()}"
+        if self.accelerator is not None or self.gpu_sharing is not None:
+            raise rule_error(("accelerator",), "a tpu pool takes no accelerator or gpuSharing")
+        if self.machine_type is None or tpu.tpu_accelerator(self.machine_type) is None:
+            raise rule_error(
+                ("machineType",),
+                f"a tpu pool needs a GKE TPU machine type ({', '.join(tpu.tpu_machine_types())}; {catalog})",
+            )
+        offered = tpu.valid_topologies(self.machine_type)
+        if self.topology is None:
+            raise rule_error(("topology",), f"a tpu pool needs topology (one of {', '.join(offered)})")
+        tpu_slice = tpu.tpu_slice(self.machine_type, self.topology)
+        if tpu_slice is None:
+            raise rule_error(
+                ("topology",),
+                f"GKE offers no {self.topology} slice on {self.machine_type}: use one of "
+                f"{', '.join(offered)} ({catalog})",
+            )
+        hosts = tpu_slice.hosts
+        if tpu_slice.multi_host and (self.max != hosts or self.min not in (0, hosts)):
+            raise rule_error(
+                ("max",),
+                f"a {self.topology} slice of {self.machine_type} spans {hosts} hosts and GKE scales "
+                f"it as a unit: set min to 0 or {hosts} and max to {hosts}",
+            )
+        if tpu_slice.multi_host and len(self.zones) > 1:
+            raise rule_error(("zones",), "a multi-host TPU slice lives in one zone: list one zone")
+
+    @property
+    def tpu_slice(self) -> tpu.TpuSlice | None:
+        if self.kind != "tpu" or self.machine_type is None or self.topology is None:
+            return None
+        return tpu.tpu_slice(self.machine_type, self.topology)
+
     @property
     def tpu_chips_per_node(self) -> int:
-        match = re.search(r"-(\d+)t$", self.machine_type or "")
-        return int(match.group(1)) if match else 1
+        return self.tpu_slice.chips_per_host if self.tpu_slice else 0
 
     @property
-    def tpu_chips_in_topology(self) -> int:
-        return math.prod(int(d) for d in (self.topology or "1").split("x"))
-
-
-def tpu_accelerator(machine_type: str) -> str | None:
-    return TPU_ACCELERATOR_BY_MACHINE_FAMILY.get(machine_type.split("-")[0])
+    def tpu_multi_host(self) -> bool:
+        """One slice spans several nodes (GKE: placement policy, per-zone autoscaling)."""
+        return self.tpu_slice is not None and self.tpu_slice.multi_host
 
 
 _RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -426,6 +438,20 @@ class ClusterConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _gke_rules(self) -> ClusterConfig:
+        if self.cloud != "gcp" or self.gcp is None:
+            return self
+        for name, pool in self.pools.items():
+            zones = pool.zones or self.gcp.zones
+            # GKE creates a multi-host slice in one zone ("Deploy TPU workloads in GKE Standard").
+            if pool.tpu_multi_host and len(zones) != 1:
+                raise rule_error(
+                    ("pools", name, "zones"),
+                    "a multi-host TPU slice lives in one zone: list the pool's zone (zones: [<zone>])",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _aws_rules(self) -> ClusterConfig:
         if self.cloud != "aws" or self.aws is None or self.network is None:
             return self
@@ -527,7 +553,7 @@ class ClusterConfig(StrictModel):
         if self.aws is not None:
             return getattr(self.aws, "support_type", "STANDARD") == "EXTENDED"
         if self.azure is not None:
-            return getattr(self.azure, "support_plan", None) == "AKSLongTermSupport"
+            return self.azure.support_plan == "AKSLongTermSupport"
         return False
 
     @property

@@ -7,16 +7,24 @@ import re
 
 from pydantic import Field, model_validator
 
-from stacks import versions
+from stacks import kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
-from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfig, TeamConfig
+from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfig, Resources, TeamConfig
 
 # Cluster names prefix many physical names (node pools, service accounts: 30 characters on
 # GCP); Pulumi appends an 8-character suffix, so keep them short.
 MAX_CLUSTER_NAME = 16
 # Namespaces carry suffixed objects and appear in identity subjects: keep them short too.
 MAX_TEAM_NAME = 30
+GUID = r"[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}"
+# Pulumi autonames a resource `<logical name>-<7 random characters>`.
+AUTONAME_SUFFIX = 8
+# GKE node pool names: 1-40 characters (gcloud container node-pools create, NAME); GCS bucket
+# names: 3-63 characters, no "google" anywhere and no "goog" prefix
+# (https://cloud.google.com/storage/docs/buckets#naming).
+GKE_NODE_POOL_NAME = 40
+GCS_BUCKET_NAME = 63
 
 
 class Budget(StrictModel):
@@ -49,6 +57,8 @@ class StackConfig(StrictModel):
                     f"cluster name {name!r} must be lowercase letters, digits and '-', "
                     f"start with a letter, at most {MAX_CLUSTER_NAME} characters",
                 )
+            if cluster.cloud == "gcp":
+                _check_gcp_physical_names(name, cluster)
             if cluster.network is None:
                 continue
             network = ipaddress.ip_network(cluster.network.cidr)
@@ -70,6 +80,9 @@ class StackConfig(StrictModel):
                     ("teams", name),
                     f"team {name!r} becomes a namespace: a DNS label of at most {MAX_TEAM_NAME}",
                 )
+            reserved = kubernetes_rules.reserved_namespace_problem(name)
+            if reserved:
+                raise rule_error(("teams", name), reserved)
         for name in set(self.models) & set(self.jobs):
             raise rule_error(("jobs", name), f"{name!r} names a model too; give the job another name")
         routes: dict[tuple[str, str], str] = {}
@@ -79,6 +92,7 @@ class StackConfig(StrictModel):
             cluster_name, cluster = self._placement(where, model.cluster)
             self._check_team(where, model.team)
             _check_workload(where, model, cluster_name, cluster)
+            _check_minimum_fits_pool(where, model, cluster)
             if model.autoscale.gpu_util is not None and not model.resources.gpu:
                 raise rule_error(
                     (*where, "autoscale", "gpuUtil"), "gpuUtil needs a model that requests a gpu"
@@ -114,6 +128,8 @@ class StackConfig(StrictModel):
                     "URLRewrite) or set stripPrefix: false and serve the full path",
                 )
         self._derived_names_unique()
+        self._team_identities_work_on_their_clusters()
+        self._quotas_hold_their_workloads()
         for name, job in self.jobs.items():
             where = ("jobs", name)
             _check_name(where, name, MAX_JOB_NAME if job.schedule else 63)
@@ -121,6 +137,56 @@ class StackConfig(StrictModel):
             self._check_team(where, job.team)
             _check_workload(where, job, cluster_name, cluster)
         return self
+
+    def _team_identities_work_on_their_clusters(self) -> None:
+        """A RoleBinding subject grants nothing unless the cluster's tokens carry it."""
+        for name, cluster in self.clusters.items():
+            if cluster.cloud != "azure":
+                continue
+            for team_name, team in self.teams.items():
+                for role in ("deployers", "viewers"):
+                    for index, subject in enumerate(getattr(team, role)):
+                        if subject in self.team_subjects_on(name) and not re.fullmatch(GUID, subject):
+                            raise rule_error(
+                                ("teams", team_name, role, index),
+                                f"{subject!r} cannot work on AKS cluster {name!r}: AKS puts Entra group "
+                                "object IDs in tokens, not names or e-mails (Azure/AKS#515); give the "
+                                "group's object ID (az ad group show --group <name> --query id)",
+                            )
+
+    def _quotas_hold_their_workloads(self) -> None:
+        """A team's quota admits every model at its minimum replicas and every job's pods at once:
+        below that, ResourceQuota admission refuses pods and a deploy waits until it times out."""
+        for team_name, team in self.teams.items():
+            if team.quota is None:
+                continue
+            need = {"cpu": 0.0, "memory": 0.0, "gpu": 0, "tpu": 0, "pods": 0}
+            for model in self.models.values():
+                if self.team_of(model) == team_name:
+                    for variant_scale in [
+                        model.autoscale,
+                        *(v.autoscale or model.autoscale for v in model.variants.values()),
+                    ]:
+                        _add_pods(need, model.resources, variant_scale.min)
+            for job in self.jobs.values():
+                if self.team_of(job) == team_name:
+                    _add_pods(need, job.resources, job.parallelism)
+            quota = team.quota
+            have = {
+                "cpu": kubernetes_rules.quantity(quota.cpu),
+                "memory": kubernetes_rules.quantity(quota.memory),
+                "gpu": quota.gpu,
+                "tpu": quota.tpu,
+                "pods": quota.pods,
+            }
+            for key, needed in need.items():
+                if needed > have[key] + 1e-9:
+                    shown = f"{needed / 2**30:g}Gi" if key == "memory" else f"{needed:g}"
+                    raise rule_error(
+                        ("teams", team_name, "quota", key),
+                        f"the team's models at their minimum replicas and its jobs need {shown} {key} "
+                        f"(limits), more than the quota allows: raise it to at least {shown}",
+                    )
 
     def _derived_names_unique(self) -> None:
         """Resources are named `<cluster>-<model>[-<variant>]`: two entries whose names join to
@@ -167,6 +233,18 @@ class StackConfig(StrictModel):
                 (*where, "team"), f"no team {team!r} in mlplatform:teams ({', '.join(self.teams)})"
             )
 
+    def team_subjects_on(self, cluster: str) -> list[str]:
+        """Deployers and viewers of every team with a workload on `cluster`, each once."""
+        teams = {
+            self.team_of(w)
+            for w in [*self.models.values(), *self.jobs.values()]
+            if self.cluster_of(w) == cluster
+        }
+        subjects = [
+            s for team in sorted(teams) for s in [*self.teams[team].deployers, *self.teams[team].viewers]
+        ]
+        return list(dict.fromkeys(subjects))
+
     def cluster_of(self, workload: ModelConfig | JobConfig) -> str:
         return workload.cluster or next(iter(self.clusters))
 
@@ -195,6 +273,61 @@ class StackConfig(StrictModel):
             "cost-center": self.ownership.cost_center,
             "managed-by": "pulumi",
         }
+
+
+def _check_gcp_physical_names(name: str, cluster: ClusterConfig) -> None:
+    """Node pools and buckets are autonamed `<cluster>-<name>-<suffix>`: the whole must fit."""
+    for pool in cluster.pools:
+        physical = len(f"{name}-{pool}") + AUTONAME_SUFFIX
+        if physical > GKE_NODE_POOL_NAME:
+            raise rule_error(
+                ("clusters", name, "pools", pool),
+                f"GKE names this node pool {name}-{pool}-<suffix> ({physical} characters), beyond its limit "
+                f"of {GKE_NODE_POOL_NAME}: shorten the pool or cluster name",
+            )
+    for bucket in cluster.buckets:
+        derived = f"{name}-{bucket}"
+        if len(derived) + AUTONAME_SUFFIX > GCS_BUCKET_NAME:
+            raise rule_error(
+                ("clusters", name, "buckets", bucket),
+                f"the GCS bucket {derived}-<suffix> would exceed {GCS_BUCKET_NAME} characters: shorten the "
+                "bucket or cluster name",
+            )
+        if "google" in derived or derived.startswith("goog") or "g00gle" in derived:
+            raise rule_error(
+                ("clusters", name, "buckets", bucket),
+                f"GCS refuses bucket names containing 'google' or starting with 'goog' ({derived}-<suffix>): "
+                "rename the bucket or cluster",
+            )
+
+
+def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:
+    need["cpu"] += count * kubernetes_rules.quantity(resources.cpu_limit or resources.cpu)
+    need["memory"] += count * kubernetes_rules.quantity(resources.memory_limit or resources.memory)
+    need["gpu"] += count * resources.gpu
+    need["tpu"] += count * resources.tpu
+    need["pods"] += count
+
+
+def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
+    """The autoscaler's minimum replicas fit on the pool at its maximum size (accelerators are
+    whole devices, so this is exact for GPU and TPU pools)."""
+    pool = cluster.pools[model.pool]
+    per_node = pool.gpus_per_node if pool.kind == "gpu" else pool.tpu_chips_per_node
+    per_pod = model.resources.gpu or model.resources.tpu
+    if cluster.cloud == "existing" or not per_pod or pool.kind == "cpu":
+        return
+    pods_per_node = per_node // per_pod
+    replicas = model.autoscale.min + sum(
+        (v.autoscale or model.autoscale).min for v in model.variants.values()
+    )
+    if replicas > pool.max * pods_per_node:
+        raise rule_error(
+            (*where, "autoscale", "min"),
+            f"{replicas} replicas at minimum need {replicas * per_pod} accelerators, but pool "
+            f"{model.pool!r} holds {pool.max * per_node} at its max of {pool.max} nodes: raise the pool's "
+            "max or lower the minimum",
+        )
 
 
 def _check_name(where: tuple[str, ...], name: str, max_length: int) -> None:

@@ -57,6 +57,47 @@ def labels_problem(labels: dict[str, str]) -> str | None:
     return None
 
 
+_QUANTITY_SUFFIX = {
+    "": 1.0,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+}
+
+
+def quantity(value: str) -> float:
+    """A Kubernetes quantity ("500m", "8Gi", "1.5") as a number (cores, bytes)."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)", value)
+    if not match or match.group(2) not in _QUANTITY_SUFFIX:
+        raise ValueError(f"{value!r} is not a Kubernetes quantity")
+    return float(match.group(1)) * _QUANTITY_SUFFIX[match.group(2)]
+
+
+# Namespaces a team may not take: Kubernetes' own, and those the managed services and the
+# platform's add-ons install into. Kubernetes reserves the kube- prefix ("Namespaces" concept
+# page: "Avoid creating namespaces with the prefix kube-"); GKE: gke-managed-*, gmp-system,
+# gmp-public (Managed Service for Prometheus); AKS: app-routing-system, aks-command; the
+# platform's own add-ons: mlplatform-* (gateway, monitoring), azure-alb-system (AGC).
+RESERVED_NAMESPACES = frozenset(
+    {"default", "gmp-system", "gmp-public", "app-routing-system", "aks-command", "azure-alb-system"}
+)
+RESERVED_NAMESPACE_PREFIXES = ("kube-", "gke-", "mlplatform-")
+
+
+def reserved_namespace_problem(name: str) -> str | None:
+    if name in RESERVED_NAMESPACES or name.startswith(RESERVED_NAMESPACE_PREFIXES):
+        return (
+            f"namespace {name!r} is a system namespace of Kubernetes or the cloud: choose another team name"
+        )
+    return None
+
+
 def time_zone_problem(name: str) -> str | None:
     try:
         zoneinfo.ZoneInfo(name)

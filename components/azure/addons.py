@@ -21,8 +21,10 @@ NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "https://nvidia.github.io/k
 @dataclass(frozen=True)
 class NvidiaDevicePluginArgs:
     kubernetes_provider: k8s.Provider
-    # The GPU pools whose nodes run the plugin.
+    # The GPU pools whose nodes run the plugin, and the resources that create them: the release
+    # waits for those (and is removed before them).
     gpu_pools: tuple[PoolContract, ...]
+    gpu_pool_resources: tuple[pulumi.Resource, ...]
     namespace: str = "kube-system"
 
 
@@ -36,7 +38,11 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
             NVIDIA_DEVICE_PLUGIN,
             args.namespace,
             device_plugin_values(args.gpu_pools),
-            pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider),
+            pulumi.ResourceOptions(
+                parent=self,
+                provider=args.kubernetes_provider,
+                depends_on=list(args.gpu_pool_resources),
+            ),
             create_namespace=False,
         )
         self.register_outputs({"status": self.release.status})

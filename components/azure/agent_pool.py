@@ -61,6 +61,8 @@ class AksPoolSpec:
     zones: list[str] = field(default_factory=list)
     # USD per node-hour for spot pools; -1: up to the on-demand price.
     spot_max_price: float = -1
+    # Encrypts temp disks and disk caches on the host (docs: "Host-based encryption on AKS").
+    encryption_at_host: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -79,6 +81,7 @@ def agent_pool_properties(spec: AksPoolSpec) -> dict[str, Any]:
         "vnet_subnet_id": spec.node_subnet_id,
         "availability_zones": (pool.zones or spec.zones) or None,
         "enable_node_public_ip": False,
+        "enable_encryption_at_host": spec.encryption_at_host,
         # The count is only the size at creation: the cluster autoscaler owns it afterwards.
         "count": pool.min,
         "enable_auto_scaling": True,
@@ -118,11 +121,37 @@ def _aks_taint(taint: Taint) -> str:
     return f"{taint.key}={taint.value}:{taint.effect}" if taint.value else f"{taint.key}:{taint.effect}"
 
 
+# Agent pool properties AKS sets only when it creates the pool: a change is a new pool. Sources
+# (checked 2026-12-01): "Manage node pools" (learn.microsoft.com/azure/aks/manage-node-pools:
+# "You can't change the VM size of a node pool after you create it"); "Add an Azure Spot node
+# pool" (learn.microsoft.com/azure/aks/spot-node-pool: "ScaleSetPriority or SpotMaxPrice can't be
+# updated after creation"); the rest are parameters of New-AzAksNodePool that Update-AzAksNodePool
+# lacks (learn.microsoft.com/powershell/module/az.aks). Only properties the platform sets. Not
+# here, as AKS changes them in place: osSKU (in-place OS SKU migration, aka.ms/aks/upgrade-os-version)
+# and gpuProfile.driver (the gpu-driver API field updates existing pools), both per the Azure/AKS
+# CHANGELOG; in-place VM resize exists only as a preview (learn.microsoft.com/azure/aks/resize-node-pool).
+CREATION_ONLY_PROPERTIES = (
+    "vmSize",
+    "osType",
+    "osDiskSizeGB",
+    "type",
+    "vnetSubnetID",
+    "availabilityZones",
+    "enableNodePublicIP",
+    "scaleSetPriority",
+    "scaleSetEvictionPolicy",
+    "spotMaxPrice",
+)
+
+
 @dataclass(frozen=True)
 class AksAgentPoolArgs:
     spec: AksPoolSpec
     resource_group_name: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
+    # The pool declared before this one: AKS runs one agent pool operation per cluster at a time
+    # (409 OperationNotAllowed, "Another operation is in progress"), so pools wait in a chain.
+    after: AksAgentPool | None = None
 
 
 class AksAgentPool(pulumi.ComponentResource):
@@ -141,6 +170,13 @@ class AksAgentPool(pulumi.ComponentResource):
             resource_name_=args.cluster_name,
             agent_pool_name=aks_pool_name(spec.pool_name),
             **agent_pool_properties(spec),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[args.after.agent_pool] if args.after else [],
+                ignore_changes=["count"],
+                replace_on_changes=list(CREATION_ONLY_PROPERTIES),
+                # The replacement keeps the pool's name, which AKS cannot hold twice in a cluster.
+                delete_before_replace=True,
+            ),
         )
         self.register_outputs({"name": self.agent_pool.name})

@@ -11,10 +11,11 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_kubernetes as k8s
 import yaml
-from pulumi_azure_native import authorization, containerservice, managedidentity
+from pulumi_azure_native import authorization, containerservice, managedidentity, monitor, operationalinsights
 
 from components.azure.agent_pool import AksPoolSpec, system_pool_profile
 from components.azure.roles import (
+    AKS_CLUSTER_USER,
     AKS_RBAC_CLUSTER_ADMIN,
     NETWORK_CONTRIBUTOR,
     SERVICE_PRINCIPAL,
@@ -26,6 +27,12 @@ from components.kubeconfig import exec_kubeconfig
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 
+# AKS resource log categories (docs: "Monitor AKS" > resource logs): the API server, the audit
+# log of changes (kube-audit-admin: writes only, a fraction of kube-audit's volume), the
+# autoscaler's decisions and Entra ID sign-ins (guard).
+CONTROL_PLANE_LOGS = ("kube-apiserver", "kube-audit-admin", "cluster-autoscaler", "guard")
+
+
 @dataclass(frozen=True)
 class AksClusterArgs:
     provider: azure_native.Provider
@@ -34,13 +41,22 @@ class AksClusterArgs:
     location: str
     dns_prefix: str
     node_subnet_id: pulumi.Input[str]
+    # The NAT gateway's public IP: the nodes' (and pods') source address on the internet.
+    nat_egress_ip: pulumi.Input[str]
     system_pool: AksPoolSpec
     pod_cidr: str
     service_cidr: str
+    # The minor AKS runs (stacks.aks.aks_kubernetes_version); AKS applies its patches.
+    kubernetes_version: str
     sku_tier: str = "Standard"
-    kubernetes_version: str | None = None
+    # KubernetesOfficial or AKSLongTermSupport (Premium tier only).
+    support_plan: str = "KubernetesOfficial"
     tenant_id: str | None = None
     admin_group_object_ids: list[str] = field(default_factory=list)
+    # Entra groups of the teams on this cluster: each may fetch a kubeconfig, nothing more.
+    user_group_object_ids: list[str] = field(default_factory=list)
+    # Days the control-plane logs are kept in Log Analytics; None: no diagnostic setting.
+    log_retention_days: int | None = 90
     private_endpoint: bool = False
     authorized_networks: list[str] = field(default_factory=list)
     kubelogin_mode: str = "azurecli"
@@ -89,6 +105,7 @@ class AksCluster(pulumi.ComponentResource):
             dns_prefix=args.dns_prefix,
             kubernetes_version=args.kubernetes_version,
             sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=args.sku_tier),
+            support_plan=args.support_plan,
             identity=containerservice.ManagedClusterIdentityArgs(
                 type="UserAssigned", user_assigned_identities=[self.control_plane_identity.id]
             ),
@@ -104,7 +121,9 @@ class AksCluster(pulumi.ComponentResource):
             enable_rbac=True,
             api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=args.private_endpoint,
-                authorized_ip_ranges=None if args.private_endpoint else args.authorized_networks,
+                authorized_ip_ranges=None
+                if args.private_endpoint
+                else api_server_authorized_ranges(args.authorized_networks, args.nat_egress_ip),
                 # `az aks command invoke` would bypass the network restrictions above.
                 disable_run_command=True,
             ),
@@ -145,8 +164,10 @@ class AksCluster(pulumi.ComponentResource):
                 max_graceful_termination_sec="600",
             ),
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
-                # A pinned minor version still gets its patches; unpinned follows `stable`.
-                upgrade_channel="patch" if args.kubernetes_version else "stable",
+                # The minor is pinned; its patches come automatically, which long-term support
+                # relies on: it covers only a minor's two newest patches
+                # (learn.microsoft.com/azure/aks/long-term-support, "LTS Patch process").
+                upgrade_channel="patch",
                 node_os_upgrade_channel="NodeImage",
             ),
             # The application routing add-on: a managed NGINX Ingress controller behind the
@@ -191,6 +212,22 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        if args.log_retention_days is not None:
+            self._ship_control_plane_logs(name, args, child)
+
+        # Team members get credentials through the Cluster User role; what they may do inside is
+        # their namespace's RoleBindings, which AKS matches by group object ID (Azure/AKS#515).
+        for group in args.user_group_object_ids:
+            authorization.RoleAssignment(
+                f"{name}-cluster-user-{group}",
+                principal_id=group,
+                principal_type="Group",
+                role_definition_id=role_definition_id(args.subscription_id, AKS_CLUSTER_USER),
+                scope=self.cluster.id,
+                description="A team's group fetches its kubeconfig (listClusterUserCredential)",
+                opts=child,
+            )
+
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name,
             resource_name=self.cluster.name,
@@ -216,6 +253,47 @@ class AksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+    def _ship_control_plane_logs(
+        self, name: str, args: AksClusterArgs, child: pulumi.ResourceOptions
+    ) -> None:
+        """AKS keeps no control-plane logs unless a diagnostic setting sends them somewhere
+        (docs: "Monitor AKS", resource logs): who called the API and what admins changed."""
+        self.log_workspace = operationalinsights.Workspace(
+            f"{name}-logs",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=args.log_retention_days,
+            tags=args.tags,
+            opts=child,
+        )
+        monitor.DiagnosticSetting(
+            f"{name}-control-plane-logs",
+            resource_uri=self.cluster.id,
+            workspace_id=self.log_workspace.id,
+            # Resource-specific tables (AKSAudit, AKSControlPlane), cheaper to query than AzureDiagnostics.
+            log_analytics_destination_type="Dedicated",
+            logs=[
+                monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True)
+                for category in CONTROL_PLANE_LOGS
+            ],
+            opts=child,
+        )
+
+
+def api_server_authorized_ranges(
+    authorized_networks: list[str], nat_egress_ip: pulumi.Input[str]
+) -> pulumi.Output[list[str]]:
+    """The CIDRs a public, restricted API server admits: the user's networks and the nodes' own
+    egress IP, or kubelets, konnectivity and in-cluster controllers cannot reach it.
+
+    AKS allows only its load balancer's outbound IP by itself; with a NAT gateway (outbound type
+    userAssignedNATGateway) the egress IP must be listed ("Secure access to the API server using
+    authorized IP address ranges", learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges:
+    "add ... the cluster egress IP address (firewall, NAT gateway, ...)").
+    """
+    return pulumi.Output.from_input(nat_egress_ip).apply(lambda ip: [*authorized_networks, f"{ip}/32"])
 
 
 def dns_service_ip(service_cidr: str) -> str:

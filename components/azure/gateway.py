@@ -27,7 +27,13 @@ from components.contract import PoolContract
 from components.handle import GatewayAddress
 from components.k8s.helm import Chart, chart_release
 
-# 1.13.0 needs Kubernetes 1.32 or later (every AKS version of stacks/catalogs/kubernetes.yaml is).
+# The newest published Helm release, checked 2026-12-01 against the AGC "ALB Controller release
+# notes" (learn.microsoft.com/azure/application-gateway/for-containers/alb-controller-release-notes,
+# "Latest Helm Release": 1.13.0, Gateway API v1.6.2, Kubernetes 1.32 or later, which every AKS
+# version of stacks/catalogs/kubernetes.yaml is). Values keys set below, at this version:
+# albController.namespace and albController.podIdentity.clientID ("Quickstart: Deploy ALB
+# controller", Helm); albController.controller.nodeSelector and .tolerations (the chart's
+# values.schema; honoured since 1.8.9, Azure/AKS#5302, tolerations Azure/AKS#4370).
 ALB_CONTROLLER = Chart("alb-controller", "oci://mcr.microsoft.com/application-lb/charts", "1.13.0")
 # Where the chart runs the controller, and the ServiceAccount its pods federate as.
 CONTROLLER_NAMESPACE = "azure-alb-system"
@@ -56,8 +62,10 @@ class GatewayControllerArgs:
     subnet_cidr: str
     oidc_issuer_url: pulumi.Input[str]
     kubernetes_provider: k8s.Provider
-    # Where the controller pods run (on-demand, never scaled to zero).
+    # Where the controller pods run (on-demand, never scaled to zero), and the resource that
+    # creates that pool (the cluster, for the system pool): the release waits for it.
     system_pool: PoolContract
+    system_pool_resource: pulumi.Resource
     tags: dict[str, str] = field(default_factory=dict)
     # What the subnet must wait for: Azure refuses concurrent subnet changes in one VNet.
     subnet_depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -177,7 +185,7 @@ class GatewayController(pulumi.ComponentResource):
             pulumi.ResourceOptions(
                 parent=self,
                 provider=args.kubernetes_provider,
-                depends_on=[federation, *grants, self.association, self.frontend],
+                depends_on=[federation, *grants, self.association, self.frontend, args.system_pool_resource],
             ),
             create_namespace=False,
         )

@@ -19,6 +19,7 @@ class AksNetworkArgs:
 
 
 class AksNetwork(pulumi.ComponentResource):
+    egress_ip: network.PublicIPAddress
     vnet: network.VirtualNetwork
     node_subnet: network.Subnet
     nat_gateway: network.NatGateway

@@ -20,7 +20,7 @@ from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
 from components.handle import ClusterHandle, Routing
 from components.naming import unique_alnum_name
-from stacks.aks import agc_subnet_cidr, node_subnet_cidr
+from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, node_subnet_cidr
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -35,6 +35,8 @@ class AksPlatformArgs:
     environment: str
     cluster: ClusterConfig
     tags: dict[str, str] = field(default_factory=dict)
+    # Entra group object IDs of the teams whose workloads run here (deployers and viewers).
+    team_groups: list[str] = field(default_factory=list)
 
 
 class AksPlatform(pulumi.ComponentResource):
@@ -46,6 +48,7 @@ class AksPlatform(pulumi.ComponentResource):
         settings = config.azure
         assert settings is not None and config.network is not None  # guaranteed by ClusterConfig
         tags = {**args.tags, "mlplatform-cluster": name}
+        kubernetes_version = aks_kubernetes_version(config)
 
         self.provider = azure_native.Provider(
             f"{name}-azure",
@@ -77,9 +80,10 @@ class AksPlatform(pulumi.ComponentResource):
                 pool=config.pools[pool_name],
                 node_subnet_id=self.network.node_subnet.id,
                 system=pool_name == config.system_pool,
-                kubernetes_version=config.kubernetes_version,
+                kubernetes_version=kubernetes_version,
                 zones=list(settings.zones),
                 spot_max_price=settings.spot_max_price.get(pool_name, -1),
+                encryption_at_host=settings.encryption_at_host,
                 tags=tags,
             )
 
@@ -92,13 +96,17 @@ class AksPlatform(pulumi.ComponentResource):
                 location=settings.location,
                 dns_prefix=f"{args.environment}-{name}",
                 node_subnet_id=self.network.node_subnet.id,
+                nat_egress_ip=self.network.egress_ip.ip_address,
                 system_pool=pool_spec(config.system_pool),
                 pod_cidr=config.network.pod_cidr,
                 service_cidr=config.network.service_cidr,
                 sku_tier=settings.sku_tier,
-                kubernetes_version=config.kubernetes_version,
+                support_plan=settings.support_plan,
+                kubernetes_version=kubernetes_version,
                 tenant_id=settings.tenant_id,
                 admin_group_object_ids=list(settings.admin_group_object_ids),
+                user_group_object_ids=list(args.team_groups),
+                log_retention_days=settings.log_retention_days,
                 private_endpoint=config.private_endpoint,
                 authorized_networks=list(config.authorized_networks),
                 kubelogin_mode=settings.kubelogin_mode,
@@ -109,19 +117,22 @@ class AksPlatform(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.agent_pools = {
-            pool_name: AksAgentPool(
+        # User pools one after another, in config order (AksAgentPoolArgs.after says why).
+        self.agent_pools: dict[str, AksAgentPool] = {}
+        previous: AksAgentPool | None = None
+        for pool_name in config.pools:
+            if pool_name == config.system_pool:
+                continue
+            previous = self.agent_pools[pool_name] = AksAgentPool(
                 f"{name}-{pool_name}",
                 AksAgentPoolArgs(
                     spec=pool_spec(pool_name),
                     resource_group_name=rg_name,
                     cluster_name=self.cluster.cluster.name,
+                    after=previous,
                 ),
                 opts=child,
             )
-            for pool_name in config.pools
-            if pool_name != config.system_pool
-        }
         contracts = {
             config.system_pool: aks_pool_contract(
                 config.system_pool, config.pools[config.system_pool], system=True
@@ -143,6 +154,9 @@ class AksPlatform(pulumi.ComponentResource):
                     untagged_retention_days=config.registry.untagged_retention_days,
                     zone_redundant=bool(settings.zones),
                     pullers={"kubelet": self.cluster.kubelet_object_id},
+                    private_endpoint_subnet_id=self.network.node_subnet.id,
+                    virtual_network_id=self.network.vnet.id,
+                    allowed_cidrs=list(config.authorized_networks),
                     protect=config.deletion_protection,
                     tags=tags,
                 ),
@@ -173,7 +187,9 @@ class AksPlatform(pulumi.ComponentResource):
             self.device_plugin = NvidiaDevicePlugin(
                 f"{name}-nvidia-device-plugin",
                 NvidiaDevicePluginArgs(
-                    kubernetes_provider=self.cluster.kubernetes_provider, gpu_pools=gpu_pools
+                    kubernetes_provider=self.cluster.kubernetes_provider,
+                    gpu_pools=gpu_pools,
+                    gpu_pool_resources=tuple(self.agent_pools[c.name].agent_pool for c in gpu_pools),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -205,6 +221,8 @@ class AksPlatform(pulumi.ComponentResource):
                     oidc_issuer_url=self.cluster.oidc_issuer_url,
                     kubernetes_provider=self.cluster.kubernetes_provider,
                     system_pool=contracts[config.system_pool],
+                    # The system pool is declared with the cluster.
+                    system_pool_resource=self.cluster.cluster,
                     tags=tags,
                     subnet_depends_on=[self.network.node_subnet],
                 ),
@@ -213,9 +231,16 @@ class AksPlatform(pulumi.ComponentResource):
 
         ready: list[pulumi.Resource] = [*self.agent_pools.values()]
         if self.registry is not None:
-            ready.extend(self.registry.pull_grants)
+            ready.extend([*self.registry.pull_grants, *self.registry.private_access])
+        pool_ready: dict[str, list[pulumi.Resource]] = {
+            pool_name: [pool] for pool_name, pool in self.agent_pools.items()
+        }
         if self.device_plugin is not None:
+            # A GPU pool offers nvidia.com/gpu only once the plugin runs; the plugin waits for the
+            # GPU pools, so only what runs there may wait for it (a CPU model must not).
             ready.append(self.device_plugin)
+            for contract in gpu_pools:
+                pool_ready[contract.name].append(self.device_plugin)
         self.handle = ClusterHandle(
             name=name,
             cloud="azure",
@@ -227,7 +252,7 @@ class AksPlatform(pulumi.ComponentResource):
             buckets=dict(self.storage.urls) if self.storage else {},
             identity=self.identity,
             ready=ready,
-            pool_ready={pool_name: [pool] for pool_name, pool in self.agent_pools.items()},
+            pool_ready=pool_ready,
         )
         self.register_outputs(
             {
@@ -259,5 +284,11 @@ class AksPlatform(pulumi.ComponentResource):
 
 def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:
     return AksPlatform(
-        name, AksPlatformArgs(environment=stack.environment, cluster=cluster, tags=stack.labels)
+        name,
+        AksPlatformArgs(
+            environment=stack.environment,
+            cluster=cluster,
+            tags=stack.labels,
+            team_groups=stack.team_subjects_on(name),
+        ),
     ).handle

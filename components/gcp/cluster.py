@@ -27,6 +27,10 @@ class GkeClusterArgs:
     authorized_networks: list[str] = field(default_factory=list)
     deletion_protection: bool = True
     labels: dict[str, str] = field(default_factory=dict)
+    # The nodes' service account: the temporary default pool runs as it too.
+    node_service_account: pulumi.Input[str] | None = None
+    # Node ports the control plane must call (webhooks, aggregated APIs), port -> why.
+    control_plane_ports: dict[int, str] = field(default_factory=dict)
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -52,6 +56,16 @@ class GkeCluster(pulumi.ComponentResource):
             # Node pools are separate resources; the default pool only exists to be deleted.
             remove_default_node_pool=True,
             initial_node_count=1,
+            # Without a service account the temporary default pool runs as the Compute Engine
+            # default SA, which many orgs disable (constraints/iam.automaticIamGrantsForDefault-
+            # ServiceAccounts), and cluster creation fails. The Terraform GKE module sets it the
+            # same way (cluster.tf, node_pool "default-pool" node_config.service_account).
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                service_account=args.node_service_account,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+            )
+            if args.node_service_account is not None
+            else None,
             min_master_version=args.kubernetes_version,
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel),
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
@@ -98,13 +112,47 @@ class GkeCluster(pulumi.ComponentResource):
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
             ),
             cost_management_config=gcp.container.ClusterCostManagementConfigArgs(enabled=True),
+            # VULNERABILITY_BASIC "is no longer supported" (GKE API enum VulnerabilityMode,
+            # cloud.google.com/kubernetes-engine/docs/deprecations/posture-management-deprecation);
+            # the remaining values are DISABLED and ENTERPRISE (paid GKE Enterprise). Images are
+            # scanned in Artifact Registry instead; BASIC posture keeps config auditing.
             security_posture_config=gcp.container.ClusterSecurityPostureConfigArgs(
-                mode="BASIC", vulnerability_mode="VULNERABILITY_BASIC"
+                mode="BASIC", vulnerability_mode="VULNERABILITY_DISABLED"
             ),
             resource_labels=args.labels,
             deletion_protection=args.deletion_protection,
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # A replacement takes the same name and master CIDR as the old cluster: GKE refuses
+                # both while the old one exists, so delete first.
+                delete_before_replace=True,
+                # node_config and initial_node_count describe only the default pool, which is gone
+                # after creation; both are ForceNew in the provider, so drift there must not
+                # replace the cluster (the Terraform GKE module ignores node_pool and
+                # initial_node_count for the same reason).
+                ignore_changes=["nodeConfig", "initialNodeCount"],
+            ),
         )
+
+        # Private nodes accept the control plane on 443 and 10250 only (GKE private clusters,
+        # "Adding firewall rules for specific use cases"; kubernetes-sigs/prometheus-adapter#534):
+        # webhooks and aggregated APIs on other ports need a rule from the master range.
+        if args.control_plane_ports and args.node_service_account is not None:
+            self.control_plane_firewall = gcp.compute.Firewall(
+                f"{name}-control-plane-to-nodes",
+                network=args.network,
+                direction="INGRESS",
+                description="GKE control plane to node ports: "
+                + "; ".join(f"{port} {why}" for port, why in sorted(args.control_plane_ports.items())),
+                source_ranges=[args.master_cidr],
+                target_service_accounts=[args.node_service_account],
+                allows=[
+                    gcp.compute.FirewallAllowArgs(
+                        protocol="tcp", ports=[str(port) for port in sorted(args.control_plane_ports)]
+                    )
+                ],
+                opts=child,
+            )
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(

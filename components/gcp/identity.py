@@ -10,15 +10,11 @@ import pulumi_gcp as gcp
 
 from components.handle import BucketAccess, IdentityBinding
 
-# What a GKE node needs and nothing more (GKE hardening guide); image pulls are granted on
+# GKE's one predefined role for node service accounts (logging, monitoring, autoscaling
+# metrics), replacing the five legacy roles ("Use least privilege IAM service accounts",
+# cloud.google.com/kubernetes-engine/docs/how-to/service-accounts); image pulls are granted on
 # the registry repository itself, not project-wide.
-NODE_ROLES = (
-    "roles/logging.logWriter",
-    "roles/monitoring.metricWriter",
-    "roles/monitoring.viewer",
-    "roles/stackdriver.resourceMetadata.writer",
-    "roles/autoscaling.metricsWriter",
-)
+NODE_ROLE = "roles/container.defaultNodeServiceAccount"
 
 
 def account_id(*parts: str) -> str:
@@ -47,14 +43,10 @@ class NodeIdentity(pulumi.ComponentResource):
         )
         self.email = self.account.email
         self.member = self.account.member  # "serviceAccount:<email>"
-        for role in NODE_ROLES:
-            gcp.projects.IAMMember(
-                f"{name}-{role.split('/')[1].replace('.', '-').lower()}",
-                project=args.project,
-                role=role,
-                member=self.member,
-                opts=child,
-            )
+        # The five legacy role grants this replaces are deleted, not aliased: different roles.
+        self.role = gcp.projects.IAMMember(
+            f"{name}-default-node-role", project=args.project, role=NODE_ROLE, member=self.member, opts=child
+        )
         self.register_outputs({"email": self.email})
 
 
@@ -72,8 +64,13 @@ class GkeWorkloadIdentity:
         prefix: str,
         provider: pulumi.ProviderResource,
         buckets: dict[str, pulumi.Output[str]],
+        cluster: pulumi.Resource,
     ):
         self.project = project
+        # The project's identity pool (<project>.svc.id.goog) exists only once a Workload
+        # Identity cluster does; a binding to it before then fails
+        # (terraform-google-kubernetes-engine#916), so every binding waits for the cluster.
+        self.cluster = cluster
         self.prefix = prefix
         self.provider = provider
         self.buckets = buckets
@@ -98,7 +95,7 @@ class GkeWorkloadIdentity:
             service_account_id=account.name,
             role="roles/iam.workloadIdentityUser",
             member=f"serviceAccount:{self.project}.svc.id.goog[{namespace}/{service_account}]",
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.cluster])),
         )
         for bucket, access in sorted(buckets.items()):
             gcp.storage.BucketIAMMember(

@@ -26,6 +26,7 @@ class GkeNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: GkeNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:gcp:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        replace_after_delete = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
 
         self.network = gcp.compute.Network(
             name,
@@ -52,7 +53,9 @@ class GkeNetwork(pulumi.ComponentResource):
             log_config=gcp.compute.SubnetworkLogConfigArgs(
                 aggregation_interval="INTERVAL_5_MIN", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
             ),
-            opts=child,
+            # A replacement claims the same ranges in the same VPC, which GCP refuses while the
+            # old subnet exists: delete first.
+            opts=replace_after_delete,
         )
         self.router = gcp.compute.Router(
             f"{name}-router", network=self.network.id, region=args.region, opts=child
@@ -65,7 +68,9 @@ class GkeNetwork(pulumi.ComponentResource):
             nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
-            opts=child,
+            # A router holds one NAT for ALL_SUBNETWORKS_ALL_IP_RANGES: a replacement on the same
+            # router conflicts with the old one, so delete first.
+            opts=replace_after_delete,
         )
         self.register_outputs(
             {"network": self.network.id, "subnetwork": self.subnetwork.id, "nat": self.nat.name}

@@ -16,7 +16,7 @@ from components.contract import (
     node_labels,
     pool_contract,
 )
-from stacks.clusters import PoolConfig, tpu_accelerator
+from stacks.clusters import PoolConfig
 
 GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 GKE_TPU_ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
@@ -34,7 +34,7 @@ def gke_pool_contract(name: str, pool: PoolConfig) -> PoolContract:
         selector[GKE_ACCELERATOR_LABEL] = pool.accelerator or ""
         accelerator_taints = (Toleration(GPU_RESOURCE),)
     elif pool.kind == "tpu":
-        selector[GKE_TPU_ACCELERATOR_LABEL] = tpu_accelerator(pool.machine_type or "") or ""
+        selector[GKE_TPU_ACCELERATOR_LABEL] = pool.tpu_slice.accelerator if pool.tpu_slice else ""
         selector[GKE_TPU_TOPOLOGY_LABEL] = pool.topology or ""
         accelerator_taints = (Toleration(TPU_RESOURCE),)
     if pool.spot:
@@ -82,10 +82,24 @@ class GkeNodePool(pulumi.ComponentResource):
                 )
             ]
 
+        # GKE's TPU slice rules ("Deploy TPU workloads in GKE Standard"; stacks/catalogs/gke_tpu.yaml):
+        # only a multi-host slice takes a COMPACT placement policy with its topology, and it is
+        # sized per zone (min/maxNodeCount = 0 or the slice's hosts in its one zone); GKE
+        # refuses totalMin/MaxNodeCount there. Every other pool is sized in total across zones.
         placement_policy = None
-        if pool.kind == "tpu":
+        if pool.tpu_multi_host:
             placement_policy = gcp.container.NodePoolPlacementPolicyArgs(
                 type="COMPACT", tpu_topology=pool.topology
+            )
+            autoscaling = gcp.container.NodePoolAutoscalingArgs(
+                min_node_count=pool.min, max_node_count=pool.max
+            )
+        else:
+            autoscaling = gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=pool.min,
+                total_max_node_count=pool.max,
+                # Accelerators and spot capacity are scarce: take them in whichever zone has them.
+                location_policy="ANY" if pool.is_accelerated or pool.spot else "BALANCED",
             )
 
         self.node_pool = gcp.container.NodePool(
@@ -93,13 +107,12 @@ class GkeNodePool(pulumi.ComponentResource):
             cluster=args.cluster,
             location=args.location,
             node_locations=pool.zones or args.node_locations or None,
+            # Only the size at creation: initial_node_count is ForceNew in the provider, and the
+            # autoscaler owns the size afterwards, so it is ignored (as the Terraform GKE module's
+            # node pools do: lifecycle ignore_changes = [initial_node_count]); min/max edits are
+            # in-place autoscaling updates.
             initial_node_count=pool.min,
-            autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                total_min_node_count=pool.min,
-                total_max_node_count=pool.max,
-                # Accelerators and spot capacity are scarce: take them in whichever zone has them.
-                location_policy="ANY" if pool.is_accelerated or pool.spot else "BALANCED",
-            ),
+            autoscaling=autoscaling,
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
             # Surge capacity for accelerators is often unobtainable: replace in place instead.
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
@@ -133,6 +146,6 @@ class GkeNodePool(pulumi.ComponentResource):
                 ),
                 metadata={"disable-legacy-endpoints": "true"},
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
         )
         self.register_outputs({"name": self.node_pool.name})

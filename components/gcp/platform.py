@@ -19,6 +19,11 @@ from stacks.config import StackConfig
 
 GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
+# Node ports the GKE control plane calls beyond 443/10250 for the add-ons this platform
+# installs (components/k8s): prometheus-adapter serves custom.metrics.k8s.io on its
+# listenPort 6443 (chart 4.11.0 values.yaml; kubernetes-sigs/prometheus-adapter#534).
+CONTROL_PLANE_PORTS = {6443: "prometheus-adapter metrics API (custom.metrics.k8s.io)"}
+
 
 @dataclass(frozen=True)
 class GkePlatformArgs:
@@ -81,8 +86,13 @@ class GkePlatform(pulumi.ComponentResource):
                 authorized_networks=config.authorized_networks,
                 deletion_protection=config.deletion_protection,
                 labels=labels,
+                node_service_account=self.node_identity.email,
+                control_plane_ports=CONTROL_PLANE_PORTS,
             ),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.network])),
+            # The default pool's nodes register with the node role already granted.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.network, self.node_identity])
+            ),
         )
         self.node_pools = {
             pool_name: GkeNodePool(
@@ -150,6 +160,7 @@ class GkePlatform(pulumi.ComponentResource):
                 prefix=f"{args.environment}-{name}",
                 provider=self.provider,
                 buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+                cluster=self.cluster.cluster,
             ),
             # With Dataplane V2, pods reach the GKE metadata server (workload identity tokens)
             # only if NetworkPolicy allows it.

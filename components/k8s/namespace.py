@@ -27,6 +27,18 @@ DEPLOYER_RULES = [
     {"apiGroups": [""], "resources": ["services", "configmaps"], "verbs": MANAGE},
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "delete"]},
     {"apiGroups": [""], "resources": ["pods/log", "events"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+    # kubectl exec and port-forward: a POST (verb create), or a WebSocket upgrade, a GET that
+    # Kubernetes 1.35+ also authorizes as create (AuthorizePodWebsocketUpgradeCreatePermission,
+    # CHANGELOG-1.35); older servers authorize the GET as get.
+    {"apiGroups": [""], "resources": ["pods/exec", "pods/portforward"], "verbs": ["get", "create"]},
+    # What their pods run as and are configured with, to debug a rollout (no secrets: those stay
+    # with the platform and the cloud's secret manager).
+    {
+        "apiGroups": [""],
+        "resources": ["serviceaccounts", "resourcequotas", "limitranges"],
+        "verbs": ["get", "list", "watch"],
+    },
     {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes"], "verbs": MANAGE},
     {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": MANAGE},
 ]

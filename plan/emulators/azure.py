@@ -165,6 +165,58 @@ def _agent_pool(r: Emulated) -> dict[str, Any]:
     return {"name": name, "id": _resource_id(r, path)}
 
 
+@resource("azure-native:operationalinsights:Workspace")
+def _log_analytics_workspace(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "workspaceName")
+    return {
+        "name": name,
+        "id": _resource_id(r, f"Microsoft.OperationalInsights/workspaces/{name}"),
+        "customerId": stable_guid(f"workspace/{r.urn}"),
+    }
+
+
+@resource("azure-native:monitor:DiagnosticSetting")
+def _diagnostic_setting(r: Emulated) -> dict[str, Any]:
+    # An extension resource: its id lives under the resource it watches.
+    name = _name(r, "name")
+    return {
+        "name": name,
+        "id": f"{r.get('resourceUri')}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+    }
+
+
+@resource("azure-native:privatedns:PrivateZone")
+def _private_zone(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "privateZoneName")
+    return {"name": name, "id": _resource_id(r, f"Microsoft.Network/privateDnsZones/{name}")}
+
+
+@resource("azure-native:privatedns:VirtualNetworkLink")
+def _private_zone_link(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "virtualNetworkLinkName")
+    zone = r.get("privateZoneName")
+    return {
+        "name": name,
+        "id": _resource_id(r, f"Microsoft.Network/privateDnsZones/{zone}/virtualNetworkLinks/{name}"),
+    }
+
+
+@resource("azure-native:network:PrivateEndpoint")
+def _private_endpoint(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "privateEndpointName")
+    return {"name": name, "id": _resource_id(r, f"Microsoft.Network/privateEndpoints/{name}")}
+
+
+@resource("azure-native:network:PrivateDnsZoneGroup")
+def _private_dns_zone_group(r: Emulated) -> dict[str, Any]:
+    name = _name(r, "privateDnsZoneGroupName")
+    endpoint = r.get("privateEndpointName")
+    return {
+        "name": name,
+        "id": _resource_id(r, f"Microsoft.Network/privateEndpoints/{endpoint}/privateDnsZoneGroups/{name}"),
+    }
+
+
 @resource("azure-native:containerregistry:Registry")
 def _registry(r: Emulated) -> dict[str, Any]:
     name = _name(r, "registryName")

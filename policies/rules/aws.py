@@ -4,6 +4,7 @@ logs; node groups the cluster autoscaler can find and scale up from zero."""
 from __future__ import annotations
 
 import ipaddress
+import json
 
 from pulumi_policy import Severity
 
@@ -196,3 +197,74 @@ def eks_autoscaler_discovery(args, report, config):
                 "the autoscaler cannot find it or cannot tell that a pending pod would fit a new node",
                 node_group.urn,
             )
+
+
+KMS_KEY = "aws:kms/key:Key"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+VPC = "aws:ec2/vpc:Vpc"
+IAM_POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+
+
+@resource_rule(
+    "aws-kms-key-rotation",
+    family="posture",
+    types=(KMS_KEY,),
+    description="Customer-managed KMS keys rotate their key material every year.",
+    remediation="Set enableKeyRotation: true on the key.",
+    severity=Severity.MEDIUM,
+)
+def aws_kms_key_rotation(args, report, config):
+    if args.props.get("enableKeyRotation") is not True:
+        report("enableKeyRotation is not true")
+
+
+@stack_rule(
+    "aws-default-security-group-closed",
+    family="posture",
+    description="Every VPC's default security group allows no traffic, so nothing that lands in it by "
+    "accident is reachable (CIS AWS 5.4).",
+    remediation="Manage the VPC's default security group (aws.ec2.DefaultSecurityGroup) with no ingress "
+    "and no egress rules.",
+    severity=Severity.MEDIUM,
+)
+def aws_default_security_group_closed(args, report, config):
+    groups = list(resources_of(args, DEFAULT_SECURITY_GROUP))
+    for vpc in resources_of(args, VPC):
+        # The platform manages each VPC's default group beside the VPC (same parent).
+        mine = [g for g in groups if g.parent is vpc.parent]
+        if not mine:
+            report(
+                f"VPC {vpc.name}'s default security group is left as AWS creates it (all egress, "
+                "all traffic within the group)",
+                vpc.urn,
+            )
+        for group in mine:
+            if items_of(group.props.get("ingress")) or items_of(group.props.get("egress")):
+                report(f"default security group {group.name} has rules: it must allow nothing", group.urn)
+
+
+@resource_rule(
+    "aws-iam-no-wildcard-admin",
+    family="posture",
+    types=IAM_POLICY_TYPES,
+    description="No IAM policy the platform writes allows every action on every resource.",
+    remediation="Name the actions (service:Action) and scope the resources; vendor policies that need "
+    "broad reads (e.g. Describe*) still name their service.",
+    severity=Severity.HIGH,
+)
+def aws_iam_no_wildcard_admin(args, report, config):
+    document = args.props.get("policy")
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return  # computed at preview: the real engine sees it on update
+    for statement in items_of(mapping_of(document).get("Statement")):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action")
+        resources = statement.get("Resource")
+        actions = [actions] if isinstance(actions, str) else items_of(actions)
+        resources = [resources] if isinstance(resources, str) else items_of(resources)
+        if any(a in ("*", "*:*") for a in actions) and "*" in resources:
+            report(f"statement {statement.get('Sid') or '(unnamed)'} allows every action on every resource")

@@ -7,7 +7,7 @@ import ipaddress
 
 from pulumi_policy import Severity
 
-from .base import dig, items_of, resource_rule
+from .base import dig, items_of, resource_rule, resources_of, stack_rule
 
 AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
 
@@ -84,3 +84,144 @@ def aks_workload_identity(args, report, config):
         report("oidcIssuerProfile.enabled is not true")
     if dig(args.props, "securityProfile.workloadIdentity.enabled") is not True:
         report("securityProfile.workloadIdentity.enabled is not true")
+
+
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+LOG_WORKSPACE = "azure-native:operationalinsights:Workspace"
+AUDIT_CATEGORIES = ("kube-audit", "kube-audit-admin")
+
+
+@resource_rule(
+    "aks-encryption-at-host",
+    family="posture",
+    types=(AKS_CLUSTER, AGENT_POOL),
+    description="Every AKS node encrypts its temp disk, disk caches and OS disk on the host.",
+    remediation="Set enableEncryptionAtHost: true on every agent pool (mlplatform: azure.encryptionAtHost), "
+    "after registering the subscription feature Microsoft.Compute/EncryptionAtHost once.",
+    severity=Severity.MEDIUM,
+)
+def aks_encryption_at_host(args, report, config):
+    pools = (
+        items_of(args.props.get("agentPoolProfiles")) if args.resource_type == AKS_CLUSTER else [args.props]
+    )
+    for pool in pools:
+        if pool.get("enableEncryptionAtHost") is not True:
+            report(f"agent pool {pool.get('name') or args.name} does not set enableEncryptionAtHost: true")
+
+
+@stack_rule(
+    "aks-control-plane-logs",
+    family="posture",
+    description="Every AKS cluster sends its API server and audit logs to a Log Analytics workspace "
+    "that keeps them at least the configured number of days.",
+    remediation="Keep mlplatform: azure.logRetentionDays set (at least the minimum of this stack's policy "
+    "config); the platform then adds the workspace and the diagnostic setting.",
+    severity=Severity.MEDIUM,
+    config={"minRetentionDays": {"type": "integer", "minimum": 30, "maximum": 730, "default": 90}},
+)
+def aks_control_plane_logs(args, report, config):
+    settings = list(resources_of(args, DIAGNOSTIC_SETTING))
+    workspaces = {id(w.parent): w for w in resources_of(args, LOG_WORKSPACE)}
+    for cluster in resources_of(args, AKS_CLUSTER):
+        # The platform declares the setting and the workspace beside the cluster (same parent).
+        mine = [s for s in settings if s.parent is cluster.parent]
+        categories = {
+            log.get("category") for s in mine for log in items_of(s.props.get("logs")) if log.get("enabled")
+        }
+        if "kube-apiserver" not in categories or not categories & set(AUDIT_CATEGORIES):
+            report(
+                f"AKS cluster {cluster.name} sends no kube-apiserver and audit logs anywhere: who changed "
+                "what cannot be traced",
+                cluster.urn,
+            )
+            continue
+        workspace = workspaces.get(id(cluster.parent))
+        # 30 days is the workspace's own default retention.
+        retention = int((workspace.props.get("retentionInDays") if workspace else None) or 30)
+        if retention < config["minRetentionDays"]:
+            report(
+                f"AKS cluster {cluster.name} keeps its control-plane logs {retention} days, fewer than "
+                f"{int(config['minRetentionDays'])}",
+                cluster.urn,
+            )
+
+
+ACR = "azure-native:containerregistry:Registry"
+
+
+@resource_rule(
+    "acr-network-restricted",
+    family="posture",
+    types=(ACR,),
+    description="The Azure container registry denies the internet by default: public network access off, "
+    "or a firewall that admits only listed networks.",
+    remediation="Set publicNetworkAccess: Disabled (nodes pull through the private endpoint), or "
+    "networkRuleSet.defaultAction: Deny with ipRules for the CI and operator networks "
+    "(mlplatform: the cluster's authorizedNetworks).",
+    severity=Severity.HIGH,
+)
+def acr_network_restricted(args, report, config):
+    if args.props.get("publicNetworkAccess") == "Disabled":
+        return
+    rules = args.props.get("networkRuleSet") or {}
+    if rules.get("defaultAction") != "Deny":
+        report(
+            "the registry is reachable from the whole internet: publicNetworkAccess is on and the "
+            "firewall allows"
+        )
+        return
+    for rule in items_of(rules.get("ipRules")):
+        cidr = rule.get("iPAddressOrRange") or ""
+        if cidr and ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
+            report(f"the registry firewall admits {cidr}, the whole internet")
+
+
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+
+
+@resource_rule(
+    "aks-network-policy",
+    family="posture",
+    types=(AKS_CLUSTER,),
+    description="AKS enforces NetworkPolicy (Cilium, Azure or Calico), so the teams' default-deny "
+    "policies hold.",
+    remediation="Set networkProfile.networkPolicy (the platform uses cilium with networkDataplane cilium).",
+    severity=Severity.HIGH,
+)
+def aks_network_policy(args, report, config):
+    if dig(args.props, "networkProfile.networkPolicy") in (None, "none"):
+        report("networkProfile.networkPolicy is not set: NetworkPolicies are accepted but not enforced")
+
+
+@resource_rule(
+    "aks-upgrade-channel",
+    family="posture",
+    types=(AKS_CLUSTER,),
+    description="AKS applies Kubernetes patches and node image updates automatically.",
+    remediation="Set autoUpgradeProfile.upgradeChannel (patch or stable) and nodeOSUpgradeChannel "
+    "(NodeImage).",
+    severity=Severity.MEDIUM,
+)
+def aks_upgrade_channel(args, report, config):
+    profile = args.props.get("autoUpgradeProfile") or {}
+    if profile.get("upgradeChannel") in (None, "none"):
+        report("autoUpgradeProfile.upgradeChannel is not set: security patches wait for a person")
+    if profile.get("nodeOSUpgradeChannel") in (None, "None", "Unmanaged"):
+        report("autoUpgradeProfile.nodeOSUpgradeChannel leaves node OS patches unmanaged")
+
+
+@resource_rule(
+    "storage-account-firewall",
+    family="posture",
+    types=(STORAGE_ACCOUNT,),
+    description="Storage accounts deny network access by default and admit only listed subnets and ranges.",
+    remediation="Set networkRuleSet.defaultAction: Deny with virtualNetworkRules for the node subnet and "
+    "ipRules for the operators' networks.",
+    severity=Severity.HIGH,
+)
+def storage_account_firewall(args, report, config):
+    if args.props.get("publicNetworkAccess") == "Disabled":
+        return
+    if dig(args.props, "networkRuleSet.defaultAction") != "Deny":
+        report("networkRuleSet.defaultAction is not Deny: the account's endpoints answer the whole internet")

@@ -154,11 +154,12 @@ def budget(args, report, config):
             "no monthly budget configured; pass --policy-pack-config from `python -m plan "
             "policy-config --stack <stack>`"
         )
-    try:
-        envelope = cost_model.estimate(priced_resources(args))
-    except cost_model.UnknownPrice as exc:
-        report(f"the stack cannot be priced, so the budget cannot be checked: {exc}")
-        return
+    envelope = cost_model.estimate(priced_resources(args))
+    if envelope.ceiling_usd <= limit and envelope.unpriced:
+        args.not_applicable(
+            f"cannot verify the budget: {len(envelope.unpriced)} item(s) have no price in the price table "
+            f"(first: {envelope.unpriced[0]}); the priced part's ceiling is ${envelope.ceiling_usd:,.0f}"
+        )
     if envelope.ceiling_usd > limit:
         largest = sorted(envelope.lines, key=lambda line: -line.ceiling_usd)[:3]
         drivers = "; ".join(f"{line.item} {line.detail} ${line.ceiling_usd:,.0f}" for line in largest)

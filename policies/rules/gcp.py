@@ -184,3 +184,47 @@ def gcp_no_public_iam(args, report, config):
     for member in members:
         if member in PUBLIC_MEMBERS:
             report(f"grants {args.props.get('role')} to {member}: anyone on the internet")
+
+
+GCP_SUBNET = "gcp:compute/subnetwork:Subnetwork"
+
+
+@resource_rule(
+    "gke-legacy-abac-off",
+    family="posture",
+    types=(GKE_CLUSTER,),
+    description="GKE authorises with RBAC alone: legacy ABAC, which grants broad static permissions, is off.",
+    remediation="Leave enableLegacyAbac unset or false.",
+    severity=Severity.HIGH,
+)
+def gke_legacy_abac_off(args, report, config):
+    if args.props.get("enableLegacyAbac") is True:
+        report("enableLegacyAbac is true: ABAC grants bypass the namespaces' RBAC")
+
+
+@resource_rule(
+    "gke-release-channel",
+    family="posture",
+    types=(GKE_CLUSTER,),
+    description="GKE clusters follow a release channel, so control plane and nodes get security patches.",
+    remediation="Set releaseChannel.channel to RAPID, REGULAR, STABLE or EXTENDED "
+    "(mlplatform: gcp.releaseChannel).",
+    severity=Severity.MEDIUM,
+)
+def gke_release_channel(args, report, config):
+    channel = dig(args.props, "releaseChannel.channel")
+    if channel in (None, "UNSPECIFIED"):
+        report("no release channel: patch upgrades are left to a person")
+
+
+@resource_rule(
+    "gcp-subnet-flow-logs",
+    family="posture",
+    types=(GCP_SUBNET,),
+    description="VPC subnets record flow logs, so traffic to and from nodes and pods can be investigated.",
+    remediation="Set logConfig (aggregationInterval, flowSampling, metadata) on the subnet.",
+    severity=Severity.MEDIUM,
+)
+def gcp_subnet_flow_logs(args, report, config):
+    if not is_mapping(args.props.get("logConfig")):
+        report("the subnet has no logConfig: its flows are not logged")

@@ -19,7 +19,12 @@ def test_generated_stack_is_a_valid_dev_cluster_with_models_routes_splits_and_cr
     config = generate_stack(40)["config"]
     stack = validate_stack_config(config, "Pulumi.bench-40.yaml")
     dev = yaml.safe_load(DEV_STACK.read_text())["config"]
-    assert config["mlplatform:clusters"] == {"main": dev["mlplatform:clusters"]["main"]}
+    cluster = dev["mlplatform:clusters"]["main"]
+    gpu_replicas = sum(1 + len(m.variants) for m in stack.models.values() if m.pool == GPU_POOL)
+    # The dev cluster, with a GPU pool large enough for every GPU replica at minimum scale.
+    cluster["pools"][GPU_POOL]["max"] = max(cluster["pools"][GPU_POOL]["max"], gpu_replicas)
+    assert config["mlplatform:clusters"] == {"main": cluster}
+    assert stack.teams[next(iter(stack.teams))].quota.gpu == gpu_replicas
     assert stack.environment == "dev"
     assert len(stack.models) == 40 and len(stack.teams) == 1
     assert {m.pool for m in stack.models.values()} == {CPU_POOL, GPU_POOL}

@@ -9,8 +9,10 @@ from contextlib import redirect_stdout
 import pytest
 import yaml
 
+import plan.describe_azure  # noqa: F401  (registers the AKS summaries)
 from plan.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from plan.engine import PROJECT_DIR
+from plan.preview import DESCRIBERS
 
 EXAMPLE = PROJECT_DIR / "examples" / "azure-aks.yaml"
 
@@ -59,3 +61,15 @@ def test_tpu_pool_on_azure_is_a_config_error(capsys, tmp_path):
         "error: aks-tpu.yaml: mlplatform:clusters.aks.pools.tpu.kind: TPU pools exist only on GKE"
     )
     assert "Traceback" not in err
+
+
+def test_a_long_term_support_cluster_says_so_in_the_preview():
+    summary = DESCRIBERS["azure-native:containerservice:ManagedCluster"](
+        {
+            "location": "westeurope",
+            "sku": {"tier": "Premium"},
+            "kubernetesVersion": "1.34",
+            "supportPlan": "AKSLongTermSupport",
+        }
+    )
+    assert summary.startswith("westeurope, Premium tier, k8s 1.34 (long-term support);")

@@ -165,7 +165,7 @@ def test_scaling_change_is_an_update_in_place():
         ("gcp:container/cluster:Cluster", "releaseChannel.channel", False),
         ("aws:eks/nodeGroup:NodeGroup", "instanceTypes.0", True),
         ("aws:eks/nodeGroup:NodeGroup", "scalingConfig.maxSize", False),
-        ("azure-native:containerservice:AgentPool", "vmSize", True),
+        ("azure-native:containerservice:AgentPool", "agentPoolName", True),
         ("azure-native:containerservice:ManagedCluster", "agentPoolProfiles.0.vmSize", True),
         ("azure-native:containerservice:ManagedCluster", "agentPoolProfiles.0.maxCount", False),
         ("kubernetes:apps/v1:Deployment", "metadata.name", True),

@@ -37,7 +37,7 @@ def test_preview_prints_tree_counts_and_workloads(capsys):
     assert main(["preview", "--stack", "dev"]) == 0
     out = capsys.readouterr().out
     assert "gcp:container/cluster:Cluster  main" in out
-    assert "main-gpu-t4  [n1-standard-8, 0..2 nodes, 1x nvidia-tesla-t4, spot]" in out
+    assert "main-gpu-t4  [n1-standard-8, 0..3 nodes, 1x nvidia-tesla-t4, spot]" in out
     assert "Resources: " in out and "gcp:container/nodePool:NodePool" in out
     assert "model   ml/model2" in out and "pool gpu-t4" in out
     assert "/model1              -> model1 90% + model1-candidate 10%" in out

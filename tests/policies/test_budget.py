@@ -38,14 +38,6 @@ CASES = [
         t4_pool(),
         config={"monthlyMaxUsd": 100},
     ),
-    bad(
-        "cost-budget",
-        "unpriced machine",
-        "cannot be priced, so the budget cannot be checked: ",
-        GCP,
-        t4_pool(machineType="n9-imaginary-8"),
-        config={"monthlyMaxUsd": 3000},
-    ),
 ]
 
 
@@ -61,6 +53,29 @@ def test_without_a_budget_the_rule_says_it_did_not_run():
         "no monthly budget configured; pass --policy-pack-config from "
         "`python -m plan policy-config --stack <stack>`"
     ]
+
+
+def test_an_unpriced_item_means_the_budget_cannot_be_verified_not_a_failure():
+    report = run("cost-budget", GCP, t4_pool(machineType="n9-imaginary-8"), config={"monthlyMaxUsd": 3000})
+    assert report.violations == []
+    assert [n.reason.split(" (first:")[0] for n in report.not_evaluated] == [
+        "cannot verify the budget: 1 item(s) have no price in the price table"
+    ]
+
+
+def test_what_is_priced_can_still_exceed_the_budget_beside_an_unpriced_item():
+    report = run(
+        "cost-budget", GCP, t4_pool(), t4_pool(machineType="n9-imaginary-8"), config={"monthlyMaxUsd": 1}
+    )
+    assert [v.message.split(" (floor")[0] for v in report.violations] == [
+        f"monthly ceiling ${report_ceiling(t4_pool()):,.0f} exceeds the budget $1"
+    ]
+
+
+def report_ceiling(pool) -> float:
+    from policies.cost_model import estimate
+
+    return estimate([("gcp:container/nodePool:NodePool", pool.inputs)]).ceiling_usd
 
 
 def test_the_rule_and_plan_cost_agree_on_the_ceiling_of_a_shipped_stack():

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.policies.support import DELETE, bad, ok, patched, resource
+from tests.policies.support import DELETE, bad, ok, patched, resource, urn
 
 GKE_CLUSTER = "gcp:container/cluster:Cluster"
 GKE_POOL = "gcp:container/nodePool:NodePool"
@@ -79,6 +79,45 @@ STORAGE_PROPS = {
     "enableHttpsTrafficOnly": True,
     "minimumTlsVersion": "TLS1_2",
 }
+
+
+AKS_POOL = "azure-native:containerservice:AgentPool"
+SUBNET = "gcp:compute/subnetwork:Subnetwork"
+KMS = "aws:kms/key:Key"
+VPC = "aws:ec2/vpc:Vpc"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+NETWORK = urn("mlplatform:aws:Network", "main-vpc")
+
+
+def _policy(action, resource_arn):
+    return json.dumps(
+        {"Statement": [{"Sid": "s", "Effect": "Allow", "Action": action, "Resource": resource_arn}]}
+    )
+
+
+AKS_COMPONENT = urn("mlplatform:azure:Cluster", "aks")
+AKS_LOGGED = (
+    resource("mlplatform:azure:Cluster", "aks", {}),
+    resource(AKS, "aks", AKS_PROPS, parent=AKS_COMPONENT),
+    resource(
+        "azure-native:operationalinsights:Workspace",
+        "aks-logs",
+        {"retentionInDays": 90},
+        parent=AKS_COMPONENT,
+    ),
+    resource(
+        "azure-native:monitor:DiagnosticSetting",
+        "aks-control-plane-logs",
+        {
+            "logs": [
+                {"category": "kube-apiserver", "enabled": True},
+                {"category": "kube-audit-admin", "enabled": True},
+            ]
+        },
+        parent=AKS_COMPONENT,
+    ),
+)
 
 
 def res(type_token: str, props: dict, name: str = "r", **changes):
@@ -400,6 +439,130 @@ CASES = [
         "public",
         "public to any address",
         res(AKS, AKS_PROPS, **{"apiServerAccessProfile": DELETE}),
+    ),
+    ok(
+        "aks-encryption-at-host",
+        "every pool",
+        res(AKS, {"agentPoolProfiles": [{"name": "system", "enableEncryptionAtHost": True}]}),
+        res(AKS_POOL, {"enableEncryptionAtHost": True}, name="gpu"),
+    ),
+    bad(
+        "aks-encryption-at-host",
+        "a user pool without it",
+        "agent pool gpu does not set enableEncryptionAtHost: true",
+        res(AKS_POOL, {"vmSize": "Standard_NC4as_T4_v3"}, name="gpu"),
+    ),
+    ok("aks-control-plane-logs", "audit to a workspace kept 90 days", *AKS_LOGGED),
+    bad(
+        "aks-control-plane-logs",
+        "no diagnostic setting",
+        "sends no kube-apiserver and audit logs anywhere",
+        resource(AKS, "aks", AKS_PROPS, parent=AKS_COMPONENT),
+    ),
+    bad(
+        "aks-control-plane-logs",
+        "retention below the minimum",
+        "keeps its control-plane logs 90 days, fewer than 365",
+        *AKS_LOGGED,
+        config={"minRetentionDays": 365},
+    ),
+    ok("acr-network-restricted", "private only", res(ACR, {"publicNetworkAccess": "Disabled"})),
+    ok(
+        "acr-network-restricted",
+        "firewall for ci",
+        res(
+            ACR,
+            {
+                "networkRuleSet": {
+                    "defaultAction": "Deny",
+                    "ipRules": [{"iPAddressOrRange": "203.0.113.0/24"}],
+                }
+            },
+        ),
+    ),
+    bad(
+        "acr-network-restricted",
+        "default",
+        "reachable from the whole internet",
+        res(ACR, {"sku": {"name": "Premium"}}),
+    ),
+    bad(
+        "acr-network-restricted",
+        "firewall open to all",
+        "admits 0.0.0.0/0",
+        res(
+            ACR, {"networkRuleSet": {"defaultAction": "Deny", "ipRules": [{"iPAddressOrRange": "0.0.0.0/0"}]}}
+        ),
+    ),
+    ok("gke-legacy-abac-off", "unset", res(GKE_CLUSTER, GKE_CLUSTER_PROPS)),
+    bad(
+        "gke-legacy-abac-off",
+        "on",
+        "ABAC grants bypass",
+        res(GKE_CLUSTER, GKE_CLUSTER_PROPS, enableLegacyAbac=True),
+    ),
+    ok(
+        "gke-release-channel",
+        "stable",
+        res(GKE_CLUSTER, {**GKE_CLUSTER_PROPS, "releaseChannel": {"channel": "STABLE"}}),
+    ),
+    bad(
+        "gke-release-channel",
+        "none",
+        "no release channel",
+        res(GKE_CLUSTER, {**GKE_CLUSTER_PROPS, "releaseChannel": DELETE}),
+    ),
+    ok("gcp-subnet-flow-logs", "logged", res(SUBNET, {"logConfig": {"flowSampling": 0.5}})),
+    bad(
+        "gcp-subnet-flow-logs",
+        "not logged",
+        "flows are not logged",
+        res(SUBNET, {"ipCidrRange": "10.0.0.0/20"}),
+    ),
+    ok("aws-kms-key-rotation", "rotating", res(KMS, {"enableKeyRotation": True})),
+    bad("aws-kms-key-rotation", "static", "enableKeyRotation is not true", res(KMS, {"description": "k"})),
+    ok(
+        "aws-default-security-group-closed",
+        "managed and empty",
+        resource(VPC, "main-vpc", {}, parent=NETWORK),
+        resource(DEFAULT_SG, "main-vpc-default", {"ingress": [], "egress": []}, parent=NETWORK),
+    ),
+    bad(
+        "aws-default-security-group-closed",
+        "left as AWS creates it",
+        "default security group is left as AWS creates it",
+        resource(VPC, "main-vpc", {}, parent=NETWORK),
+    ),
+    bad(
+        "aws-default-security-group-closed",
+        "with a rule",
+        "default security group main-vpc-default has rules",
+        resource(VPC, "main-vpc", {}, parent=NETWORK),
+        resource(DEFAULT_SG, "main-vpc-default", {"egress": [{"protocol": "-1"}]}, parent=NETWORK),
+    ),
+    ok("aws-iam-no-wildcard-admin", "scoped", res(ROLE_POLICY, {"policy": _policy("s3:GetObject", "*")})),
+    bad(
+        "aws-iam-no-wildcard-admin",
+        "admin",
+        "allows every action on every resource",
+        res(ROLE_POLICY, {"policy": _policy(["*"], "*")}),
+    ),
+    ok("aks-network-policy", "cilium", res(AKS, {"networkProfile": {"networkPolicy": "cilium"}})),
+    bad(
+        "aks-network-policy", "none", "not enforced", res(AKS, {"networkProfile": {"networkPlugin": "azure"}})
+    ),
+    ok(
+        "aks-upgrade-channel",
+        "patch and node image",
+        res(AKS, {"autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}}),
+    ),
+    bad("aks-upgrade-channel", "none", "security patches wait for a person", res(AKS, {"sku": {}})),
+    ok("storage-account-firewall", "deny", res(STORAGE, {"networkRuleSet": {"defaultAction": "Deny"}})),
+    bad(
+        "storage-account-firewall",
+        "allow",
+        "answer the whole internet",
+        res(STORAGE, {"networkRuleSet": {"defaultAction": "Allow"}}),
     ),
     ok("aks-workload-identity", "enabled", res(AKS, AKS_PROPS)),
     bad(

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from plan.engine import PROJECT_DIR
-from stacks import ConfigError, load_stack_file
+from stacks import ConfigError, load_stack_file, versions
 from stacks.aks import agc_subnet_cidr, aks_pool_name, node_subnet_cidr
 
 EXAMPLE = PROJECT_DIR / "examples" / "azure-aks.yaml"
@@ -146,6 +146,12 @@ INVALID = [
         id="public-api-unrestricted",
     ),
     pytest.param(
+        _cluster_key("authorizedNetworks", [f"198.51.{i // 256}.{i % 256}/32" for i in range(200)]),
+        f"{KEY}.authorizedNetworks: AKS admits at most 200 authorized ranges, one of which the platform "
+        "takes for the NAT gateway's egress IP: list at most 199",
+        id="too-many-authorized-ranges",
+    ),
+    pytest.param(
         lambda d: _cluster(d)["registry"].update(keepRecent=10),
         f"{KEY}.registry.keepRecent: ACR never deletes tagged images",
         id="keep-recent-on-acr",
@@ -182,6 +188,17 @@ INVALID = [
         f"{KEY}.kubernetesVersion: Kubernetes 1.34 on AKS left standard support on 2026-11-30; stay on it "
         "only by choosing azure.supportPlan: AKSLongTermSupport",
         id="version-past-standard-support",
+    ),
+    pytest.param(
+        _azure("supportPlan", "AKSLongTermSupport"),
+        f"{KEY}.azure.supportPlan: AKS long-term support is part of the Premium tier, not Standard: "
+        "set azure.skuTier: Premium, or supportPlan: KubernetesOfficial",
+        id="lts-off-premium",
+    ),
+    pytest.param(
+        _azure("supportPlan", "LTS"),
+        f"{KEY}.azure.supportPlan: Input should be 'KubernetesOfficial' or 'AKSLongTermSupport'",
+        id="unknown-support-plan",
     ),
     pytest.param(
         _azure("kubeloginMode", "devicecode"),
@@ -266,3 +283,67 @@ def test_node_subnet_is_the_first_half_of_the_vnet(vnet, subnet):
 )
 def test_agc_subnet_is_the_first_slash_24_of_the_second_half(vnet, subnet):
     assert agc_subnet_cidr(vnet) == subnet
+
+
+def _lts(document: dict[str, Any], version: str) -> None:
+    _cluster(document)["azure"].update(skuTier="Premium", supportPlan="AKSLongTermSupport")
+    _cluster(document)["kubernetesVersion"] = version
+
+
+def test_long_term_support_keeps_a_version_past_its_community_year(aks_document, write_stack):
+    _drop_workloads(aks_document)
+    _lts(aks_document, "1.34")  # community support ended 2026-11-30, LTS runs to 2027-11-30
+    cluster = load_stack_file(write_stack(aks_document)).clusters["aks"]
+    assert cluster.azure is not None and cluster.azure.support_plan == "AKSLongTermSupport"
+    assert cluster.support_phase == "extended"
+
+
+@pytest.fixture
+def catalog_without_lts_for_1_35(tmp_path, monkeypatch):
+    """The version catalog as if AKS offered no long-term support for 1.35."""
+    document = yaml.safe_load(versions.CATALOG.read_text())
+    del document["aks"]["1.35"]["extendedEnd"]
+    path = tmp_path / "kubernetes.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setattr(versions, "CATALOG", path)
+    versions._catalog.cache_clear()
+    yield
+    monkeypatch.undo()
+    versions._catalog.cache_clear()
+
+
+def test_long_term_support_on_a_version_without_it_is_refused(
+    aks_document, write_stack, catalog_without_lts_for_1_35
+):
+    _drop_workloads(aks_document)
+    _lts(aks_document, "1.35")
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(aks_document))
+    assert (
+        f"{KEY}.azure.supportPlan: AKS offers no long-term support for Kubernetes 1.35 "
+        "(stacks/catalogs/kubernetes.yaml, checked 2026-12-01): use an LTS version (1.33, 1.34, 1.36, 1.37) "
+        "or supportPlan: KubernetesOfficial"
+    ) in str(caught.value)
+
+
+def test_without_a_version_a_stale_catalog_is_a_config_error(aks_document, write_stack, monkeypatch):
+    _drop_workloads(aks_document)
+    del _cluster(aks_document)["kubernetesVersion"]
+    monkeypatch.setenv(versions.TODAY_VARIABLE, "2030-01-01")
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(aks_document))
+    assert (
+        f"{KEY}.kubernetesVersion: stacks/catalogs/kubernetes.yaml (checked 2026-12-01) lists no aks version "
+        "in standard support on 2030-01-01: refresh it from its sources, or set kubernetesVersion"
+    ) in str(caught.value)
+
+
+def test_a_team_named_by_e_mail_is_refused_on_aks_with_the_reason(aks_document, write_stack):
+    aks_document["config"]["mlplatform:teams"]["ml"]["viewers"] = ["data-scientists@acme.example"]
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(aks_document))
+    assert str(caught.value) == (
+        "Pulumi.test.yaml: mlplatform:teams.ml.viewers.0: 'data-scientists@acme.example' cannot work on AKS "
+        "cluster 'aks': AKS puts Entra group object IDs in tokens, not names or e-mails (Azure/AKS#515); "
+        "give the group's object ID (az ad group show --group <name> --query id)"
+    )

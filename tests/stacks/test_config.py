@@ -26,7 +26,7 @@ def test_shipped_stacks_load(stack):
 def test_dev_stack_has_system_and_spot_gpu_pool():
     pools = load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml").clusters["main"].pools
     assert (pools["system"].kind, pools["system"].min, pools["system"].max) == ("cpu", 1, 3)
-    assert (pools["gpu-t4"].kind, pools["gpu-t4"].min, pools["gpu-t4"].max) == ("gpu", 0, 2)
+    assert (pools["gpu-t4"].kind, pools["gpu-t4"].min, pools["gpu-t4"].max) == ("gpu", 0, 3)
     assert pools["gpu-t4"].spot
 
 
@@ -87,6 +87,20 @@ TPU = {"kind": "tpu", "machineType": "ct5lp-hightpu-4t", "topology": "2x2", "min
 
 INVALID = [
     pytest.param(
+        _add_pool(
+            "accelerated-inference-l4-pool",
+            {"kind": "cpu", "machineType": "e2-standard-4", "min": 0, "max": 1},
+        ),
+        "mlplatform:clusters.main.pools.accelerated-inference-l4-pool: GKE names this node pool "
+        "main-accelerated-inference-l4-pool-<suffix> (42 characters), beyond its limit of 40",
+        id="gke-node-pool-name-too-long",
+    ),
+    pytest.param(
+        lambda d: _cluster(d)["buckets"].__setitem__("google-exports", {}),
+        "mlplatform:clusters.main.buckets.google-exports: GCS refuses bucket names containing 'google'",
+        id="gcs-bucket-reserved-word",
+    ),
+    pytest.param(
         _mutate_pool("gpu-t4", labels={"team": "research lab"}),
         "mlplatform:clusters.main.pools.gpu-t4.labels: label 'team': value 'research lab' must be at most 63 "
         "letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
@@ -130,12 +144,14 @@ INVALID = [
     ),
     pytest.param(
         _add_pool("tpu", {**TPU, "topology": "3x1"}),
-        "mlplatform:clusters.main.pools.tpu.topology: 3x1 has 3 chips, not a multiple of the 4 chips",
-        id="tpu-topology-not-whole-hosts",
+        "mlplatform:clusters.main.pools.tpu.topology: GKE offers no 3x1 slice on ct5lp-hightpu-4t: "
+        "use one of 2x2",
+        id="tpu-topology-gke-does-not-offer",
     ),
     pytest.param(
         _add_pool("tpu", {**TPU, "topology": "4x4", "max": 2}),
-        "mlplatform:clusters.main.pools.tpu.max: a 4x4 slice spans 4 hosts and scales as a unit",
+        "mlplatform:clusters.main.pools.tpu.max: a 4x4 slice of ct5lp-hightpu-4t spans 4 hosts "
+        "and GKE scales it as a unit",
         id="multi-host-tpu-partial-scaling",
     ),
     pytest.param(

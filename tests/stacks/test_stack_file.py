@@ -31,7 +31,7 @@ def _preview(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
         pytest.param(
             "    model2:\n",
             "    model1:\n      pool: system\n    model2:\n",
-            "Pulumi.test.yaml: key 'model1' is given twice (line 51 and line 67); YAML would keep only the "
+            "Pulumi.test.yaml: key 'model1' is given twice (line 52 and line 68); YAML would keep only the "
             "last: remove one",
             id="duplicate-key",
         ),

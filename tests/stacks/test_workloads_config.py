@@ -43,6 +43,25 @@ def _second_team(document):
 
 INVALID = [
     pytest.param(
+        lambda d: d["config"]["mlplatform:teams"].__setitem__(
+            "kube-ml", d["config"]["mlplatform:teams"]["ml"]
+        ),
+        "mlplatform:teams.kube-ml: namespace 'kube-ml' is a system namespace of Kubernetes or the cloud",
+        id="team-named-like-a-system-namespace",
+    ),
+    pytest.param(
+        lambda d: d["config"]["mlplatform:teams"]["ml"]["quota"].update(memory="8Gi"),
+        "mlplatform:teams.ml.quota.memory: the team's models at their minimum replicas and its jobs need "
+        "54Gi memory (limits), more than the quota allows: raise it to at least 54Gi",
+        id="quota-below-one-replica-of-each-workload",
+    ),
+    pytest.param(
+        _model("model1", autoscale={"min": 2, "max": 2, "cpu": 50}),  # and its candidate
+        "mlplatform:models.model1.autoscale.min: 4 replicas at minimum need 4 accelerators, but pool "
+        "'gpu-t4' holds 3 at its max of 3 nodes",
+        id="minimum-replicas-beyond-the-pool",
+    ),
+    pytest.param(
         _model("model2", pool="gpu-a100"),
         "mlplatform:models.model2.pool: cluster 'main' has no pool 'gpu-a100' (pools: system, gpu-t4)",
         id="pool-missing",

@@ -40,7 +40,12 @@ def aks() -> AksPlan:
         stack = load_stack_file(EXAMPLE)
         platform = AksPlatform(
             "aks",
-            AksPlatformArgs(environment=stack.environment, cluster=stack.clusters["aks"], tags=stack.labels),
+            AksPlatformArgs(
+                environment=stack.environment,
+                cluster=stack.clusters["aks"],
+                tags=stack.labels,
+                team_groups=stack.team_subjects_on("aks"),
+            ),
         )
         captured["handle"] = platform.handle
         build_workloads(stack, "aks", platform.handle)
@@ -70,6 +75,7 @@ def aks() -> AksPlan:
         pulumi.export("gateway.client", platform.gateway.identity.client_id)
         pulumi.export("gateway.fqdn", platform.gateway.frontend.fqdn)
         pulumi.export("nodeResourceGroup", platform.cluster.node_resource_group_id)
+        pulumi.export("egressIp", platform.network.egress_ip.ip_address)
         pulumi.export("probe.client", probe.client_id)
         for bucket, container in containers.items():
             pulumi.export(f"container.{bucket}", container.id)

@@ -39,3 +39,18 @@ def test_gpu_metrics_add_ons_run_on_the_system_pool_tolerating_its_taint(aks):
         "value": "true",
         "effect": "NoSchedule",
     } in server["tolerations"]
+
+
+def test_device_plugin_waits_for_the_gpu_pools_it_runs_on(aks):
+    release = one(aks.record, "kubernetes:helm.sh/v3:Release", "aks-nvidia-device-plugin")
+    gpu_pool = one(aks.record, "azure-native:containerservice:AgentPool", "aks-gpu-t4")
+    assert gpu_pool.urn in release.dependencies
+
+
+def test_only_workloads_on_gpu_pools_wait_for_the_device_plugin(aks):
+    plugin = one(aks.record, "kubernetes:helm.sh/v3:Release", "aks-nvidia-device-plugin").urn
+    gpu_model = one(aks.record, "kubernetes:apps/v1:Deployment", "aks-model2-deployment").urn
+    cpu_model = one(aks.record, "kubernetes:apps/v1:Deployment", "aks-model1-deployment").urn
+    assert aks.record.depends_on(gpu_model, plugin)
+    # The plugin waits for the GPU pool: a CPU model waiting for it would wait for GPU nodes too.
+    assert not aks.record.depends_on(cpu_model, plugin)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from components.azure.agent_pool import AksPoolSpec, agent_pool_properties, aks_pool_contract
+import copy
+
+import pytest
+import yaml
+
+from components.azure.agent_pool import (
+    CREATION_ONLY_PROPERTIES,
+    AksPoolSpec,
+    agent_pool_properties,
+    aks_pool_contract,
+)
 from components.contract import POOL_LABEL
+from plan.diff import diff_records
 from stacks.clusters import PoolConfig
+from tests.components.azure.conftest import EXAMPLE
 from tests.helpers import one
 
 AGENT_POOL = "azure-native:containerservice:AgentPool"
@@ -85,3 +97,48 @@ def test_user_taints_are_declared_on_the_pool_and_tolerated_by_the_contract():
         {"key": "team", "operator": "Equal", "value": "research", "effect": "NoExecute"},
         {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"},
     ]
+
+
+def test_user_pools_are_created_one_after_another_in_config_order(aks):
+    # AKS refuses a second operation on a cluster's agent pools while one runs (409).
+    cpu = one(aks.record, AGENT_POOL, "aks-cpu")
+    gpu = one(aks.record, AGENT_POOL, "aks-gpu-t4")
+    assert cpu.urn in gpu.dependencies
+    assert not aks.record.depends_on(cpu.urn, gpu.urn)
+
+
+def test_creation_only_pool_properties_replace_the_pool_name_first(aks):
+    for pool in aks.record.of_type(AGENT_POOL):
+        assert pool.options["replaceOnChanges"] == sorted(CREATION_ONLY_PROPERTIES)
+        # The new pool takes the old one's name: the old one must be gone first.
+        assert pool.options["deleteBeforeReplace"] is True
+        assert pool.options["ignoreChanges"] == ["count"]
+    # Every creation-only property is one the pool declares (a typo would never match).
+    gpu = one(aks.record, AGENT_POOL, "aks-gpu-t4").inputs
+    assert set(CREATION_ONLY_PROPERTIES) <= set(gpu)
+
+
+@pytest.fixture(scope="module")
+def aks_document():
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def _gpu_pool_change(plan_of, document, mutate):
+    head = copy.deepcopy(document)
+    mutate(head["config"]["mlplatform:clusters"]["aks"])
+    diff = diff_records(plan_of(document, name="aks"), plan_of(head, name="aks"))
+    return next(c for c in diff.changes if c.type == AGENT_POOL and c.name == "aks-gpu-t4")
+
+
+def test_a_spot_price_change_diffs_as_a_replacement(plan_of, aks_document):
+    change = _gpu_pool_change(
+        plan_of, aks_document, lambda cluster: cluster["azure"]["spotMaxPrice"].update({"gpu-t4": 0.4})
+    )
+    assert change.action == "replace"
+    assert [(f.path, f.old, f.new, f.replaces) for f in change.fields] == [("spotMaxPrice", 0.35, 0.4, True)]
+
+
+def test_a_pool_size_change_diffs_as_an_update_in_place(plan_of, aks_document):
+    change = _gpu_pool_change(plan_of, aks_document, lambda cluster: cluster["pools"]["gpu-t4"].update(max=6))
+    assert change.action == "update"
+    assert [(f.path, f.replaces) for f in change.fields] == [("maxCount", False)]

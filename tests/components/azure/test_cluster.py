@@ -8,9 +8,10 @@ import pytest
 import yaml
 
 from components.azure.cluster import AKS_AAD_SERVER_ID, aks_kubeconfig, dns_service_ip
-from components.azure.roles import AKS_RBAC_CLUSTER_ADMIN, NETWORK_CONTRIBUTOR
+from components.azure.roles import AKS_CLUSTER_USER, AKS_RBAC_CLUSTER_ADMIN, NETWORK_CONTRIBUTOR
 from plan.emulators import CALLS, load_all
-from tests.components.azure.conftest import SUBSCRIPTION
+from stacks import versions
+from tests.components.azure.conftest import EXAMPLE, SUBSCRIPTION
 from tests.helpers import dig, one
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -33,10 +34,11 @@ def test_entra_id_is_the_only_way_in(cluster):
     }
 
 
-def test_api_server_is_restricted_to_authorized_networks(cluster):
+def test_api_server_admits_authorized_networks_and_the_nat_egress_ip(cluster, aks):
     access = cluster["apiServerAccessProfile"]
     assert access["enablePrivateCluster"] is False
-    assert access["authorizedIPRanges"] == ["198.51.100.0/24"]
+    # Nodes leave through the NAT gateway: AKS does not admit its IP by itself.
+    assert access["authorizedIPRanges"] == ["198.51.100.0/24", f"{aks.outputs['egressIp']}/32"]
     assert access["disableRunCommand"] is True
 
 
@@ -106,6 +108,31 @@ def test_the_deployer_is_cluster_admin_through_azure_rbac(aks):
     )
 
 
+def test_every_team_group_can_fetch_credentials_and_its_bindings_name_the_same_ids(aks):
+    """Each RoleBinding subject is granted on the Azure side: the group may list user credentials
+    on this cluster only, and AKS's tokens carry the same object ID the binding names."""
+    cluster_id = one(aks.record, CLUSTER, "aks").id
+    grants = {
+        r.inputs["principalId"]: r.inputs
+        for r in aks.record.of_type(ROLE_ASSIGNMENT)
+        if r.inputs["roleDefinitionId"].endswith(AKS_CLUSTER_USER)
+    }
+    subjects = {
+        subject["name"]
+        for binding in aks.record.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+        for subject in binding.inputs["subjects"]
+    }
+    assert (
+        subjects
+        == set(grants)
+        == {
+            "3f2b6c1e-7a41-4d2e-9c5b-0e8f1a2b3c4d",
+            "8c9d0e1f-2a3b-4c5d-8e7f-9a0b1c2d3e4f",
+        }
+    )
+    assert all(g["scope"] == cluster_id and g["principalType"] == "Group" for g in grants.values())
+
+
 def test_kubeconfig_authenticates_through_kubelogin_without_a_browser(aks):
     provider = one(aks.record, "pulumi:providers:kubernetes", "aks-k8s")
     assert provider.inputs["kubeconfig"] == "<secret>"
@@ -141,3 +168,39 @@ def test_aks_kubeconfig_keeps_server_and_ca_of_the_user_credentials():
 )
 def test_dns_service_ip_is_the_tenth_service_address(service_cidr, dns_ip):
     assert dns_service_ip(service_cidr) == dns_ip
+
+
+def test_the_community_support_plan_is_the_default(cluster):
+    assert cluster["supportPlan"] == "KubernetesOfficial"
+
+
+def _example_cluster_plan(plan_of, change) -> tuple[dict, list[dict]]:
+    document = yaml.safe_load(EXAMPLE.read_text())
+    change(document["config"]["mlplatform:clusters"]["aks"])
+    record = plan_of(document, name="aks")
+    pools = [p.inputs for p in record.of_type("azure-native:containerservice:AgentPool")]
+    return one(record, CLUSTER, "aks").inputs, pools
+
+
+def test_long_term_support_is_wired_on_a_premium_cluster(plan_of):
+    def lts(cluster):
+        cluster["azure"].update(skuTier="Premium", supportPlan="AKSLongTermSupport")
+        # Past its community year on the catalog's check date: AKS keeps it only under LTS.
+        cluster["kubernetesVersion"] = "1.34"
+
+    inputs, pools = _example_cluster_plan(plan_of, lts)
+    assert inputs["supportPlan"] == "AKSLongTermSupport"
+    assert inputs["sku"] == {"name": "Base", "tier": "Premium"}
+    assert inputs["kubernetesVersion"] == "1.34"
+    # LTS covers a minor's two newest patches only: the patch channel keeps the cluster on them.
+    assert inputs["autoUpgradeProfile"]["upgradeChannel"] == "patch"
+    assert {p["orchestratorVersion"] for p in pools} == {"1.34"}
+
+
+def test_without_a_configured_version_the_catalog_default_is_pinned(plan_of):
+    inputs, pools = _example_cluster_plan(plan_of, lambda cluster: cluster.pop("kubernetesVersion"))
+    default = versions.default_kubernetes_version("azure")
+    assert inputs["kubernetesVersion"] == default
+    assert inputs["agentPoolProfiles"][0]["orchestratorVersion"] == default
+    assert {p["orchestratorVersion"] for p in pools} == {default}
+    assert inputs["autoUpgradeProfile"]["upgradeChannel"] == "patch"

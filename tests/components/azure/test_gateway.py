@@ -177,3 +177,10 @@ def test_ingress_mode_admits_serving_traffic_from_the_add_ons_namespace(ingress_
     assert policy["spec"]["ingress"][0]["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "app-routing-system"}}}
     ]
+
+
+def test_alb_controller_waits_for_the_system_pool_it_runs_on(aks):
+    release = one(aks.record, RELEASE, "aks-gateway")
+    # The system pool is declared with the cluster; the user pools are no place for it.
+    cluster = one(aks.record, "azure-native:containerservice:ManagedCluster", "aks")
+    assert cluster.urn in release.dependencies

@@ -8,6 +8,7 @@ import yaml
 
 from components.contract import POOL_LABEL
 from plan.engine import PROJECT_DIR
+from stacks import versions
 from tests.components.azure.conftest import SUBSCRIPTION
 from tests.helpers import one
 
@@ -111,6 +112,6 @@ def test_a_private_minimal_cluster_gets_no_registry_storage_or_device_plugin(pla
         "enablePrivateCluster": True,
         "disableRunCommand": True,
     }
-    # Unpinned clusters follow AKS's stable channel.
-    assert cluster_inputs["autoUpgradeProfile"]["upgradeChannel"] == "stable"
-    assert "kubernetesVersion" not in cluster_inputs
+    # Without a configured version the catalog's default is pinned; AKS applies its patches.
+    assert cluster_inputs["kubernetesVersion"] == versions.default_kubernetes_version("azure")
+    assert cluster_inputs["autoUpgradeProfile"]["upgradeChannel"] == "patch"

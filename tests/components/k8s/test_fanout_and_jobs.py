@@ -6,6 +6,7 @@ import json
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pytest
 
 from components.handle import Routing
 from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
@@ -163,5 +164,49 @@ def test_team_namespace_rbac_quota_and_defaults(dev_plan):
     }
     assert bindings["viewers"]["roleRef"]["name"] == "view"
     quota = one(dev_plan, "kubernetes:core/v1:ResourceQuota").inputs["spec"]["hard"]
-    assert quota["requests.nvidia.com/gpu"] == "2" and quota["requests.cpu"] == "32"
+    assert quota["requests.nvidia.com/gpu"] == "3" and quota["requests.cpu"] == "32"
     assert one(dev_plan, "kubernetes:core/v1:LimitRange").inputs["spec"]["limits"][0]["type"] == "Container"
+
+
+def _allows(rules: list[dict], group: str, resource: str, verb: str) -> bool:
+    """RBAC's own matching: a rule grants when group, resource and verb all match (no wildcards)."""
+    return any(
+        group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
+        for rule in rules
+    )
+
+
+@pytest.mark.parametrize(
+    ("group", "resource", "verb"),
+    [
+        ("apps", "deployments", "patch"),  # kubectl rollout restart / set image
+        ("apps", "deployments/scale", "update"),  # kubectl scale
+        ("apps", "replicasets", "list"),  # kubectl rollout status / history
+        ("", "pods/log", "get"),  # kubectl logs
+        ("", "events", "list"),  # kubectl get events
+        ("events.k8s.io", "events", "list"),  # kubectl events
+        ("", "pods/exec", "create"),  # kubectl exec (POST; WebSocket GET on 1.35+)
+        ("", "pods/exec", "get"),  # kubectl exec (WebSocket GET before 1.35)
+        ("", "pods/portforward", "create"),  # kubectl port-forward
+        ("batch", "jobs", "create"),  # re-run a job from a CronJob
+        ("", "pods", "delete"),  # kill a stuck pod
+    ],
+)
+def test_deployers_can_do_daily_ml_work(dev_plan, group, resource, verb):
+    rules = one(dev_plan, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs["rules"]
+    assert _allows(rules, group, resource, verb)
+
+
+@pytest.mark.parametrize(
+    ("group", "resource", "verb"),
+    [
+        ("", "secrets", "get"),
+        ("rbac.authorization.k8s.io", "rolebindings", "create"),
+        ("", "resourcequotas", "update"),
+        ("networking.k8s.io", "networkpolicies", "delete"),
+        ("", "namespaces", "delete"),
+    ],
+)
+def test_deployers_cannot_widen_their_own_access(dev_plan, group, resource, verb):
+    rules = one(dev_plan, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs["rules"]
+    assert not _allows(rules, group, resource, verb)

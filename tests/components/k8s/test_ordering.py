@@ -104,6 +104,7 @@ def test_on_eks_the_load_balancer_controller_is_waited_for_by_the_ingress_only(e
 def test_a_variant_scaling_on_gpu_gets_the_gpu_metrics_path(dev_config, plan_of):
     """The metrics path is installed when any variant (not only the primary) scales on GPU."""
     model2 = dev_config["config"]["mlplatform:models"]["model2"]
+    dev_config["config"]["mlplatform:teams"]["ml"]["quota"]["gpu"] = 3  # one more GPU replica
     model2["weight"] = 90
     model2["variants"] = {
         "candidate": {

@@ -44,7 +44,9 @@ def _vpc(inputs: dict[str, Any]) -> str:
 
 @describes("aws:ec2/subnet:Subnet")
 def _subnet(inputs: dict[str, Any]) -> str:
-    return f"{inputs.get('cidrBlock')} in {inputs.get('availabilityZone')}"
+    return (
+        f"{inputs.get('cidrBlock')} in {inputs.get('availabilityZoneId') or inputs.get('availabilityZone')}"
+    )
 
 
 @describes("aws:autoscaling/tag:Tag")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from stacks import kubernetes_rules, tpu, versions
+from stacks import eks, kubernetes_rules, tpu, versions
 from stacks.aks import check_aks_cluster
 from stacks.base import DnsLabel, StrictModel, rule_error
 
@@ -45,36 +45,51 @@ class GcpSettings(StrictModel):
         return self
 
 
+_ROLE_ARN = r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]+"
+
+
 class AwsSettings(StrictModel):
     # The only account the AWS provider may act in (it refuses other credentials); ARNs are
     # built from it, so no lookup is needed.
     account_id: str = Field(pattern=r"^[0-9]{12}$")
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
-    # EKS needs subnets in at least two zones; use three for production HA. Zone names are
-    # listed rather than guessed: not every region has a, b and c.
-    availability_zones: list[str] = Field(min_length=2, max_length=6)
+    # EKS needs subnets in at least two zones; use three for production HA. Zones are named by
+    # AZ ID (euw1-az1): AZ names map to different zones in each account, while EKS's list of
+    # zones without a control plane is by ID (stacks/catalogs/eks.yaml).
+    availability_zone_ids: list[str] = Field(min_length=2, max_length=6)
     # One NAT gateway for the VPC (cheap; a zone outage cuts egress) or one per zone (HA).
     nat_gateways: Literal["single", "perAz"] = "perAz"
-    # The IAM role that runs `pulumi up` (a CI role, or an SSO permission-set role): it gets an
-    # explicit, revocable cluster-admin access entry. EKS's implicit creator admin stays off:
-    # together with an entry for the same principal it fails with 409 ResourceInUseException
-    # (terraform-aws-eks #3293, pulumi-eks #2373).
-    deployer_role_arn: str = Field(pattern=r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
-    # More IAM role ARNs given cluster-admin through EKS access entries.
+    # The IAM role that runs `pulumi up`: it gets an explicit, revocable cluster-admin access
+    # entry instead of EKS's implicit bootstrap admin, which collides (409) with an access entry
+    # for the same role (terraform-aws-eks #3293, pulumi-eks #2373).
+    deployer_role_arn: str = Field(pattern=rf"^{_ROLE_ARN}$")
+    # Further IAM role ARNs given cluster-admin through EKS access entries.
     admin_role_arns: list[str] = Field(default_factory=list)
-    # STANDARD while the version is in standard support; EXTENDED keeps a version past it and is
-    # billed at six times the standard cluster-hour (EKS pricing; "Extended support").
-    support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
     # CloudWatch retention of the control-plane logs (one of the values CloudWatch accepts).
     log_retention_days: int = 90
+    # EKS bills a version in extended support at six times the standard cluster-hour; only an
+    # explicit EXTENDED keeps a cluster on such a version (UpgradePolicy.supportType).
+    support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
 
-    @field_validator("availability_zones")
+    @model_validator(mode="before")
+    @classmethod
+    def _zone_names_renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "availabilityZones" in data:
+            raise rule_error(
+                ("availabilityZones",),
+                "EKS settings name zones by AZ ID: replace availabilityZones with "
+                "availabilityZoneIds (e.g. [euw1-az1, euw1-az2]; `aws ec2 describe-availability-zones`)",
+            )
+        return data
+
+    @field_validator("availability_zone_ids")
     @classmethod
     def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
         region = info.data.get("region")
         for zone in zones:
-            if region and not re.fullmatch(rf"{re.escape(region)}[a-z]", zone):
-                raise ValueError(f"zone {zone!r} is not a zone of region {region!r} (e.g. {region}a)")
+            problem = eks.zone_id_error(region, zone) if region else None
+            if problem:
+                raise ValueError(problem)
         if len(set(zones)) != len(zones):
             raise ValueError("zones must not repeat")
         return zones
@@ -83,17 +98,18 @@ class AwsSettings(StrictModel):
     @classmethod
     def _role_arns(cls, arns: list[str]) -> list[str]:
         for arn in arns:
-            if not re.fullmatch(r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\w+=,.@/-]+", arn):
+            if not re.fullmatch(_ROLE_ARN, arn):
                 raise ValueError(f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
         return arns
 
     @model_validator(mode="after")
-    def _deployer_not_listed_twice(self) -> AwsSettings:
+    def _deployer_listed_once(self) -> AwsSettings:
+        # One access entry per principal: a second one for the deployer would fail with 409.
         if self.deployer_role_arn in self.admin_role_arns:
             raise rule_error(
                 ("adminRoleArns",),
-                f"{self.deployer_role_arn} is the deployer, which already gets its own admin access entry: "
-                "remove it here (a second entry for one principal is refused with 409)",
+                f"{self.deployer_role_arn} is the deployerRoleArn, which is cluster-admin already: "
+                "remove it from adminRoleArns",
             )
         return self
 
@@ -332,18 +348,7 @@ class PoolConfig(StrictModel):
         return self.tpu_slice is not None and self.tpu_slice.multi_host
 
 
-EKS_TAINT_KEY = 63
-
 _RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-
-# EC2 families with NVIDIA GPUs: g4dn, g5, g5g, g6, g6e, gr6, p3, p4d, p5, p5e, p6-b200...
-# (g4ad carries AMD GPUs, which the NVIDIA device plugin cannot serve).
-_NVIDIA_FAMILY = re.compile(r"(g[4-9][a-z]*|gr[6-9][a-z]*|p[3-9][a-z]*)(-[a-z0-9]+)?")
-
-
-def is_nvidia_instance_type(instance_type: str) -> bool:
-    family = instance_type.split(".")[0]
-    return family != "g4ad" and "." in instance_type and bool(_NVIDIA_FAMILY.fullmatch(family))
 
 
 def _snake(camel: str) -> str:
@@ -505,32 +510,19 @@ class ClusterConfig(StrictModel):
                 f"{self.network.service_cidr}: EKS takes a /12 to /24 service range inside "
                 "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
             )
-        zones = set(self.aws.availability_zones)
+        zones = set(self.aws.availability_zone_ids)
+        eks.check_eks_cluster(self)
         for name, pool in self.pools.items():
-            if pool.kind == "gpu" and not is_nvidia_instance_type(pool.machine_type or ""):
-                raise rule_error(
-                    ("pools", name, "machineType"),
-                    f"{pool.machine_type} is not an NVIDIA GPU instance type; use one such as "
-                    "g5.xlarge, g6.xlarge or p4d.24xlarge",
-                )
             if pool.gpu_sharing is not None:
                 raise rule_error(
                     ("pools", name, "gpuSharing"),
                     "GPU sharing is managed by GKE only; on EKS remove gpuSharing",
                 )
-            for index, taint in enumerate(pool.taints):
-                # EKS API Taint: key 1-63 characters, value 0-63 (stricter than Kubernetes' 253).
-                if len(taint.key) > EKS_TAINT_KEY:
-                    raise rule_error(
-                        ("pools", name, "taints", index, "key"),
-                        f"EKS takes taint keys of at most {EKS_TAINT_KEY} characters, not {len(taint.key)}: "
-                        "shorten the key (or its prefix)",
-                    )
             for zone in pool.zones:
                 if zone not in zones:
                     raise rule_error(
                         ("pools", name, "zones"),
-                        f"zone {zone!r} is not one of the cluster's availabilityZones {sorted(zones)}",
+                        f"zone {zone!r} is not one of the cluster's availabilityZoneIds {sorted(zones)}",
                     )
         return self
 

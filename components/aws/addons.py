@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.aws.eks_addon import managed_addon
 from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer
 from components.aws.node_group import GPU_PRESENT_LABEL
 from components.contract import PoolContract, Toleration
@@ -50,14 +50,17 @@ def gpu_node_placement(gpu_pools: list[PoolContract]) -> dict:
 @dataclass(frozen=True)
 class EksAddonsArgs:
     cluster_name: pulumi.Input[str]
+    kubernetes_version: str
     region: str
     oidc: OidcIssuer
     role_name: str
     system_pool: PoolContract
+    # The system pool's node group: managed add-ons only turn healthy, and Helm releases only
+    # become ready (atomic), once their pods run there.
+    system_nodes: pulumi.Resource
     gpu_pools: list[PoolContract] = field(default_factory=list)
-    # The node groups: managed add-ons only turn healthy, and Helm releases only become ready,
-    # once their pods are scheduled.
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # The GPU pools' node groups, where the device plugin's DaemonSet runs.
+    gpu_nodes: list[pulumi.Resource] = field(default_factory=list)
 
 
 class EksAddons(pulumi.ComponentResource):
@@ -66,17 +69,16 @@ class EksAddons(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:aws:Addons", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        on_nodes = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        on_nodes = pulumi.ResourceOptions(parent=self, depends_on=[args.system_nodes])
         system = args.system_pool.pod_scheduling()
 
-        self.coredns = aws.eks.Addon(
+        self.coredns = managed_addon(
             f"{name}-coredns",
-            cluster_name=args.cluster_name,
-            addon_name="coredns",
+            "coredns",
+            args.cluster_name,
+            args.kubernetes_version,
+            on_nodes,
             configuration_values=json.dumps(system, sort_keys=True),
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=on_nodes,
         )
         ebs_role = IrsaRole(
             f"{name}-ebs-csi",
@@ -91,17 +93,16 @@ class EksAddons(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.ebs_csi = aws.eks.Addon(
+        self.ebs_csi = managed_addon(
             f"{name}-ebs-csi",
-            cluster_name=args.cluster_name,
-            addon_name="aws-ebs-csi-driver",
+            "aws-ebs-csi-driver",
+            args.cluster_name,
+            args.kubernetes_version,
+            on_nodes,
             service_account_role_arn=ebs_role.arn,
             # The controller runs with the other add-ons; the node DaemonSet tolerates every
             # taint by default, so volumes attach on GPU nodes too.
             configuration_values=json.dumps({"controller": system}, sort_keys=True),
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=on_nodes,
         )
         # EKS marks no StorageClass as default any more: volume claims (e.g. Prometheus') need one.
         self.storage_class = k8s.storage.v1.StorageClass(
@@ -138,7 +139,7 @@ class EksAddons(pulumi.ComponentResource):
                 DEVICE_PLUGIN_CHART,
                 NAMESPACE,
                 gpu_node_placement(args.gpu_pools),
-                opts=on_nodes,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.gpu_nodes),
                 create_namespace=False,
             )
         self.register_outputs({})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 
@@ -11,21 +11,11 @@ from components.aws.arns import partition
 from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer
 from components.contract import PoolContract
 from components.k8s.helm import Chart, chart_release, scheduling_values
+from stacks import eks
 
 CHART = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.50.0")
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
-
-# The autoscaler simulates the scheduler of its own Kubernetes minor version: run the release
-# that matches the cluster, for every EKS version of stacks/catalogs/kubernetes.yaml.
-IMAGE_TAGS = {
-    "1.32": "v1.32.3",
-    "1.33": "v1.33.1",
-    "1.34": "v1.34.0",
-    # registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0 (kubernetes/autoscaler release
-    # cluster-autoscaler-1.35.0)
-    "1.35": "v1.35.0",
-}
 
 
 def autoscaler_policy(region: str, account_id: str, cluster_name: str) -> str:
@@ -86,8 +76,8 @@ class ClusterAutoscalerArgs:
     oidc: OidcIssuer
     role_name: str
     system_pool: PoolContract
-    # The node groups: the release is ready only once its pods run.
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # The system pool's node group: the release is ready (atomic) only once its pod runs there.
+    system_nodes: pulumi.Resource
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -120,7 +110,9 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "cloudProvider": "aws",
                 "awsRegion": args.region,
                 "autoDiscovery": {"clusterName": args.cluster_name},
-                "image": {"tag": IMAGE_TAGS[args.kubernetes_version]},
+                # The release matching the cluster's minor (stacks/catalogs/eks.yaml): the autoscaler
+                # simulates the scheduler of its own Kubernetes version.
+                "image": {"tag": eks.cluster_autoscaler_images()[args.kubernetes_version]},
                 "fullnameOverride": SERVICE_ACCOUNT,
                 "rbac": {"serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": self.role.annotation}},
                 "extraArgs": {
@@ -148,7 +140,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     "capabilities": {"drop": ["ALL"]},
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.system_nodes]),
             create_namespace=False,
         )
         self.register_outputs({"roleArn": self.role.arn})

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.aws.arns import managed_policy, partition
+from components.aws.eks_addon import managed_addon
 from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer, role_name, service_trust_policy
 from components.kubeconfig import exec_kubeconfig
 
@@ -30,12 +31,12 @@ class EksClusterArgs:
     service_cidr: str
     # Prefix of the IAM role names this component creates (environment-cluster).
     role_prefix: str
+    # The IAM role running `pulumi up`: explicit cluster-admin, so it can declare the workloads.
+    deployer_role_arn: str
     private_endpoint: bool = False
     authorized_networks: list[str] = field(default_factory=list)
-    # The identity that runs `pulumi up`: an explicit admin access entry (no implicit creator admin).
-    deployer_role_arn: str = ""
     admin_role_arns: list[str] = field(default_factory=list)
-    # STANDARD, or EXTENDED for a version past standard support (6x the cluster-hour price).
+    # STANDARD, or EXTENDED for a version past standard support (billed 6x per cluster-hour).
     support_type: str = "STANDARD"
     log_retention_days: int = 90
     deletion_protection: bool = True
@@ -88,12 +89,15 @@ class EksCluster(pulumi.ComponentResource):
             policy=self.secrets_key.arn.apply(_secrets_key_policy),
             opts=child,
         )
-        # Created before the cluster, or EKS creates it itself with logs kept forever.
+        # Created before the cluster, or EKS creates it itself with logs kept forever. The cluster
+        # depends on it, so a destroy deletes the log group only once the cluster is gone (as
+        # terraform-aws-eks v21 main.tf orders them); EKS writes into this fixed name, so a
+        # replacement must delete the old group first (create-first collides: terraform-aws-eks #3465).
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
             name=f"/aws/eks/{args.cluster_name}/cluster",
             retention_in_days=args.log_retention_days,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
         public = not args.private_endpoint
@@ -117,39 +121,30 @@ class EksCluster(pulumi.ComponentResource):
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
             access_config=aws.eks.ClusterAccessConfigArgs(
-                # Access entries only: no aws-auth ConfigMap to drift. The deployer gets an
-                # explicit entry below instead of the implicit creator admin, which conflicts
-                # with an entry for the same principal (409; terraform-aws-eks #3293).
+                # Access entries only: no aws-auth ConfigMap to drift. No implicit creator admin:
+                # it is a one-time, unmanaged entry that collides (409 ResourceInUseException)
+                # with an explicit entry for the same role (terraform-aws-eks #3293, pulumi-eks
+                # #2373); the deployer gets its own entry below, which can be revoked.
                 authentication_mode="API",
                 bootstrap_cluster_creator_admin_permissions=False,
             ),
             # The networking add-ons are managed below, as EKS add-ons, not left self-managed.
             bootstrap_self_managed_addons=False,
-            # Extended support costs six times the standard hourly price: chosen explicitly.
+            # STANDARD unless the config chose EXTENDED for a version past standard support
+            # (the config refuses that version otherwise).
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.support_type),
             deletion_protection=args.deletion_protection,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[cluster_policy, key_use, log_group, *args.depends_on]
+                parent=self,
+                depends_on=[cluster_policy, key_use, log_group, *args.depends_on],
+                # The EKS name is fixed: a replacement cluster can only come after the old one.
+                delete_before_replace=True,
             ),
         )
 
-        self.admin_access: list[aws.eks.AccessPolicyAssociation] = []
-        admins = [(f"{name}-deployer", args.deployer_role_arn)] if args.deployer_role_arn else []
-        admins += [(f"{name}-admin-{arn.rsplit('/', 1)[-1]}", arn) for arn in args.admin_role_arns]
-        for admin, arn in admins:
-            entry = aws.eks.AccessEntry(
-                admin, cluster_name=self.cluster.name, principal_arn=arn, type="STANDARD", opts=child
-            )
-            association = aws.eks.AccessPolicyAssociation(
-                admin,
-                cluster_name=self.cluster.name,
-                principal_arn=arn,
-                policy_arn=f"arn:{partition(args.region)}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
-            )
-            if admin == f"{name}-deployer":
-                self.admin_access.append(association)
+        self.deployer_access = self._cluster_admin(f"{name}-deployer", args.deployer_role_arn, args.region)
+        for arn in args.admin_role_arns:
+            self._cluster_admin(f"{name}-admin-{arn.rsplit('/', 1)[-1]}", arn, args.region)
 
         issuer = self.cluster.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -171,24 +166,18 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
         self.networking_addons = [
-            aws.eks.Addon(
+            managed_addon(
                 f"{name}-vpc-cni",
-                cluster_name=self.cluster.name,
-                addon_name="vpc-cni",
+                "vpc-cni",
+                self.cluster.name,
+                args.kubernetes_version,
+                child,
                 service_account_role_arn=cni_role.arn,
                 # The CNI's network-policy agent enforces the workloads' NetworkPolicies.
                 configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE",
-                opts=child,
             ),
-            aws.eks.Addon(
-                f"{name}-kube-proxy",
-                cluster_name=self.cluster.name,
-                addon_name="kube-proxy",
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE",
-                opts=child,
+            managed_addon(
+                f"{name}-kube-proxy", "kube-proxy", self.cluster.name, args.kubernetes_version, child
             ),
         ]
 
@@ -199,14 +188,14 @@ class EksCluster(pulumi.ComponentResource):
                 self.cluster.certificate_authority.apply(lambda authority: authority.data),
             ).apply(lambda parts: eks_kubeconfig(*parts, region=args.region))
         )
+        # Every Kubernetes object and Helm release goes through this provider: it may only be
+        # used once the deployer is cluster-admin.
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
             delete_unreachable=False,
-            # Every Kubernetes object and Helm release is sent as the deployer: only after its
-            # admin policy is associated can the API server authorise them.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.admin_access),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_access]),
         )
         self.register_outputs(
             {
@@ -215,6 +204,24 @@ class EksCluster(pulumi.ComponentResource):
                 "oidcProviderArn": self.oidc_provider.arn,
                 "kubeconfig": self.kubeconfig,
             }
+        )
+
+    def _cluster_admin(self, name: str, role_arn: str, region: str) -> aws.eks.AccessPolicyAssociation:
+        """An access entry for `role_arn` with the cluster-admin access policy, cluster-wide."""
+        entry = aws.eks.AccessEntry(
+            name,
+            cluster_name=self.cluster.name,
+            principal_arn=role_arn,
+            type="STANDARD",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.eks.AccessPolicyAssociation(
+            name,
+            cluster_name=self.cluster.name,
+            principal_arn=role_arn,
+            policy_arn=f"arn:{partition(region)}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
@@ -38,8 +38,8 @@ class LoadBalancerControllerArgs:
     oidc: OidcIssuer
     role_name: str
     system_pool: PoolContract
-    # The node groups: the release is ready only once its pods run.
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # The system pool's node group: the release is ready (atomic) only once its pods run there.
+    system_nodes: pulumi.Resource
 
 
 class LoadBalancerController(pulumi.ComponentResource):
@@ -93,7 +93,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                     "limits": {"memory": "256Mi"},
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.system_nodes]),
             create_namespace=False,
         )
         self.register_outputs({"roleArn": self.role.arn})

@@ -41,7 +41,8 @@ def subnet_plan(cidr: str, zones: list[str]) -> list[SubnetPlan]:
 class EksNetworkArgs:
     region: str
     cidr: str
-    availability_zones: list[str]
+    # AZ IDs (euw1-az1): the same zone in every account, unlike AZ names.
+    availability_zone_ids: list[str]
     nat_gateways: Literal["single", "perAz"]
 
 
@@ -86,7 +87,7 @@ class EksNetwork(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.plan = subnet_plan(args.cidr, args.availability_zones)
+        self.plan = subnet_plan(args.cidr, args.availability_zone_ids)
         self.public_subnets, self.private_subnets = {}, {}
         private_route_tables: list[aws.ec2.RouteTable] = []
         nat_gateway: aws.ec2.NatGateway | None = None
@@ -95,7 +96,7 @@ class EksNetwork(pulumi.ComponentResource):
                 f"{name}-public-{plan.zone}",
                 vpc_id=self.vpc.id,
                 cidr_block=plan.public_cidr,
-                availability_zone=plan.zone,
+                availability_zone_id=plan.zone,
                 # Only load balancers and NAT gateways live here; they get their own addresses.
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{name}-public-{plan.zone}", PUBLIC_ELB_TAG: "1"},
@@ -108,7 +109,7 @@ class EksNetwork(pulumi.ComponentResource):
                 f"{name}-private-{plan.zone}",
                 vpc_id=self.vpc.id,
                 cidr_block=plan.private_cidr,
-                availability_zone=plan.zone,
+                availability_zone_id=plan.zone,
                 tags={"Name": f"{name}-private-{plan.zone}", INTERNAL_ELB_TAG: "1"},
                 opts=child,
             )

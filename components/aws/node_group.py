@@ -17,16 +17,17 @@ from components.contract import (
     node_labels,
     pool_contract,
 )
+from stacks import eks
 from stacks.clusters import PoolConfig
 
 EKS_CAPACITY_TYPE_LABEL = "eks.amazonaws.com/capacityType"
 # EKS neither labels nor taints GPU nodes: the platform does both. The label is the one the
 # NVIDIA device plugin's chart looks for.
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
-# The cluster autoscaler's AWS provider reads this label to know a node's GPUs are still being
-# set up (device plugin not yet running) instead of adding more nodes (autoscaler
-# cloudprovider/aws README, "GPU Node Groups").
-ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
+# The GPU model, on the node before the device plugin advertises nvidia.com/gpu: without it the
+# autoscaler takes the starting node for one without GPUs and scales up again (cluster-autoscaler
+# cloudprovider/aws/README.md, "Special note on GPU instances"; GPULabel in aws_cloud_provider.go).
+AUTOSCALER_GPU_LABEL = "k8s.amazonaws.com/accelerator"
 GPU_TAINT_VALUE = "true"
 
 AUTOSCALER_TAG = "k8s.io/cluster-autoscaler"
@@ -51,8 +52,15 @@ def pool_node_labels(pool_name: str, pool: PoolConfig) -> dict[str, str]:
     labels = node_labels(pool_name, pool.labels)
     if pool.kind == "gpu":
         labels[GPU_PRESENT_LABEL] = "true"
-        labels[ACCELERATOR_LABEL] = pool.accelerator or "nvidia"
+        labels[AUTOSCALER_GPU_LABEL] = gpu_instance(pool).gpu
     return labels
+
+
+def gpu_instance(pool: PoolConfig) -> eks.GpuInstance:
+    """The catalog entry of a GPU pool's instance type (the config refuses unknown ones)."""
+    instance = eks.gpu_instance(pool.machine_type or "")
+    assert instance is not None, f"{pool.machine_type} passed the config without a catalog entry"
+    return instance
 
 
 def pool_taints(pool: PoolConfig) -> list[tuple[str, str, str]]:
@@ -86,7 +94,8 @@ def autoscaler_tags(cluster_name: str, pool_name: str, pool: PoolConfig) -> dict
     for key, value, effect in pool_taints(pool):
         tags[f"{NODE_TEMPLATE_TAG}/taint/{key}"] = f"{value}:{effect}"
     if pool.kind == "gpu":
-        tags[f"{NODE_TEMPLATE_TAG}/resources/{GPU_RESOURCE}"] = str(pool.gpus_per_node)
+        # What one node of this instance type really has, not what the pool asks for.
+        tags[f"{NODE_TEMPLATE_TAG}/resources/{GPU_RESOURCE}"] = str(gpu_instance(pool).gpus)
     return tags
 
 

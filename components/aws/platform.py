@@ -62,7 +62,7 @@ class EksPlatform(pulumi.ComponentResource):
             EksNetworkArgs(
                 region=region,
                 cidr=config.network.cidr,
-                availability_zones=settings.availability_zones,
+                availability_zone_ids=settings.availability_zone_ids,
                 nat_gateways=settings.nat_gateways,
             ),
             opts=child,
@@ -118,17 +118,21 @@ class EksPlatform(pulumi.ComponentResource):
         cluster_child = pulumi.ResourceOptions(
             parent=self, providers={"aws": self.provider, "kubernetes": self.cluster.kubernetes_provider}
         )
-        nodes: list[pulumi.Resource] = list(self.node_groups.values())
+        # Each add-on waits for the node group its pods schedule on, not for every pool.
+        system_nodes = self.node_groups[config.system_pool]
+        gpu_pools = [pool_name for pool_name, contract in contracts.items() if contract.kind == "gpu"]
         self.addons = EksAddons(
             f"{name}-addons",
             EksAddonsArgs(
                 cluster_name=self.cluster.cluster.name,
+                kubernetes_version=config.kubernetes_version,
                 region=region,
                 oidc=self.cluster.oidc,
                 role_name=role_name(cluster_name, "ebs-csi"),
                 system_pool=system_pool,
-                gpu_pools=[contract for contract in contracts.values() if contract.kind == "gpu"],
-                depends_on=nodes,
+                system_nodes=system_nodes,
+                gpu_pools=[contracts[pool_name] for pool_name in gpu_pools],
+                gpu_nodes=[self.node_groups[pool_name] for pool_name in gpu_pools],
             ),
             opts=cluster_child,
         )
@@ -142,7 +146,7 @@ class EksPlatform(pulumi.ComponentResource):
                 oidc=self.cluster.oidc,
                 role_name=role_name(cluster_name, "cluster-autoscaler"),
                 system_pool=system_pool,
-                depends_on=nodes,
+                system_nodes=system_nodes,
             ),
             opts=cluster_child,
         )
@@ -156,7 +160,7 @@ class EksPlatform(pulumi.ComponentResource):
                 oidc=self.cluster.oidc,
                 role_name=role_name(cluster_name, "lb-controller"),
                 system_pool=system_pool,
-                depends_on=nodes,
+                system_nodes=system_nodes,
             ),
             opts=cluster_child,
         )

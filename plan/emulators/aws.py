@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from plan.emulators import Emulated, fake_certificate, resource, stable_hex
+from plan.emulators import Emulated, call, fake_certificate, resource, stable_hex
 
 
 def _region(r: Emulated) -> str:
@@ -182,6 +182,22 @@ def _eks_addon(r: Emulated) -> dict[str, Any]:
         "id": f"{cluster}:{addon}",
         "arn": _arn(r, "eks", f"addon/{cluster}/{addon}/{stable_hex(r.urn, 32)}"),
         "addonVersion": r.get("addonVersion") or "v0.0.0-eksbuild.1",
+    }
+
+
+@call("aws:eks/getAddonVersion:getAddonVersion")
+def _addon_version(args: dict[str, Any]) -> dict[str, Any]:
+    """EKS's default version of an add-on for a cluster version: a stand-in of the real format
+    (v<x.y.z>-eksbuild.<n>), distinct per add-on and cluster version, stable across runs."""
+    addon, kubernetes_version = args.get("addonName"), args.get("kubernetesVersion")
+    build = int(stable_hex(f"{addon}/{kubernetes_version}", 2), 16) % 9 + 1
+    return {
+        "id": addon,
+        "addonName": addon,
+        "kubernetesVersion": kubernetes_version,
+        "mostRecent": bool(args.get("mostRecent")),
+        "version": f"v{kubernetes_version}.0-eksbuild.{build}",
+        "region": args.get("region") or "",
     }
 
 

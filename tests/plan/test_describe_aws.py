@@ -17,7 +17,7 @@ def test_preview_summarises_the_eks_platform_and_workloads(eks):
         "[g6.xlarge, 0..4 nodes, AL2023_x86_64_NVIDIA, spot, taint nvidia.com/gpu]" in out
     )
     assert "[k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu=1]" in out
-    assert "aws:ec2/subnet:Subnet  main-vpc-private-eu-west-1a  [10.30.0.0/18 in eu-west-1a]" in out
+    assert "aws:ec2/subnet:Subnet  main-vpc-private-euw1-az1  [10.30.0.0/18 in euw1-az1]" in out
     assert (
         "aws:ecr/repository:Repository  main-models-sentiment  "
         "[models/sentiment, tags immutable, scan on push]" in out

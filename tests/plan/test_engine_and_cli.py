@@ -109,9 +109,9 @@ def _to_aws_with_tpu(cluster):
         cloud="aws",
         aws={
             "accountId": "123456789012",
-            "deployerRoleArn": "arn:aws:iam::123456789012:role/github-deploy",
             "region": "eu-west-1",
-            "availabilityZones": ["eu-west-1a", "eu-west-1b"],
+            "availabilityZoneIds": ["euw1-az1", "euw1-az2"],
+            "deployerRoleArn": "arn:aws:iam::123456789012:role/deployer",
         },
     )
     cluster["pools"]["tpu"] = {

@@ -9,8 +9,7 @@ import yaml
 
 from plan.cli import main
 from plan.engine import PROJECT_DIR
-from stacks import ConfigError, load_stack_file
-from stacks.clusters import is_nvidia_instance_type
+from stacks import ConfigError, eks, load_stack_file, versions
 
 EXAMPLE = PROJECT_DIR / "examples" / "aws-eks.yaml"
 KEY = "mlplatform:clusters.main"
@@ -30,7 +29,9 @@ def test_example_loads_with_eks_settings():
     assert cluster.cloud == "aws" and cluster.aws is not None
     assert cluster.aws.account_id == "123456789012"
     assert cluster.aws.nat_gateways == "single"
-    assert cluster.aws.availability_zones == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert cluster.aws.availability_zone_ids == ["euw1-az1", "euw1-az2", "euw1-az3"]
+    assert cluster.aws.deployer_role_arn == "arn:aws:iam::123456789012:role/platform-deployer"
+    assert cluster.aws.support_type == "STANDARD"
     assert cluster.routing_mode == "ingress" and cluster.weighted_routing
 
 
@@ -52,9 +53,39 @@ def _drop(*keys: str):
 
 INVALID = [
     pytest.param(
-        _aws(adminRoleArns=["arn:aws:iam::123456789012:role/github-deploy"]),
-        "aws.adminRoleArns: arn:aws:iam::123456789012:role/github-deploy is the deployer",
-        id="deployer-listed-as-admin-too",
+        lambda c: c["aws"].pop("accountId"), "aws.accountId: required key is missing", id="no-account"
+    ),
+    pytest.param(_aws(accountId="12345"), "aws.accountId: String should match pattern", id="short-account"),
+    pytest.param(
+        _aws(availabilityZoneIds=["euw1-az1"]),
+        "aws.availabilityZoneIds: List should have at least 2",
+        id="one-zone",
+    ),
+    pytest.param(
+        _aws(availabilityZoneIds=["euw1-az1", "use1-az2"]),
+        "aws.availabilityZoneIds: 'use1-az2' is not an AZ ID of eu-west-1 (such as euw1-az1",
+        id="zone-in-other-region",
+    ),
+    pytest.param(
+        _aws(availabilityZoneIds=["euw1-az1", "eu-west-1b"]),
+        "aws.availabilityZoneIds: 'eu-west-1b' is not an AZ ID of eu-west-1",
+        id="zone-name-not-id",
+    ),
+    pytest.param(
+        _aws(availabilityZoneIds=["euw1-az1", "euw1-az1"]),
+        "aws.availabilityZoneIds: zones must not repeat",
+        id="zone-twice",
+    ),
+    pytest.param(
+        _aws(region="us-east-1", availabilityZoneIds=["use1-az1", "use1-az3"]),
+        "aws.availabilityZoneIds: EKS runs no control plane in use1-az3",
+        id="zone-without-eks-control-plane",
+    ),
+    pytest.param(
+        lambda c: c["aws"].update(availabilityZones=c["aws"].pop("availabilityZoneIds")),
+        "aws.availabilityZones: EKS settings name zones by AZ ID: replace availabilityZones with "
+        "availabilityZoneIds",
+        id="zone-names-key",
     ),
     pytest.param(
         lambda c: c["aws"].pop("deployerRoleArn"),
@@ -62,28 +93,20 @@ INVALID = [
         id="no-deployer",
     ),
     pytest.param(
-        _pool("gpu-l4", taints=[{"key": "team.example.com/" + "x" * 50, "value": "ml"}]),
-        "pools.gpu-l4.taints.0.key: EKS takes taint keys of at most 63 characters, not 67",
-        id="taint-key-longer-than-eks-takes",
+        _aws(deployerRoleArn="arn:aws:sts::123456789012:assumed-role/deployer/ci"),
+        "aws.deployerRoleArn: String should match pattern",
+        id="deployer-session-not-role",
     ),
     pytest.param(
-        lambda c: c["aws"].pop("accountId"), "aws.accountId: required key is missing", id="no-account"
-    ),
-    pytest.param(_aws(accountId="12345"), "aws.accountId: String should match pattern", id="short-account"),
-    pytest.param(
-        _aws(availabilityZones=["eu-west-1a"]),
-        "aws.availabilityZones: List should have at least 2",
-        id="one-zone",
+        _aws(adminRoleArns=["arn:aws:iam::123456789012:role/platform-deployer"]),
+        "aws.adminRoleArns: arn:aws:iam::123456789012:role/platform-deployer is the deployerRoleArn, "
+        "which is cluster-admin already: remove it from adminRoleArns",
+        id="deployer-listed-as-admin",
     ),
     pytest.param(
-        _aws(availabilityZones=["eu-west-1a", "us-east-1b"]),
-        "aws.availabilityZones: zone 'us-east-1b' is not a zone of region 'eu-west-1'",
-        id="zone-in-other-region",
-    ),
-    pytest.param(
-        _aws(availabilityZones=["eu-west-1a", "eu-west-1a"]),
-        "aws.availabilityZones: zones must not repeat",
-        id="zone-twice",
+        _aws(supportType="LONG"),
+        "aws.supportType: Input should be 'STANDARD' or 'EXTENDED'",
+        id="support-type",
     ),
     pytest.param(
         _aws(natGateways="many"), "aws.natGateways: Input should be 'single' or 'perAz'", id="nat-mode"
@@ -104,7 +127,7 @@ INVALID = [
     pytest.param(
         lambda c: c.update(kubernetesVersion="1.33"),
         "kubernetesVersion: Kubernetes 1.33 on EKS left standard support on 2026-07-29; stay on it only by "
-        "choosing aws.supportType: EXTENDED",
+        "choosing aws.supportType: EXTENDED (billed at six times the standard cluster-hour)",
         id="extended-support-not-chosen",
     ),
     pytest.param(
@@ -147,13 +170,42 @@ INVALID = [
     ),
     pytest.param(
         _pool("gpu-l4", machineType="m7i.xlarge"),
-        "pools.gpu-l4.machineType: m7i.xlarge is not an NVIDIA GPU instance type",
+        "pools.gpu-l4.machineType: m7i.xlarge is not a known NVIDIA GPU instance type",
         id="gpu-pool-on-cpu-instance",
     ),
     pytest.param(
         _pool("gpu-l4", machineType="g4ad.xlarge"),
-        "pools.gpu-l4.machineType: g4ad.xlarge is not an NVIDIA GPU instance type",
+        "pools.gpu-l4.machineType: g4ad.xlarge is not a known NVIDIA GPU instance type "
+        "(stacks/catalogs/eks.yaml, checked 2026-12-01); nearest known: g4dn.xlarge",
         id="amd-gpu",
+    ),
+    pytest.param(
+        _pool("gpu-l4", machineType="g6.3xlarge"),
+        "pools.gpu-l4.machineType: g6.3xlarge is not a known NVIDIA GPU instance type "
+        "(stacks/catalogs/eks.yaml, checked 2026-12-01); nearest known: g6.xlarge",
+        id="unknown-size",
+    ),
+    pytest.param(
+        _pool("gpu-l4", acceleratorCount=2),
+        "pools.gpu-l4.acceleratorCount: g6.xlarge has 1 GPU(s), not 2: set acceleratorCount: 1",
+        id="more-gpus-than-the-instance",
+    ),
+    pytest.param(
+        _pool("gpu-l4", machineType="g6.12xlarge"),
+        "pools.gpu-l4.acceleratorCount: g6.12xlarge has 4 GPU(s), not 1: set acceleratorCount: 4",
+        id="fewer-gpus-than-the-instance",
+    ),
+    pytest.param(
+        _pool("gpu-l4", accelerator="nvidia-tesla-t4"),
+        "pools.gpu-l4.accelerator: g6.xlarge carries nvidia-l4 GPUs, not nvidia-tesla-t4: "
+        "set accelerator: nvidia-l4",
+        id="other-gpu-model",
+    ),
+    pytest.param(
+        # A key Kubernetes accepts (prefix/name, name within 63) but EKS does not (63 in all).
+        _pool("system", taints=[{"key": "team.example.com/" + "k" * 50, "effect": "NoSchedule"}]),
+        "pools.system.taints.0.key: EKS taint keys are 1-63 characters, this one has 67: shorten it",
+        id="taint-key-too-long",
     ),
     pytest.param(
         _pool("gpu-l4", gpuSharing={"strategy": "time-sharing", "maxSharedClientsPerGpu": 2}),
@@ -161,8 +213,8 @@ INVALID = [
         id="gpu-sharing",
     ),
     pytest.param(
-        _pool("gpu-l4", zones=["eu-west-1d"]),
-        "pools.gpu-l4.zones: zone 'eu-west-1d' is not one of the cluster's availabilityZones",
+        _pool("gpu-l4", zones=["euw1-az4"]),
+        "pools.gpu-l4.zones: zone 'euw1-az4' is not one of the cluster's availabilityZoneIds",
         id="pool-zone-outside-cluster",
     ),
     pytest.param(
@@ -204,27 +256,51 @@ def test_preview_of_a_bad_eks_config_exits_2(eks_config, write_stack, capsys):
     assert err.count("\n") == 1 and "pools.gpu-l4.machineType" in err and "Traceback" not in err
 
 
+def test_extended_support_is_an_explicit_choice(eks_config, write_stack):
+    cluster = _cluster(eks_config)
+    cluster.update(kubernetesVersion="1.33")
+    cluster["aws"]["supportType"] = "EXTENDED"
+    loaded = load_stack_file(write_stack(eks_config)).clusters["main"]
+    assert loaded.support_phase == "extended" and loaded.aws.support_type == "EXTENDED"
+
+
+def test_taint_key_of_63_characters_is_accepted(eks_config, write_stack):
+    _cluster(eks_config)["pools"]["system"]["taints"] = [{"key": "k" * 63, "effect": "NoSchedule"}]
+    assert load_stack_file(write_stack(eks_config)).clusters["main"].pools["system"].taints[0].key == "k" * 63
+
+
+def test_every_eks_version_of_the_catalog_has_an_autoscaler_image():
+    images = eks.cluster_autoscaler_images()
+    for version in versions.kubernetes_releases("aws"):
+        assert images.get(version, "").startswith(f"v{version}."), version
+
+
+def test_a_version_without_autoscaler_image_is_refused(eks_config, write_stack, monkeypatch):
+    monkeypatch.setattr(eks, "cluster_autoscaler_images", lambda: {"1.34": "v1.34.5"})
+    with pytest.raises(
+        ConfigError, match=r"kubernetesVersion: no cluster-autoscaler image is pinned for Kubernetes 1\.35"
+    ):
+        load_stack_file(write_stack(eks_config))
+
+
 @pytest.mark.parametrize(
-    ("instance_type", "nvidia"),
+    ("instance_type", "gpus", "model"),
     [
-        ("g6.xlarge", True),
-        ("p5.48xlarge", True),
-        ("g5g.2xlarge", True),
-        ("gr6.4xlarge", True),
-        ("p6-b200.48xlarge", True),
-        ("g4ad.xlarge", False),
-        ("m7i.xlarge", False),
-        ("inf2.xlarge", False),
-        ("g6", False),
+        ("g6.xlarge", 1, "nvidia-l4"),
+        ("g5.12xlarge", 4, "nvidia-a10g"),
+        ("p4d.24xlarge", 8, "nvidia-tesla-a100"),
+        ("g4dn.xlarge", 1, "nvidia-tesla-t4"),
+        ("p5.48xlarge", 8, "nvidia-h100-80gb"),
     ],
 )
-def test_nvidia_instance_types(instance_type, nvidia):
-    assert is_nvidia_instance_type(instance_type) is nvidia
+def test_gpu_instance_table(instance_type, gpus, model):
+    instance = eks.gpu_instance(instance_type)
+    assert instance is not None and (instance.gpus, instance.gpu) == (gpus, model)
 
 
-def test_a_version_past_standard_support_runs_only_with_extended_support_chosen(eks_config, write_stack):
-    cluster = _cluster(eks_config)
-    cluster["kubernetesVersion"] = "1.33"
-    cluster["aws"]["supportType"] = "EXTENDED"
-    stack = load_stack_file(write_stack(eks_config))
-    assert stack.clusters["main"].support_phase == "extended"
+@pytest.mark.parametrize(
+    ("region", "code"),
+    [("eu-west-1", "euw1"), ("us-east-1", "use1"), ("ap-southeast-2", "apse2"), ("us-gov-west-1", "usgw1")],
+)
+def test_region_code_of_az_ids(region, code):
+    assert eks.region_code(region) == code

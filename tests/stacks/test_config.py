@@ -66,9 +66,9 @@ def _add_pool(name: str, pool: dict):
 
 AWS_SETTINGS = {
     "accountId": "123456789012",
-    "deployerRoleArn": "arn:aws:iam::123456789012:role/github-deploy",
     "region": "eu-west-1",
-    "availabilityZones": ["eu-west-1a", "eu-west-1b"],
+    "availabilityZoneIds": ["euw1-az1", "euw1-az2"],
+    "deployerRoleArn": "arn:aws:iam::123456789012:role/deployer",
 }
 
 

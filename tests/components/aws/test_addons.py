@@ -9,12 +9,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws import autoscaler
 from components.aws.addons import EksAddons, EksAddonsArgs
 from components.aws.identity import OidcIssuer
 from components.aws.load_balancer import controller_policy
 from components.contract import POOL_LABEL, PoolContract
+from stacks import eks as eks_catalog
 from stacks.versions import kubernetes_releases
+from tests.eks_plan import eks_variant_document
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "aws:iam/role:Role"
@@ -47,7 +48,8 @@ def test_cluster_autoscaler_discovers_this_cluster_and_runs_on_the_system_pool(e
     values = eks.custom(RELEASE)["main-autoscaler"]["values"]
     assert values["cloudProvider"] == "aws" and values["awsRegion"] == "eu-west-1"
     assert values["autoDiscovery"] == {"clusterName": "dev-main"}
-    assert values["image"]["tag"] == "v1.35.0"
+    # The newest cluster-autoscaler-1.35 release (stacks/catalogs/eks.yaml).
+    assert values["image"]["tag"] == "v1.35.2"
     assert values["extraArgs"] == {
         "balance-similar-node-groups": "true",
         "skip-nodes-with-system-pods": "false",
@@ -65,8 +67,9 @@ def test_cluster_autoscaler_discovers_this_cluster_and_runs_on_the_system_pool(e
 
 
 def test_autoscaler_image_is_pinned_for_every_supported_eks_version():
-    assert tuple(autoscaler.IMAGE_TAGS) == tuple(kubernetes_releases("aws"))
-    assert all(tag.startswith(f"v{version}.") for version, tag in autoscaler.IMAGE_TAGS.items())
+    images = eks_catalog.cluster_autoscaler_images()
+    assert set(kubernetes_releases("aws")) <= set(images)
+    assert all(tag.startswith(f"v{version}.") for version, tag in images.items())
 
 
 def test_autoscaler_may_resize_only_this_clusters_groups(eks):
@@ -172,33 +175,56 @@ def test_default_storage_class_is_encrypted_gp3(eks):
     assert storage["volumeBindingMode"] == "WaitForFirstConsumer"
 
 
-def test_addons_wait_for_the_node_groups(eks):
+SYSTEM_NODES = ("aws:eks/nodeGroup:NodeGroup", "main-system")
+GPU_NODES = ("aws:eks/nodeGroup:NodeGroup", "main-gpu-l4")
+
+
+def test_addons_wait_for_the_node_group_their_pods_run_on(eks):
     for resource in (
         ("aws:eks/addon:Addon", "main-addons-coredns"),
+        ("aws:eks/addon:Addon", "main-addons-ebs-csi"),
         (RELEASE, "main-autoscaler"),
         (RELEASE, "main-lb-controller"),
         (RELEASE, "main-addons-metrics-server"),
     ):
-        assert eks.waits_for(resource, ("aws:eks/nodeGroup:NodeGroup", "main-system")), resource
+        # The system pool hosts them; the spot GPU pool (min 0) does not hold them up.
+        assert eks.waits_for(resource, SYSTEM_NODES), resource
+        assert not eks.waits_for(resource, GPU_NODES), resource
+    plugin = (RELEASE, "main-addons-nvidia-device-plugin")
+    assert eks.waits_for(plugin, GPU_NODES) and not eks.waits_for(plugin, SYSTEM_NODES)
+
+
+def test_managed_addons_are_pinned_to_the_default_for_the_cluster_version(eks, eks_variant):
+    addons = eks.custom("aws:eks/addon:Addon")
+    names = {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}
+    assert {addon["addonName"] for addon in addons.values()} == names
+    for addon in addons.values():
+        # What the getAddonVersion invoke answers (emulated: v<cluster version>.0-eksbuild.<n>).
+        assert addon["addonVersion"].startswith("v1.35.0-eksbuild."), addon["addonName"]
+
+
+def test_addon_versions_follow_the_cluster_version(plan_of):
+    document = eks_variant_document()
+    document["config"]["mlplatform:clusters"]["main"]["kubernetesVersion"] = "1.34"
+    addons = {r.inputs["addonName"]: r.inputs for r in plan_of(document).of_type("aws:eks/addon:Addon")}
+    assert all(addon["addonVersion"].startswith("v1.34.0-eksbuild.") for addon in addons.values())
 
 
 def test_a_cluster_without_gpu_pools_gets_no_device_plugin(run_components):
     def declare():
+        aws_provider = aws.Provider("aws", region="eu-west-1")
         EksAddons(
             "cpu-only",
             EksAddonsArgs(
                 cluster_name="dev-cpu",
+                kubernetes_version="1.35",
                 region="eu-west-1",
                 oidc=OidcIssuer("arn:aws:iam::123456789012:oidc-provider/x", "https://x"),
                 role_name="dev-cpu-ebs-csi",
                 system_pool=PoolContract("system", "cpu", {POOL_LABEL: "system"}),
+                system_nodes=aws_provider,
             ),
-            opts=pulumi.ResourceOptions(
-                providers=[
-                    aws.Provider("aws", region="eu-west-1"),
-                    k8s.Provider("k8s", kubeconfig="{}"),
-                ]
-            ),
+            opts=pulumi.ResourceOptions(providers=[aws_provider, k8s.Provider("k8s", kubeconfig="{}")]),
         )
 
     record = run_components(declare)

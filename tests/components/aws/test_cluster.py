@@ -7,10 +7,12 @@ import json
 import yaml
 
 from components.aws.cluster import eks_kubeconfig
+from tests.eks_plan import eks_variant_document
 from tests.helpers import dig
 
 CLUSTER = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 
 
 def test_secrets_are_encrypted_with_a_rotated_key(eks):
@@ -43,6 +45,8 @@ def test_cluster_runs_in_private_subnets_with_api_access_and_standard_support(ek
     assert cluster["name"] == "dev-main" and cluster["version"] == "1.35"
     assert cluster["accessConfig"]["authenticationMode"] == "API"
     assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
+    # No implicit creator admin: the deployer has its own access entry.
+    assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
     assert cluster["bootstrapSelfManagedAddons"] is False
     assert cluster["kubernetesNetworkConfig"]["serviceIpv4Cidr"] == "172.20.0.0/16"
     assert cluster["deletionProtection"] is False
@@ -55,13 +59,53 @@ def test_control_plane_logs_go_to_a_log_group_with_retention(eks):
     assert group == {"name": "/aws/eks/dev-main/cluster", "retentionInDays": 30}
 
 
+def test_log_group_outlives_the_cluster_and_is_replaced_delete_first(eks):
+    log_group = ("aws:cloudwatch/logGroup:LogGroup", "main-control-plane")
+    # Created before the cluster, so a destroy removes it only after the cluster is gone.
+    assert eks.waits_for((CLUSTER, "main"), log_group)
+    # Fixed names (EKS writes to /aws/eks/<name>/cluster): a replacement must delete first,
+    # or the new log group and cluster collide with the old ones.
+    assert eks.options(log_group).get("deleteBeforeReplace") is True
+    assert eks.options((CLUSTER, "main")).get("deleteBeforeReplace") is True
+
+
+def test_extended_support_is_set_only_when_chosen(plan_of):
+    document = eks_variant_document()
+    cluster = document["config"]["mlplatform:clusters"]["main"]
+    cluster["kubernetesVersion"] = "1.33"
+    cluster["aws"]["supportType"] = "EXTENDED"
+    (resource,) = plan_of(document).of_type(CLUSTER)
+    assert resource.inputs["upgradePolicy"] == {"supportType": "EXTENDED"}
+    assert resource.inputs["version"] == "1.33"
+
+
+def test_deployer_is_cluster_admin_through_its_own_access_entry(eks):
+    deployer = "arn:aws:iam::123456789012:role/platform-deployer"
+    entry = eks.custom("aws:eks/accessEntry:AccessEntry")["main-deployer"]
+    assert entry == {"clusterName": "dev-main", "principalArn": deployer, "type": "STANDARD"}
+    association = eks.custom(ASSOCIATION)["main-deployer"]
+    assert association["principalArn"] == deployer
+    assert association["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    # One access entry per principal (a second one for the deployer would be a 409).
+    principals = [e["principalArn"] for e in eks.custom("aws:eks/accessEntry:AccessEntry").values()]
+    assert len(principals) == len(set(principals))
+
+
+def test_kubernetes_objects_wait_for_the_deployers_cluster_admin(eks):
+    association = (ASSOCIATION, "main-deployer")
+    provider = eks.resource(("pulumi:providers:kubernetes", "main-k8s"))
+    assert eks.record.depends_on(provider.urn, eks.resource(association).urn)
+    on_cluster = [r for r in eks.record.resources if r.provider and r.provider.startswith(provider.urn)]
+    assert {r.type for r in on_cluster} >= {"kubernetes:helm.sh/v3:Release", "kubernetes:apps/v1:Deployment"}
+    for resource in on_cluster:
+        assert eks.record.depends_on(resource.urn, eks.resource(association).urn), resource.name
+
+
 def test_admin_roles_get_cluster_admin_through_access_entries(eks):
     role = "arn:aws:iam::123456789012:role/platform-admins"
     entry = eks.custom("aws:eks/accessEntry:AccessEntry")["main-admin-platform-admins"]
     assert entry == {"clusterName": "dev-main", "principalArn": role, "type": "STANDARD"}
-    association = eks.custom("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")[
-        "main-admin-platform-admins"
-    ]
+    association = eks.custom(ASSOCIATION)["main-admin-platform-admins"]
     assert association["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     assert association["accessScope"] == {"type": "cluster"}
 
@@ -93,9 +137,8 @@ def test_vpc_cni_runs_with_its_own_role_and_enforces_network_policy(eks):
 
 def test_control_plane_waits_for_the_network_routes(eks):
     cluster = (CLUSTER, "main")
-    assert eks.waits_for(cluster, ("aws:ec2/route:Route", "main-vpc-private-eu-west-1b-egress"))
-    assert eks.waits_for(cluster, ("aws:ec2/natGateway:NatGateway", "main-vpc-nat-eu-west-1a"))
-    assert eks.waits_for(cluster, ("aws:cloudwatch/logGroup:LogGroup", "main-control-plane"))
+    assert eks.waits_for(cluster, ("aws:ec2/route:Route", "main-vpc-private-euw1-az2-egress"))
+    assert eks.waits_for(cluster, ("aws:ec2/natGateway:NatGateway", "main-vpc-nat-euw1-az1"))
 
 
 def test_kubeconfig_gets_tokens_from_the_aws_cli():
@@ -127,7 +170,7 @@ def test_the_deployer_is_an_explicit_revocable_admin_and_no_implicit_creator_adm
     cluster = eks.custom(CLUSTER)["main"]
     assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
     entry = eks.custom("aws:eks/accessEntry:AccessEntry")["main-deployer"]
-    assert entry["principalArn"] == "arn:aws:iam::123456789012:role/github-deploy"
+    assert entry["principalArn"] == "arn:aws:iam::123456789012:role/platform-deployer"
     association = eks.custom("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")["main-deployer"]
     assert association["policyArn"].endswith("cluster-access-policy/AmazonEKSClusterAdminPolicy")
     # Nothing reaches the API server before the deployer may act there.

@@ -10,7 +10,7 @@ from components.aws.network import INTERNAL_ELB_TAG, PUBLIC_ELB_TAG, subnet_plan
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
-ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+ZONES = ["euw1-az1", "euw1-az2", "euw1-az3"]
 
 
 @pytest.mark.parametrize(
@@ -38,16 +38,16 @@ def test_vpc_has_tagged_public_and_private_subnets_in_every_zone(eks):
     subnets = eks.custom(SUBNET)
     for zone in ZONES:
         public, private = subnets[f"main-vpc-public-{zone}"], subnets[f"main-vpc-private-{zone}"]
-        assert public["availabilityZone"] == private["availabilityZone"] == zone
+        assert public["availabilityZoneId"] == private["availabilityZoneId"] == zone
         assert public["tags"][PUBLIC_ELB_TAG] == "1" and INTERNAL_ELB_TAG not in public["tags"]
         assert private["tags"][INTERNAL_ELB_TAG] == "1" and PUBLIC_ELB_TAG not in private["tags"]
         assert public["mapPublicIpOnLaunch"] is False
-    assert subnets["main-vpc-private-eu-west-1a"]["cidrBlock"] == "10.30.0.0/18"
+    assert subnets["main-vpc-private-euw1-az1"]["cidrBlock"] == "10.30.0.0/18"
 
 
 def test_dev_example_shares_one_nat_gateway(eks):
     nats = eks.record.of_type("aws:ec2/natGateway:NatGateway")
-    assert [n.name for n in nats] == ["main-vpc-nat-eu-west-1a"]
+    assert [n.name for n in nats] == ["main-vpc-nat-euw1-az1"]
     egress = [r.inputs for r in eks.record.of_type(ROUTE) if r.name.endswith("-egress")]
     assert len(egress) == 3
     assert {r["natGatewayId"] for r in egress} == {nats[0].id}

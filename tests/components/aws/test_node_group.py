@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws.node_group import ami_type, eks_pool_contract
+from components.aws.node_group import ami_type, autoscaler_tags, eks_pool_contract
 from components.contract import POOL_LABEL, Toleration
 from stacks.clusters import PoolConfig
 
@@ -62,11 +62,10 @@ def test_gpu_group_is_spot_nvidia_tainted_and_scales_from_zero(eks):
     assert group["capacityType"] == "SPOT"
     assert group["instanceTypes"] == ["g6.xlarge"]
     assert group["scalingConfig"] == {"desiredSize": 0, "minSize": 0, "maxSize": 4}
-    # k8s.amazonaws.com/accelerator: the autoscaler waits for the device plugin instead of
-    # over-scaling while a new GPU node's nvidia.com/gpu is still 0.
     assert group["labels"] == {
         POOL_LABEL: "gpu-l4",
         "nvidia.com/gpu.present": "true",
+        # The autoscaler's GPU label, so it waits for the device plugin instead of scaling again.
         "k8s.amazonaws.com/accelerator": "nvidia-l4",
     }
     assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
@@ -78,7 +77,7 @@ def test_gpu_group_is_spot_nvidia_tainted_and_scales_from_zero(eks):
 
 def test_the_autoscaler_owns_the_desired_size(eks):
     for group in ("main-gpu-l4", "main-system"):
-        assert eks.ignore_changes[(NODE_GROUP, group)] == ["scalingConfig.desiredSize"]
+        assert eks.options((NODE_GROUP, group))["ignoreChanges"] == ["scalingConfig.desiredSize"]
 
 
 def test_nodes_wait_for_pod_networking_and_their_role(eks):
@@ -150,9 +149,27 @@ def test_user_labels_taints_and_zones_reach_the_group_its_tags_and_its_contract(
         {"key": "dedicated", "value": "training", "effect": "NO_SCHEDULE"},
     ]
     subnets = {r.name: r.id for r in eks_variant.record.of_type("aws:ec2/subnet:Subnet")}
-    assert group["subnetIds"] == [subnets["main-vpc-private-eu-west-1a"]]
+    assert group["subnetIds"] == [subnets["main-vpc-private-euw1-az1"]]
     tags = _asg_tags(eks_variant, "gpu-l4")
     assert tags[f"{CA}/node-template/label/team"] == "research"
     assert tags[f"{CA}/node-template/taint/dedicated"] == "training:NoSchedule"
+    # g6.12xlarge carries four L4 GPUs (stacks/catalogs/eks.yaml).
     assert tags[f"{CA}/node-template/resources/nvidia.com/gpu"] == "4"
+    assert tags[f"{CA}/node-template/label/k8s.amazonaws.com/accelerator"] == "nvidia-l4"
     assert eks_variant.custom(NODE_GROUP)["main-system"]["amiType"] == "AL2023_ARM_64_STANDARD"
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "model", "gpus"),
+    [
+        ("g6.xlarge", "nvidia-l4", "1"),
+        ("g5.12xlarge", "nvidia-a10g", "4"),
+        ("p4d.24xlarge", "nvidia-tesla-a100", "8"),
+    ],
+)
+def test_scale_from_zero_gpu_count_is_the_instance_types(instance_type, model, gpus):
+    # No acceleratorCount: the count still comes from the instance type, not a default of one.
+    pool = PoolConfig(kind="gpu", machine_type=instance_type, accelerator=model, min=0, max=2)
+    tags = autoscaler_tags("dev-main", "gpu", pool)
+    assert tags[f"{CA}/node-template/resources/nvidia.com/gpu"] == gpus
+    assert tags[f"{CA}/node-template/label/k8s.amazonaws.com/accelerator"] == model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from typing import Any
 
@@ -185,36 +186,36 @@ def _diagnostic_setting(r: Emulated) -> dict[str, Any]:
     }
 
 
-@resource("azure-native:privatedns:PrivateZone")
-def _private_zone(r: Emulated) -> dict[str, Any]:
-    name = _name(r, "privateZoneName")
-    return {"name": name, "id": _resource_id(r, f"Microsoft.Network/privateDnsZones/{name}")}
+# Resources whose only outputs are their name (from the input named first, else autonamed) and
+# an id under the resource group; the path may name other inputs ({privateZoneName}).
+_NAMED_RESOURCES = {
+    "azure-native:privatedns:PrivateZone": ("privateZoneName", "Microsoft.Network/privateDnsZones/{name}"),
+    "azure-native:privatedns:VirtualNetworkLink": (
+        "virtualNetworkLinkName",
+        "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{name}",
+    ),
+    "azure-native:network:PrivateEndpoint": (
+        "privateEndpointName",
+        "Microsoft.Network/privateEndpoints/{name}",
+    ),
+    "azure-native:network:PrivateDnsZoneGroup": (
+        "privateDnsZoneGroupName",
+        "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{name}",
+    ),
+}
 
 
-@resource("azure-native:privatedns:VirtualNetworkLink")
-def _private_zone_link(r: Emulated) -> dict[str, Any]:
-    name = _name(r, "virtualNetworkLinkName")
-    zone = r.get("privateZoneName")
-    return {
-        "name": name,
-        "id": _resource_id(r, f"Microsoft.Network/privateDnsZones/{zone}/virtualNetworkLinks/{name}"),
-    }
+def _named_resource(name_key: str, path: str):
+    def emulate(r: Emulated) -> dict[str, Any]:
+        name = _name(r, name_key)
+        references = {key: r.get(key) for key in re.findall(r"{(\w+)}", path) if key != "name"}
+        return {"name": name, "id": _resource_id(r, path.format(name=name, **references))}
+
+    return emulate
 
 
-@resource("azure-native:network:PrivateEndpoint")
-def _private_endpoint(r: Emulated) -> dict[str, Any]:
-    name = _name(r, "privateEndpointName")
-    return {"name": name, "id": _resource_id(r, f"Microsoft.Network/privateEndpoints/{name}")}
-
-
-@resource("azure-native:network:PrivateDnsZoneGroup")
-def _private_dns_zone_group(r: Emulated) -> dict[str, Any]:
-    name = _name(r, "privateDnsZoneGroupName")
-    endpoint = r.get("privateEndpointName")
-    return {
-        "name": name,
-        "id": _resource_id(r, f"Microsoft.Network/privateEndpoints/{endpoint}/privateDnsZoneGroups/{name}"),
-    }
+for _type, (_key, _path) in _NAMED_RESOURCES.items():
+    resource(_type)(_named_resource(_key, _path))
 
 
 @resource("azure-native:containerregistry:Registry")

@@ -154,10 +154,11 @@ class StackConfig(StrictModel):
         for name, cluster in self.clusters.items():
             if cluster.cloud != "azure":
                 continue
+            on_cluster = set(self.team_subjects_on(name))
             for team_name, team in self.teams.items():
                 for role in ("deployers", "viewers"):
                     for index, subject in enumerate(getattr(team, role)):
-                        if subject in self.team_subjects_on(name) and not re.fullmatch(GUID, subject):
+                        if subject in on_cluster and not re.fullmatch(GUID, subject):
                             raise rule_error(
                                 ("teams", team_name, role, index),
                                 f"{subject!r} cannot work on AKS cluster {name!r}: AKS puts Entra group "
@@ -174,11 +175,7 @@ class StackConfig(StrictModel):
             need = {"cpu": 0.0, "memory": 0.0, "gpu": 0, "tpu": 0, "pods": 0}
             for model in self.models.values():
                 if self.team_of(model) == team_name:
-                    for variant_scale in [
-                        model.autoscale,
-                        *(v.autoscale or model.autoscale for v in model.variants.values()),
-                    ]:
-                        _add_pods(need, model.resources, variant_scale.min)
+                    _add_pods(need, model.resources, model.minimum_replicas)
             for job in self.jobs.values():
                 if self.team_of(job) == team_name:
                     _add_pods(need, job.resources, job.parallelism)
@@ -329,9 +326,7 @@ def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster
     if cluster.cloud == "existing" or not per_pod or pool.kind == "cpu":
         return
     pods_per_node = per_node // per_pod
-    replicas = model.autoscale.min + sum(
-        (v.autoscale or model.autoscale).min for v in model.variants.values()
-    )
+    replicas = model.minimum_replicas
     if replicas > pool.max * pods_per_node:
         raise rule_error(
             (*where, "autoscale", "min"),

@@ -227,6 +227,12 @@ class ModelConfig(StrictModel):
         return self
 
     @property
+    def minimum_replicas(self) -> int:
+        """Pods the model always runs: every variant's Deployment (the primary's too) at its
+        autoscaler minimum; a variant without its own autoscale follows the model's."""
+        return self.autoscale.min + sum((v.autoscale or self.autoscale).min for v in self.variants.values())
+
+    @property
     def primary_weight(self) -> int:
         return 100 if self.weight is None else self.weight
 

@@ -45,8 +45,13 @@ class KubernetesRelease:
 
 
 @cache
+def _document() -> dict:
+    return yaml.safe_load(CATALOG.read_text())
+
+
+@cache
 def _catalog() -> dict[str, dict[str, KubernetesRelease]]:
-    document = yaml.safe_load(CATALOG.read_text())
+    document = _document()
     return {
         service: {
             version: KubernetesRelease(
@@ -63,7 +68,7 @@ def _catalog() -> dict[str, dict[str, KubernetesRelease]]:
 
 
 def catalog_checked() -> date:
-    return yaml.safe_load(CATALOG.read_text())["checked"]
+    return _document()["checked"]
 
 
 def kubernetes_releases(cloud: str) -> dict[str, KubernetesRelease]:

@@ -44,9 +44,13 @@ class KubernetesRelease:
         return {"standard": self.standard_end, "extended": self.extended_end}.get(phase)
 
 
-@cache
 def _document() -> dict:
-    return yaml.safe_load(CATALOG.read_text())
+    return _read(CATALOG)
+
+
+@cache
+def _read(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
 
 
 @cache

@@ -67,6 +67,9 @@ class AwsSettings(StrictModel):
     admin_role_arns: list[str] = Field(default_factory=list)
     # CloudWatch retention of the control-plane logs (one of the values CloudWatch accepts).
     log_retention_days: int = 90
+    # CloudWatch retention of the VPC's flow logs (every accepted and rejected flow); null: no
+    # flow logs. Costs money: CloudWatch bills flow logs per GB ingested and stored.
+    flow_log_retention_days: int | None = 90
     # EKS bills a version in extended support at six times the standard cluster-hour; only an
     # explicit EXTENDED keeps a cluster on such a version (UpgradePolicy.supportType).
     support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
@@ -113,10 +116,10 @@ class AwsSettings(StrictModel):
             )
         return self
 
-    @field_validator("log_retention_days")
+    @field_validator("log_retention_days", "flow_log_retention_days")
     @classmethod
-    def _retention_cloudwatch_accepts(cls, days: int) -> int:
-        if days not in CLOUDWATCH_RETENTION_DAYS:
+    def _retention_cloudwatch_accepts(cls, days: int | None) -> int | None:
+        if days is not None and days not in CLOUDWATCH_RETENTION_DAYS:
             allowed = ", ".join(str(d) for d in CLOUDWATCH_RETENTION_DAYS)
             raise ValueError(f"CloudWatch keeps logs for one of {allowed} days, not {days}")
         return days
@@ -211,7 +214,9 @@ class RegistryConfig(StrictModel):
 
 
 class BucketConfig(StrictModel):
-    versioning: bool = False
+    # Previous versions of overwritten and deleted objects are kept (on by default: a bad write
+    # can be undone); they cost storage until they expire.
+    versioning: bool = True
     # Noncurrent versions (when versioning) are removed after this many days.
     noncurrent_retention_days: int = Field(default=30, ge=1, le=3650)
 

@@ -62,4 +62,7 @@ def eks_variant_document() -> dict[str, Any]:
         machineType="g6.12xlarge",
     )
     config["mlplatform:models"]["embeddings"]["buckets"] = {}
+    # Versioning is on by default; a bucket may opt out, and flow logs may be switched off.
+    cluster["buckets"]["datasets"] = {"versioning": False}
+    cluster["aws"]["flowLogRetentionDays"] = None
     return document

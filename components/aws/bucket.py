@@ -37,7 +37,7 @@ class S3BucketArgs:
     # Globally unique physical name.
     bucket_name: str
     region: str
-    versioning: bool = False
+    versioning: bool = True
     noncurrent_retention_days: int = 30
 
 

@@ -33,6 +33,8 @@ class EksClusterArgs:
     role_prefix: str
     # The IAM role running `pulumi up`: explicit cluster-admin, so it can declare the workloads.
     deployer_role_arn: str
+    # The account that owns the cluster (its root administers the secrets key).
+    account_id: str
     private_endpoint: bool = False
     authorized_networks: list[str] = field(default_factory=list)
     admin_role_arns: list[str] = field(default_factory=list)
@@ -56,20 +58,6 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__("mlplatform:aws:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.secrets_key = aws.kms.Key(
-            f"{name}-secrets",
-            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {args.cluster_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-secrets",
-            name=f"alias/{args.cluster_name}-secrets",
-            target_key_id=self.secrets_key.key_id,
-            opts=child,
-        )
-
         self.role = aws.iam.Role(
             f"{name}-control-plane",
             name=role_name(args.role_prefix, "control-plane"),
@@ -81,6 +69,26 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-control-plane-AmazonEKSClusterPolicy",
             role=self.role.name,
             policy_arn=managed_policy(args.region, "AmazonEKSClusterPolicy"),
+            opts=child,
+        )
+        # The key is declared after the role: its own policy names the role, and KMS refuses a
+        # policy whose principals do not exist yet.
+        self.secrets_key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {args.cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=self.role.arn.apply(
+                lambda role_arn: secrets_key_policy(
+                    args.region, args.account_id, role_arn, args.deployer_role_arn
+                )
+            ),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-secrets",
+            name=f"alias/{args.cluster_name}-secrets",
+            target_key_id=self.secrets_key.key_id,
             opts=child,
         )
         key_use = aws.iam.RolePolicy(
@@ -225,6 +233,51 @@ class EksCluster(pulumi.ComponentResource):
         )
 
 
+# Key administration without use (KMS developer guide, "Default key policy", the key
+# administrators statement): the account's IAM policies may manage the key but not decrypt with it.
+KEY_ADMINISTRATION = (
+    *("kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*"),
+    *("kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource"),
+    *("kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand"),
+)
+ENVELOPE_ENCRYPTION = ("kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey")
+
+
+def secrets_key_policy(region: str, account_id: str, cluster_role_arn: str, deployer_role_arn: str) -> str:
+    """The secrets key's own policy: the account root administers it, the control plane uses it,
+    and the deployer may only grant it to EKS while creating the cluster (CreateGrant and
+    DescribeKey, which cluster creation needs, for AWS resources only)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "KeyAdministration",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition(region)}:iam::{account_id}:root"},
+                    "Action": list(KEY_ADMINISTRATION),
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ControlPlaneUse",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": cluster_role_arn},
+                    "Action": list(ENVELOPE_ENCRYPTION),
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "DeployerGrantsToEks",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": deployer_role_arn},
+                    "Action": ["kms:CreateGrant", "kms:DescribeKey"],
+                    "Resource": "*",
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+            ],
+        }
+    )
+
+
 def _secrets_key_policy(key_arn: str) -> str:
     """What the control plane needs on its secrets key, and only on that key."""
     return json.dumps(
@@ -234,7 +287,7 @@ def _secrets_key_policy(key_arn: str) -> str:
                 {
                     "Sid": "EnvelopeEncryption",
                     "Effect": "Allow",
-                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                    "Action": list(ENVELOPE_ENCRYPTION),
                     "Resource": key_arn,
                 }
             ],

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
+
+from components.aws.arns import partition
 
 # Where the AWS Load Balancer Controller puts internet-facing and internal load balancers.
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
@@ -44,6 +47,11 @@ class EksNetworkArgs:
     # AZ IDs (euw1-az1): the same zone in every account, unlike AZ names.
     availability_zone_ids: list[str]
     nat_gateways: Literal["single", "perAz"]
+    account_id: str
+    # IAM role that delivers the flow logs (IAM names are account-wide: prefix them).
+    flow_log_role_name: str
+    # CloudWatch retention of the VPC flow logs; None: no flow logs (CloudWatch bills per GB).
+    flow_log_retention_days: int | None = 90
 
 
 class EksNetwork(pulumi.ComponentResource):
@@ -162,6 +170,8 @@ class EksNetwork(pulumi.ComponentResource):
             tags={"Name": f"{name}-s3"},
             opts=child,
         )
+        if args.flow_log_retention_days is not None:
+            self._flow_logs(name, args)
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,
@@ -170,6 +180,90 @@ class EksNetwork(pulumi.ComponentResource):
             }
         )
 
+    def _flow_logs(self, name: str, args: EksNetworkArgs) -> None:
+        """Every accepted and rejected flow of the VPC to a CloudWatch log group (encrypted at rest
+        by CloudWatch Logs), delivered by a role that may only write to that group
+        (docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html)."""
+        child = pulumi.ResourceOptions(parent=self)
+        group_name = f"/aws/vpc/{name}/flow-logs"
+        logs = f"arn:{partition(args.region)}:logs:{args.region}:{args.account_id}:log-group"
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=group_name,
+            retention_in_days=args.flow_log_retention_days,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            name=args.flow_log_role_name,
+            description=f"Delivers the flow logs of VPC {name} to {group_name}",
+            assume_role_policy=flow_logs_trust_policy(args.region, args.account_id),
+            opts=child,
+        )
+        delivery = aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "WriteFlowLogs",
+                            "Effect": "Allow",
+                            "Action": [
+                                "logs:CreateLogStream",
+                                "logs:PutLogEvents",
+                                "logs:DescribeLogStreams",
+                            ],
+                            "Resource": f"{logs}:{group_name}:*",
+                        },
+                        {
+                            "Sid": "FindLogGroup",
+                            "Effect": "Allow",
+                            "Action": "logs:DescribeLogGroups",
+                            "Resource": f"{logs}:*",
+                        },
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            # One record per flow and 10 minutes, the cheapest aggregation (600 s is the default).
+            max_aggregation_interval=600,
+            tags={"Name": f"{name}-flow-logs"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery]),
+        )
+
     def private_subnet_ids(self, zones: list[str] | None = None) -> list[pulumi.Output[str]]:
         """The private subnets of `zones` (all zones when None or empty)."""
         return [subnet.id for zone, subnet in self.private_subnets.items() if not zones or zone in zones]
+
+
+def flow_logs_trust_policy(region: str, account_id: str) -> str:
+    """The flow-logs service may assume the role for this account's flow logs only (confused
+    deputy: aws:SourceAccount and aws:SourceArn, as the VPC user guide's trust policy has them)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnLike": {
+                            "aws:SourceArn": f"arn:{partition(region)}:ec2:{region}:{account_id}:vpc-flow-log/*"
+                        },
+                    },
+                }
+            ],
+        }
+    )

@@ -64,6 +64,9 @@ class EksPlatform(pulumi.ComponentResource):
                 cidr=config.network.cidr,
                 availability_zone_ids=settings.availability_zone_ids,
                 nat_gateways=settings.nat_gateways,
+                account_id=account_id,
+                flow_log_role_name=role_name(cluster_name, "flow-logs"),
+                flow_log_retention_days=settings.flow_log_retention_days,
             ),
             opts=child,
         )
@@ -79,6 +82,7 @@ class EksPlatform(pulumi.ComponentResource):
                 private_endpoint=config.private_endpoint,
                 authorized_networks=config.authorized_networks,
                 deployer_role_arn=settings.deployer_role_arn,
+                account_id=account_id,
                 admin_role_arns=settings.admin_role_arns,
                 support_type=settings.support_type,
                 log_retention_days=settings.log_retention_days,

@@ -11,7 +11,7 @@ import pulumi_gcp as gcp
 @dataclass(frozen=True)
 class GcsBucketArgs:
     location: str
-    versioning: bool = False
+    versioning: bool = True
     noncurrent_retention_days: int = 30
     labels: dict[str, str] = field(default_factory=dict)
 

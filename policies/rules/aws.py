@@ -10,6 +10,7 @@ from pulumi_policy import Severity
 
 from .base import (
     ADVISORY,
+    depends_on,
     dig,
     is_mapping,
     items_of,
@@ -268,3 +269,84 @@ def aws_iam_no_wildcard_admin(args, report, config):
         resources = [resources] if isinstance(resources, str) else items_of(resources)
         if any(a in ("*", "*:*") for a in actions) and "*" in resources:
             report(f"statement {statement.get('Sid') or '(unnamed)'} allows every action on every resource")
+
+
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+
+
+@stack_rule(
+    "aws-vpc-flow-logs",
+    family="posture",
+    description="Every VPC records flow logs of accepted and rejected traffic, so traffic to and from "
+    "nodes and pods can be investigated.",
+    remediation="Keep mlplatform: aws.flowLogRetentionDays set; the platform then declares an "
+    "aws.ec2.FlowLog (trafficType ALL) to a CloudWatch log group for the VPC.",
+    severity=Severity.MEDIUM,
+)
+def aws_vpc_flow_logs(args, report, config):
+    flow_logs = list(resources_of(args, FLOW_LOG))
+    for vpc in resources_of(args, VPC):
+        mine = [log for log in flow_logs if depends_on(log, "vpcId", vpc)]
+        if not mine:
+            report(f"VPC {vpc.name} has no flow log: its traffic is not recorded", vpc.urn)
+        elif not any(log.props.get("trafficType") == "ALL" for log in mine):
+            kinds = ", ".join(sorted(str(log.props.get("trafficType")) for log in mine))
+            report(f"VPC {vpc.name} logs only {kinds} traffic, not ALL", vpc.urn)
+
+
+def _policy_document(value) -> dict:
+    """A policy document from its JSON text (a mapping when it could not be parsed)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return mapping_of(value)
+
+
+def _principals(statement) -> list[str]:
+    principal = statement.get("Principal")
+    if isinstance(principal, str):
+        return [principal]
+    found = []
+    for value in mapping_of(principal).values():
+        found += [value] if isinstance(value, str) else [str(v) for v in items_of(value)]
+    return found
+
+
+def _listed(value) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in items_of(value)]
+
+
+@resource_rule(
+    "aws-kms-key-policy",
+    family="posture",
+    types=(KMS_KEY,),
+    description="Customer-managed KMS keys carry their own key policy: the account root administers the key, "
+    "named roles use it, and no statement allows every principal.",
+    remediation="Set the key's policy: a statement for arn:aws:iam::<account>:root with the key "
+    'administration actions only, and one per role that encrypts or decrypts with it; no Principal "*".',
+    severity=Severity.HIGH,
+)
+def aws_kms_key_policy(args, report, config):
+    if not args.props.get("policy"):
+        report("the key has no policy of its own: the default lets the account's IAM policies alone decide")
+        return
+    administered = False
+    for statement in items_of(_policy_document(args.props.get("policy")).get("Statement")):
+        if statement.get("Effect") != "Allow":
+            continue
+        sid = statement.get("Sid") or "(unnamed)"
+        principals = _principals(statement)
+        actions = _listed(statement.get("Action"))
+        if "*" in principals:
+            report(f"statement {sid} allows every principal")
+        if any(p.endswith(":root") for p in principals):
+            administered = True
+            if any(a in ("*", "kms:*", "kms:Decrypt") for a in actions):
+                report(
+                    f"statement {sid} lets the account root decrypt: IAM policies alone then decide who "
+                    "reads the key's data"
+                )
+    if not administered:
+        report("no statement lets the account root administer the key: nobody could fix its policy")

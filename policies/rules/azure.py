@@ -114,15 +114,13 @@ def aks_encryption_at_host(args, report, config):
     "aks-control-plane-logs",
     family="posture",
     description="Every AKS cluster sends its API server and audit logs to a Log Analytics workspace "
-    "that keeps them at least the configured number of days.",
-    remediation="Keep mlplatform: azure.logRetentionDays set (at least the minimum of this stack's policy "
-    "config); the platform then adds the workspace and the diagnostic setting.",
+    "(how long it keeps them: control-plane-log-retention).",
+    remediation="Keep mlplatform: azure.logRetentionDays set; the platform then adds the workspace and the "
+    "diagnostic setting.",
     severity=Severity.MEDIUM,
-    config={"minRetentionDays": {"type": "integer", "minimum": 30, "maximum": 730, "default": 90}},
 )
 def aks_control_plane_logs(args, report, config):
     settings = list(resources_of(args, DIAGNOSTIC_SETTING))
-    workspaces = {id(w.parent): w for w in resources_of(args, LOG_WORKSPACE)}
     for cluster in resources_of(args, AKS_CLUSTER):
         # The platform declares the setting and the workspace beside the cluster (same parent).
         mine = [s for s in settings if s.parent is cluster.parent]
@@ -133,16 +131,6 @@ def aks_control_plane_logs(args, report, config):
             report(
                 f"AKS cluster {cluster.name} sends no kube-apiserver and audit logs anywhere: who changed "
                 "what cannot be traced",
-                cluster.urn,
-            )
-            continue
-        workspace = workspaces.get(id(cluster.parent))
-        # 30 days is the workspace's own default retention.
-        retention = int((workspace.props.get("retentionInDays") if workspace else None) or 30)
-        if retention < config["minRetentionDays"]:
-            report(
-                f"AKS cluster {cluster.name} keeps its control-plane logs {retention} days, fewer than "
-                f"{int(config['minRetentionDays'])}",
                 cluster.urn,
             )
 

@@ -246,6 +246,13 @@ def provider_props(args: Any) -> Mapping[str, Any]:
     return provider.props if provider is not None and provider.props is not None else {}
 
 
+def depends_on(resource: Any, key: str, target: Any) -> bool:
+    """Whether `resource`'s property `key` is computed from `target` (e.g. a flow log's `vpcId`):
+    the engine's property dependencies, known even during preview."""
+    dependencies = (getattr(resource, "property_dependencies", None) or {}).get(key) or []
+    return any(dependency.urn == target.urn for dependency in dependencies)
+
+
 def resources_of(args: StackValidationArgs, *types: str) -> Iterator[Any]:
     for resource in args.resources:
         if resource.resource_type in types:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from .base import dig, items_of, resource_rule, resources_of, stack_rule
+from .base import ADVISORY, depends_on, dig, items_of, resource_rule, resources_of, stack_rule
 
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
 S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
@@ -21,13 +21,6 @@ BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 PUBLIC_BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
-
-
-def refers_to(resource, key: str, target) -> bool:
-    """Whether `resource`'s property `key` is computed from `target` (e.g. a public access
-    block's `bucket`): the engine's property dependencies, known even during preview."""
-    dependencies = (getattr(resource, "property_dependencies", None) or {}).get(key) or []
-    return any(dependency.urn == target.urn for dependency in dependencies)
 
 
 @resource_rule(
@@ -72,7 +65,7 @@ def bucket_private(args, report, config):
 def bucket_public_access_block(args, report, config):
     blocks = list(resources_of(args, S3_PUBLIC_ACCESS_BLOCK))
     for bucket in resources_of(args, *S3_BUCKETS):
-        if not any(refers_to(block, "bucket", bucket) for block in blocks):
+        if not any(depends_on(block, "bucket", bucket) for block in blocks):
             report(f"S3 bucket {bucket.name} has no BucketPublicAccessBlock", bucket.urn)
 
 
@@ -100,7 +93,7 @@ def bucket_encrypted(args, report, config):
         inline = dig(bucket.props, "serverSideEncryptionConfiguration.rule")
         rules = _s3_encryption([inline] if inline else [])
         for resource in encryption:
-            if refers_to(resource, "bucket", bucket):
+            if depends_on(resource, "bucket", bucket):
                 rules += _s3_encryption(items_of(resource.props.get("rules")))
         algorithms = [algorithm for algorithm, _ in rules]
         if not rules:
@@ -154,3 +147,111 @@ def bucket_uniform_access(args, report, config):
             report(f"object ownership is {ownership}, so object ACLs stay active")
     elif props.get("allowSharedKeyAccess") is not False:
         report("allowSharedKeyAccess is not false: account keys bypass identity-based access")
+
+
+S3_VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
+S3_LIFECYCLE = (
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+)
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
+
+
+def _of_account(resource, account) -> bool:
+    """Whether an Azure blob-service or lifecycle resource configures `account`: its accountName
+    is computed from it, or (offline, where a name is no dependency) it sits beside it."""
+    return depends_on(resource, "accountName", account) or (
+        resource.parent is not None
+        and account.parent is not None
+        and resource.parent.urn == account.parent.urn
+    )
+
+
+def _versioned_buckets(args):
+    """(bucket, kind, the resources configuring it) for every bucket the stack versions, and the
+    unversioned ones as (bucket, kind, None)."""
+    found = []
+    for bucket in resources_of(args, GCS_BUCKET):
+        versioned = dig(bucket.props, "versioning.enabled") is True
+        found.append((bucket, "GCS bucket", [bucket] if versioned else None))
+    versionings = list(resources_of(args, *S3_VERSIONING))
+    for bucket in resources_of(args, *S3_BUCKETS):
+        on = [
+            v
+            for v in versionings
+            if depends_on(v, "bucket", bucket) and dig(v.props, "versioningConfiguration.status") == "Enabled"
+        ]
+        found.append((bucket, "S3 bucket", on or None))
+    services = list(resources_of(args, BLOB_SERVICE))
+    for account in resources_of(args, STORAGE_ACCOUNT):
+        on = [s for s in services if _of_account(s, account) and s.props.get("isVersioningEnabled") is True]
+        found.append((account, "storage account", on or None))
+    return found
+
+
+@stack_rule(
+    "bucket-versioning",
+    family="posture",
+    description="Object storage keeps previous versions of overwritten and deleted objects (GCS versioning, "
+    "S3 versioning, Azure blob versioning), so a bad write or a deletion can be undone.",
+    remediation="Leave mlplatform: buckets.<name>.versioning at its default (true); old versions expire "
+    "after noncurrentRetentionDays.",
+    enforcement=ADVISORY,
+    severity=Severity.MEDIUM,
+)
+def bucket_versioning(args, report, config):
+    for bucket, kind, versioned in _versioned_buckets(args):
+        if versioned is None:
+            report(
+                f"{kind} {bucket.name} keeps no previous versions: an overwrite or delete is final",
+                bucket.urn,
+            )
+
+
+def _expires_noncurrent(args, bucket, kind) -> bool:
+    if kind == "GCS bucket":
+        return any(
+            dig(rule, "action.type") == "Delete"
+            and (
+                dig(rule, "condition.daysSinceNoncurrentTime") is not None
+                or dig(rule, "condition.numNewerVersions") is not None
+            )
+            for rule in items_of(bucket.props.get("lifecycleRules"))
+        )
+    if kind == "S3 bucket":
+        return any(
+            depends_on(lifecycle, "bucket", bucket)
+            and any(
+                rule.get("status") == "Enabled" and dig(rule, "noncurrentVersionExpiration.noncurrentDays")
+                for rule in items_of(lifecycle.props.get("rules"))
+            )
+            for lifecycle in resources_of(args, *S3_LIFECYCLE)
+        )
+    return any(
+        _of_account(policy, bucket)
+        and any(
+            rule.get("enabled") is not False and dig(rule, "definition.actions.version.delete")
+            for rule in items_of(dig(policy.props, "policy.rules"))
+        )
+        for policy in resources_of(args, MANAGEMENT_POLICY)
+    )
+
+
+@stack_rule(
+    "bucket-noncurrent-versions-expire",
+    family="cost",
+    description="Versioned object storage deletes previous versions after a while, so old model weights and "
+    "datasets do not pile up on the bill.",
+    remediation="Keep the platform's lifecycle rule (mlplatform: buckets.<name>.noncurrentRetentionDays): "
+    "GCS daysSinceNoncurrentTime, S3 noncurrentVersionExpiration, Azure a management policy deleting "
+    "versions.",
+    severity=Severity.MEDIUM,
+)
+def bucket_noncurrent_versions_expire(args, report, config):
+    for bucket, kind, versioned in _versioned_buckets(args):
+        if versioned is not None and not _expires_noncurrent(args, bucket, kind):
+            report(
+                f"{kind} {bucket.name} keeps previous versions forever (no lifecycle rule expires them)",
+                bucket.urn,
+            )

@@ -228,3 +228,17 @@ def gke_release_channel(args, report, config):
 def gcp_subnet_flow_logs(args, report, config):
     if not is_mapping(args.props.get("logConfig")):
         report("the subnet has no logConfig: its flows are not logged")
+
+
+@resource_rule(
+    "gke-intranode-visibility",
+    family="posture",
+    types=(GKE_CLUSTER,),
+    description="Pod-to-pod traffic on one GKE node goes through the VPC, so flow logs and firewall rules "
+    "see it too.",
+    remediation="Set enableIntranodeVisibility: true (no charge of its own; more flow-log volume).",
+    severity=Severity.LOW,
+)
+def gke_intranode_visibility(args, report, config):
+    if args.props.get("enableIntranodeVisibility") is not True:
+        report("enableIntranodeVisibility is not true: same-node pod traffic is missing from the flow logs")

@@ -43,6 +43,7 @@ AWS_TAGGABLE = {
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:ec2/flowLog:FlowLog",
         "aws:kms/key:Key",
         "aws:iam/role:Role",
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",

@@ -266,7 +266,9 @@ def test_a_deliberately_bad_stack_fails_naming_each_violation(run_components, tm
         "running (autoscaling 1..2)"
     ]
     assert groups["gcp:storage/bucket:Bucket  bad-public"] == [
-        "MANDATORY bucket-private: publicAccessPrevention is inherited, not enforced"
+        "MANDATORY bucket-private: publicAccessPrevention is inherited, not enforced",
+        "ADVISORY  bucket-versioning: GCS bucket bad-public keeps no previous versions: an overwrite or "
+        "delete is final",
     ]
     assert groups["kubernetes:apps/v1:Deployment  bad-latest"] == [
         "MANDATORY k8s-image-pinned: container server image "
@@ -274,7 +276,7 @@ def test_a_deliberately_bad_stack_fails_naming_each_violation(run_components, tm
         "MANDATORY k8s-resources: container server has no limits.memory",
         "ADVISORY  k8s-probes: container server has no readinessProbe, livenessProbe",
     ]
-    assert out.splitlines()[0].endswith(": 4 mandatory, 1 advisory violation(s)")
+    assert out.splitlines()[0].endswith(": 4 mandatory, 2 advisory violation(s)")
 
 
 def _by_resource(out: str) -> dict[str, list[str]]:

@@ -183,6 +183,60 @@ def asg_tags(tags: dict, parent=NODE_POOL_COMPONENT, group: str = "eks-main-gpu-
 
 ELSEWHERE = resource("mlplatform:aws:NodePool", "other", {})
 
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
+STORAGE_COMPONENT = urn("mlplatform:azure:Storage", "aks-storage")
+MAIN_VPC = resource(VPC, "main-vpc", {}, id="vpc-1")
+
+
+def flow_log(vpc_id: str, traffic: str = "ALL"):
+    return resource(FLOW_LOG, "main-vpc-flow-logs", {"vpcId": vpc_id, "trafficType": traffic})
+
+
+def key_policy(*statements: dict) -> dict:
+    return {"enableKeyRotation": True, "policy": json.dumps({"Statement": list(statements)})}
+
+
+ROOT_ADMIN = {
+    "Sid": "admin",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+    "Action": ["kms:Create*", "kms:Put*", "kms:ScheduleKeyDeletion"],
+    "Resource": "*",
+}
+ROLE_USE = {
+    "Sid": "use",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::123456789012:role/cp"},
+    "Action": ["kms:Encrypt", "kms:Decrypt"],
+    "Resource": "*",
+}
+NONCURRENT_RULE = {"status": "Enabled", "noncurrentVersionExpiration": {"noncurrentDays": 30}}
+GCS_VERSIONED = {
+    "versioning": {"enabled": True},
+    "lifecycleRules": [
+        {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30, "withState": "ARCHIVED"}}
+    ],
+}
+# The platform declares the blob service and lifecycle beside the account (same component).
+STORAGE_PARENT = resource("mlplatform:azure:Storage", "aks-storage", {})
+ACCOUNT = resource(STORAGE, "aks-storage", STORAGE_PROPS, parent=STORAGE_COMPONENT)
+EXPIRE_VERSIONS = {
+    "policy": {
+        "rules": [
+            {
+                "enabled": True,
+                "definition": {"actions": {"version": {"delete": {"daysAfterCreationGreaterThan": 30}}}},
+            }
+        ]
+    }
+}
+
+
 CASES = [
     # GKE
     ok("gke-private-nodes", "cluster", res(GKE_CLUSTER, GKE_CLUSTER_PROPS)),
@@ -460,8 +514,8 @@ CASES = [
         resource(AKS, "aks", AKS_PROPS, parent=AKS_COMPONENT),
     ),
     bad(
-        "aks-control-plane-logs",
-        "retention below the minimum",
+        "control-plane-log-retention",
+        "AKS retention below the minimum",
         "keeps its control-plane logs 90 days, fewer than 365",
         *AKS_LOGGED,
         config={"minRetentionDays": 365},
@@ -703,6 +757,123 @@ CASES = [
         "shared keys",
         "account keys bypass",
         res(STORAGE, STORAGE_PROPS, allowSharedKeyAccess=True),
+    ),
+    # Flow logs, key policies, log retention, versioning
+    ok(
+        "gke-intranode-visibility",
+        "on",
+        res(GKE_CLUSTER, {**GKE_CLUSTER_PROPS, "enableIntranodeVisibility": True}),
+    ),
+    bad("gke-intranode-visibility", "off", "same-node pod traffic", res(GKE_CLUSTER, GKE_CLUSTER_PROPS)),
+    ok("aws-vpc-flow-logs", "all traffic", MAIN_VPC, flow_log("vpc-1")),
+    bad("aws-vpc-flow-logs", "none", "VPC main-vpc has no flow log", MAIN_VPC),
+    bad("aws-vpc-flow-logs", "another vpc's", "has no flow log", MAIN_VPC, flow_log("vpc-2")),
+    bad(
+        "aws-vpc-flow-logs", "rejects only", "logs only REJECT traffic", MAIN_VPC, flow_log("vpc-1", "REJECT")
+    ),
+    ok("aws-kms-key-policy", "root administers, role uses", res(KMS, key_policy(ROOT_ADMIN, ROLE_USE))),
+    bad("aws-kms-key-policy", "no policy", "has no policy of its own", res(KMS, {"enableKeyRotation": True})),
+    bad(
+        "aws-kms-key-policy",
+        "everyone",
+        "allows every principal",
+        res(KMS, key_policy(ROOT_ADMIN, {**ROLE_USE, "Principal": {"AWS": "*"}})),
+    ),
+    bad(
+        "aws-kms-key-policy",
+        "root decrypts (the default policy)",
+        "lets the account root decrypt",
+        res(KMS, key_policy({**ROOT_ADMIN, "Action": "kms:*"}, ROLE_USE)),
+    ),
+    bad("aws-kms-key-policy", "no administrator", "administer the key", res(KMS, key_policy(ROLE_USE))),
+    ok(
+        "control-plane-log-retention",
+        "eks a year",
+        res(EKS_CLUSTER, {**EKS_PROPS, "name": "prod-main"}),
+        resource(
+            LOG_GROUP, "main-control-plane", {"name": "/aws/eks/prod-main/cluster", "retentionInDays": 365}
+        ),
+        config={"minRetentionDays": 365},
+    ),
+    bad(
+        "control-plane-log-retention",
+        "eks 90 days in prod",
+        "keeps its control-plane logs 90 days, fewer than 365",
+        res(EKS_CLUSTER, {**EKS_PROPS, "name": "prod-main"}),
+        resource(
+            LOG_GROUP, "main-control-plane", {"name": "/aws/eks/prod-main/cluster", "retentionInDays": 90}
+        ),
+        config={"minRetentionDays": 365},
+    ),
+    ok("bucket-versioning", "gcs", res(GCS, GCS_VERSIONED)),
+    ok(
+        "bucket-versioning",
+        "s3",
+        DATA,
+        s3_companion(VERSIONING, {"versioningConfiguration": {"status": "Enabled"}}, DATA),
+    ),
+    ok(
+        "bucket-versioning",
+        "azure account",
+        STORAGE_PARENT,
+        ACCOUNT,
+        resource(BLOB_SERVICE, "aks-storage-blob", {"isVersioningEnabled": True}, parent=STORAGE_COMPONENT),
+    ),
+    bad("bucket-versioning", "gcs off", "GCS bucket r keeps no previous versions", res(GCS, {})),
+    bad(
+        "bucket-versioning",
+        "s3 suspended",
+        "S3 bucket data keeps no previous versions",
+        DATA,
+        s3_companion(VERSIONING, {"versioningConfiguration": {"status": "Suspended"}}, DATA),
+    ),
+    bad(
+        "bucket-versioning",
+        "azure off",
+        "storage account aks-storage keeps no previous versions",
+        STORAGE_PARENT,
+        ACCOUNT,
+        resource(BLOB_SERVICE, "aks-storage-blob", {"isVersioningEnabled": False}, parent=STORAGE_COMPONENT),
+    ),
+    ok("bucket-noncurrent-versions-expire", "gcs", res(GCS, GCS_VERSIONED)),
+    ok("bucket-noncurrent-versions-expire", "unversioned keeps nothing", res(GCS, {})),
+    ok(
+        "bucket-noncurrent-versions-expire",
+        "s3",
+        DATA,
+        s3_companion(VERSIONING, {"versioningConfiguration": {"status": "Enabled"}}, DATA),
+        s3_companion(LIFECYCLE, {"rules": [NONCURRENT_RULE]}, DATA),
+    ),
+    ok(
+        "bucket-noncurrent-versions-expire",
+        "azure",
+        STORAGE_PARENT,
+        ACCOUNT,
+        resource(BLOB_SERVICE, "aks-storage-blob", {"isVersioningEnabled": True}, parent=STORAGE_COMPONENT),
+        resource(MANAGEMENT_POLICY, "aks-storage-lifecycle", EXPIRE_VERSIONS, parent=STORAGE_COMPONENT),
+    ),
+    bad(
+        "bucket-noncurrent-versions-expire",
+        "gcs forever",
+        "keeps previous versions forever",
+        res(GCS, {"versioning": {"enabled": True}}),
+    ),
+    bad(
+        "bucket-noncurrent-versions-expire",
+        "s3 lifecycle of another bucket",
+        "S3 bucket data keeps previous versions forever",
+        DATA,
+        OTHER,
+        s3_companion(VERSIONING, {"versioningConfiguration": {"status": "Enabled"}}, DATA),
+        s3_companion(LIFECYCLE, {"rules": [NONCURRENT_RULE]}, OTHER),
+    ),
+    bad(
+        "bucket-noncurrent-versions-expire",
+        "azure without a policy",
+        "storage account aks-storage keeps previous versions forever",
+        STORAGE_PARENT,
+        ACCOUNT,
+        resource(BLOB_SERVICE, "aks-storage-blob", {"isVersioningEnabled": True}, parent=STORAGE_COMPONENT),
     ),
     # Deletion protection
     ok("deletion-protection", "gke default protects", res(GKE_CLUSTER, {})),

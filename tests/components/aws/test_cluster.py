@@ -30,6 +30,21 @@ def test_secrets_are_encrypted_with_a_rotated_key(eks):
     assert policy["Statement"][0]["Resource"] == dig(cluster, "encryptionConfig.provider.keyArn")
 
 
+def test_secrets_key_has_its_own_policy_root_administers_the_control_plane_uses(eks):
+    key = eks.custom("aws:kms/key:Key")["main-secrets"]
+    admin, use, grants = json.loads(key["policy"])["Statement"]
+    assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert "kms:Put*" in admin["Action"] and not {"kms:*", "kms:Decrypt", "kms:Encrypt"} & set(
+        admin["Action"]
+    )
+    assert use["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/dev-main-control-plane"}
+    assert set(use["Action"]) == {"kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"}
+    assert grants["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/platform-deployer"}
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    # KMS refuses a policy naming a role that does not exist yet.
+    assert eks.waits_for(("aws:kms/key:Key", "main-secrets"), ("aws:iam/role:Role", "main-control-plane"))
+
+
 def test_endpoint_is_limited_to_authorized_networks_or_private(eks, eks_variant):
     vpc = eks.custom(CLUSTER)["main"]["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 
 import pytest
 
@@ -78,3 +79,24 @@ def test_s3_gateway_endpoint_serves_the_private_route_tables(eks):
 def test_default_security_group_allows_nothing(eks):
     group = eks.custom("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")["main-vpc-default"]
     assert group["ingress"] == [] and group["egress"] == []
+
+
+def test_flow_logs_record_all_traffic_to_a_log_group_written_by_a_scoped_role(eks, eks_variant):
+    (flow_log,) = eks.custom("aws:ec2/flowLog:FlowLog").values()
+    vpc = eks.resource(("aws:ec2/vpc:Vpc", "main-vpc"))
+    assert flow_log["vpcId"] == vpc.id and flow_log["trafficType"] == "ALL"
+    group_arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vpc/main-vpc/flow-logs"
+    assert flow_log["logDestinationType"] == "cloud-watch-logs" and flow_log["logDestination"] == group_arn
+    group = eks.custom("aws:cloudwatch/logGroup:LogGroup")["main-vpc-flow-logs"]
+    assert group["retentionInDays"] == 90
+    role = eks.custom("aws:iam/role:Role")["main-vpc-flow-logs"]
+    (trust,) = json.loads(role["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    write, find = json.loads(eks.custom("aws:iam/rolePolicy:RolePolicy")["main-vpc-flow-logs"]["policy"])[
+        "Statement"
+    ]
+    assert write["Resource"] == f"{group_arn}:*" and "logs:CreateLogGroup" not in write["Action"]
+    assert find["Action"] == "logs:DescribeLogGroups"
+    # flowLogRetentionDays: null switches them off.
+    assert eks_variant.custom("aws:ec2/flowLog:FlowLog") == {}

@@ -75,17 +75,20 @@ def test_buckets_are_private_owner_enforced_and_kms_encrypted(eks):
         assert deny["Resource"] == [f"arn:aws:s3:::{physical}", f"arn:aws:s3:::{physical}/*"]
 
 
-def test_versioning_only_where_asked_with_expiring_noncurrent_versions(eks):
+def test_versioning_by_default_with_expiring_noncurrent_versions(eks, eks_variant):
     versioning = eks.custom("aws:s3/bucketVersioning:BucketVersioning")
-    assert set(versioning) == {"main-artifacts"}
-    assert versioning["main-artifacts"]["versioningConfiguration"] == {"status": "Enabled"}
+    assert set(versioning) == {"main-artifacts", "main-datasets"}
+    assert versioning["main-datasets"]["versioningConfiguration"] == {"status": "Enabled"}
     lifecycle = eks.custom("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    artifacts = {rule["id"]: rule for rule in lifecycle["main-artifacts"]["rules"]}
-    assert artifacts["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
-    assert artifacts["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"] == {
+    datasets = {rule["id"]: rule for rule in lifecycle["main-datasets"]["rules"]}
+    assert datasets["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    assert datasets["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"] == {
         "daysAfterInitiation": 7
     }
-    assert [rule["id"] for rule in lifecycle["main-datasets"]["rules"]] == ["abort-incomplete-uploads"]
+    # A bucket that opts out (versioning: false) gets no versioning and no noncurrent rule.
+    assert set(eks_variant.custom("aws:s3/bucketVersioning:BucketVersioning")) == {"main-artifacts"}
+    opted_out = eks_variant.custom("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert [rule["id"] for rule in opted_out["main-datasets"]["rules"]] == ["abort-incomplete-uploads"]
 
 
 def test_bucket_names_fit_s3_and_are_unique_per_account():

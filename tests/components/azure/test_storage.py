@@ -58,7 +58,7 @@ def test_versions_are_kept_for_the_configured_days_then_expire(aks):
         ]
         for rule in rules
     }
-    # datasets is unversioned, but versioning is account-wide: its old versions go after a day.
+    # datasets opts out of versioning, which is account-wide: its old versions go after a day.
     assert expiry == {"artifacts/": 30, "datasets/": 1}
     assert all(re.fullmatch(r"[A-Za-z0-9]+", rule["name"]) for rule in rules)
 

@@ -26,6 +26,7 @@ def test_cluster_is_private_vpc_native_and_hardened(dev_plan, prod_plan):
     assert dig(dev, "workloadIdentityConfig.workloadPool") == "acme-ml-dev.svc.id.goog"
     assert dig(dev, "gatewayApiConfig.channel") == "CHANNEL_STANDARD"
     assert dev["datapathProvider"] == "ADVANCED_DATAPATH"
+    assert dev["enableIntranodeVisibility"] is True
     assert dig(dev, "releaseChannel.channel") == "REGULAR"
     assert dev["location"] == "europe-west4-a" and dev["deletionProtection"] is False
     assert dig(dev, "masterAuthorizedNetworksConfig.cidrBlocks.0.cidrBlock") == "203.0.113.0/24"
@@ -99,14 +100,17 @@ def test_registry_is_immutable_with_cleanup_and_node_pull_access(dev_plan):
     assert reader["member"].startswith("serviceAccount:dev-main-nodes-")
 
 
-def test_buckets_are_private_uniform_and_versioned_as_configured(dev_plan):
+def test_buckets_are_private_uniform_and_versioned_by_default(dev_plan):
     buckets = {r.name: r.inputs for r in dev_plan.of_type("gcp:storage/bucket:Bucket")}
     for bucket in buckets.values():
         assert bucket["uniformBucketLevelAccess"] is True
         assert bucket["publicAccessPrevention"] == "enforced"
         assert bucket["labels"]["cost-center"] == "cc-1042"
-    assert dig(buckets["main-artifacts"], "versioning.enabled") is True
-    assert dig(buckets["main-datasets"], "versioning.enabled") is False
+    # datasets says nothing about versioning: on by default, old versions deleted after 30 days.
+    assert dig(buckets["main-datasets"], "versioning.enabled") is True
+    assert buckets["main-datasets"]["lifecycleRules"] == [
+        {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30, "withState": "ARCHIVED"}}
+    ]
 
 
 def test_every_resource_uses_an_explicit_provider(prod_plan):

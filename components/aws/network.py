@@ -249,6 +249,7 @@ class EksNetwork(pulumi.ComponentResource):
 def flow_logs_trust_policy(region: str, account_id: str) -> str:
     """The flow-logs service may assume the role for this account's flow logs only (confused
     deputy: aws:SourceAccount and aws:SourceArn, as the VPC user guide's trust policy has them)."""
+    flow_logs = f"arn:{partition(region)}:ec2:{region}:{account_id}:vpc-flow-log/*"
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -259,9 +260,7 @@ def flow_logs_trust_policy(region: str, account_id: str) -> str:
                     "Action": "sts:AssumeRole",
                     "Condition": {
                         "StringEquals": {"aws:SourceAccount": account_id},
-                        "ArnLike": {
-                            "aws:SourceArn": f"arn:{partition(region)}:ec2:{region}:{account_id}:vpc-flow-log/*"
-                        },
+                        "ArnLike": {"aws:SourceArn": flow_logs},
                     },
                 }
             ],

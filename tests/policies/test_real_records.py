@@ -509,9 +509,7 @@ BREAKAGES = [
         "aws-eks",
         "aws:kms/key:Key",
         "main-secrets",
-        {
-            "policy": '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}]}'
-        },
+        {"policy": '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*"}]}'},
         "aws-kms-key-policy",
     ),
     (

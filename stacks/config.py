@@ -7,9 +7,11 @@ import re
 
 from pydantic import Field, model_validator
 
+from components.k8s.image_policy import image_allowed
 from stacks import kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
+from stacks.images import ImagePolicyConfig
 from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfig, Resources, TeamConfig
 
 # Cluster names prefix many physical names (node pools, service accounts: 30 characters on
@@ -57,6 +59,10 @@ class StackConfig(StrictModel):
     jobs: dict[str, JobConfig] = Field(
         default_factory=dict, description="job name -> a training Job, or a CronJob when it has a schedule"
     )
+    image_policy: ImagePolicyConfig = Field(
+        default_factory=ImagePolicyConfig,
+        description="image provenance: registries workloads may pull from besides the cluster's own",
+    )
 
     @model_validator(mode="after")
     def _cluster_names_and_networks(self) -> StackConfig:
@@ -81,6 +87,7 @@ class StackConfig(StrictModel):
                         "give each cluster its own range so networks can be peered",
                     )
             seen[name] = (cluster.network.cidr, network)
+        self._one_gke_cluster_per_project()
         return self
 
     @model_validator(mode="after")
@@ -139,6 +146,7 @@ class StackConfig(StrictModel):
                     "URLRewrite) or set stripPrefix: false and serve the full path",
                 )
         self._derived_names_unique()
+        self._images_from_allowed_registries()
         self._team_identities_work_on_their_clusters()
         self._quotas_hold_their_workloads()
         for name, job in self.jobs.items():
@@ -148,6 +156,41 @@ class StackConfig(StrictModel):
             self._check_team(where, job.team)
             _check_workload(where, job, cluster_name, cluster)
         return self
+
+    def _images_from_allowed_registries(self) -> None:
+        """An image named in full (image.name) comes from a registry of the allow-list; images by
+        repository come from the cluster's own registry. Admission refuses the others."""
+        prefixes = self.image_policy.prefixes
+        listed = ", ".join(self.image_policy.allowed_registries) or "none"
+        named = [(("models", name, "image", "name"), model.image.name) for name, model in self.models.items()]
+        named += [
+            (("models", name, "variants", variant, "image", "name"), override.image.name)
+            for name, model in self.models.items()
+            for variant, override in model.variants.items()
+        ]
+        named += [(("jobs", name, "image", "name"), job.image.name) for name, job in self.jobs.items()]
+        for where, image in named:
+            if image is not None and not image_allowed(image, prefixes):
+                raise rule_error(
+                    where,
+                    f"{image} is outside the allowed registries ({listed}): push it to the cluster's "
+                    "registry and use image.repository, or add its registry to "
+                    "mlplatform:imagePolicy.allowedRegistries",
+                )
+
+    def _one_gke_cluster_per_project(self) -> None:
+        """Binary Authorization keeps one policy per project, which each GKE cluster declares."""
+        projects: dict[str, str] = {}
+        for name, cluster in self.clusters.items():
+            if cluster.gcp is None:
+                continue
+            other = projects.setdefault(cluster.gcp.project, name)
+            if other != name:
+                raise rule_error(
+                    ("clusters", name, "gcp", "project"),
+                    f"cluster {other!r} is in project {cluster.gcp.project} already: Binary Authorization "
+                    "has one policy per project, so give each GKE cluster a project of its own",
+                )
 
     def _team_identities_work_on_their_clusters(self) -> None:
         """A RoleBinding subject grants nothing unless the cluster's tokens carry it."""

@@ -15,6 +15,7 @@ import pulumi
 from components.handle import ClusterHandle
 from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
 from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
+from components.k8s.image_policy import ImageAdmissionPolicy, ImageAdmissionPolicyArgs, registry_prefix
 from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
 from components.k8s.model_service import PRIMARY, Autoscaling, ModelService, ModelServiceArgs, ModelVariant
 from components.k8s.namespace import QuotaLimits, TeamNamespace, TeamNamespaceArgs
@@ -66,6 +67,15 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
         return
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": handle.kubernetes_provider})
     labels = stack.labels
+
+    # GKE admits images through Binary Authorization (its platform component); elsewhere a
+    # ValidatingAdmissionPolicy does it in the team namespaces.
+    if handle.cloud != "gcp":
+        ImageAdmissionPolicy(
+            f"{cluster_name}-image-policy",
+            ImageAdmissionPolicyArgs(allowed_prefixes=allowed_image_prefixes(stack, handle), labels=labels),
+            opts=k8s_opts,
+        )
 
     namespaces: dict[str, TeamNamespace] = {}
     for team in sorted({stack.team_of(w) for w in [*models.values(), *jobs.values()]}):
@@ -267,6 +277,12 @@ def _override(base: ImageRef, override: ImageOverride) -> ImageRef:
     if override.repository is None and override.name is None:
         return base.model_copy(update={"tag": override.tag})
     return ImageRef(repository=override.repository, name=override.name, tag=override.tag)
+
+
+def allowed_image_prefixes(stack: StackConfig, handle: ClusterHandle) -> list[pulumi.Input[str]]:
+    """The cluster's registry and the stack's allow-list, as the prefixes images must start with."""
+    own = [handle.registry_url.apply(registry_prefix)] if handle.registry_url is not None else []
+    return [*own, *stack.image_policy.prefixes]
 
 
 def image_reference(image: ImageRef, handle: ClusterHandle) -> pulumi.Input[str]:

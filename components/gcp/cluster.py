@@ -31,6 +31,9 @@ class GkeClusterArgs:
     node_service_account: pulumi.Input[str] | None = None
     # Node ports the control plane must call (webhooks, aggregated APIs), port -> why.
     control_plane_ports: dict[int, str] = field(default_factory=dict)
+    # Binary Authorization admits only images matching these name patterns (e.g. `<registry>/**`);
+    # Google's own system images are exempt through the policy's global evaluation mode.
+    image_allowlist: list[pulumi.Input[str]] = field(default_factory=list)
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -41,6 +44,25 @@ class GkeCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:gcp:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+
+        # The project's one Binary Authorization policy (a singleton: one GKE cluster per project,
+        # stacks/config.py): deny by default, admit the allow-list and Google's system images
+        # (cloud.google.com/binary-authorization/docs/policy-yaml-reference). Declared before the
+        # cluster, which enforces it from its first pod.
+        image_policy = gcp.binaryauthorization.Policy(
+            f"{name}-binary-authorization",
+            project=args.project,
+            description=f"Images the GKE cluster {name} may run",
+            global_policy_evaluation_mode="ENABLE",
+            admission_whitelist_patterns=[
+                gcp.binaryauthorization.PolicyAdmissionWhitelistPatternArgs(name_pattern=pattern)
+                for pattern in args.image_allowlist
+            ],
+            default_admission_rule=gcp.binaryauthorization.PolicyDefaultAdmissionRuleArgs(
+                evaluation_mode="ALWAYS_DENY", enforcement_mode="ENFORCED_BLOCK_AND_AUDIT_LOG"
+            ),
+            opts=child,
+        )
 
         self.cluster = gcp.container.Cluster(
             name,
@@ -95,6 +117,9 @@ class GkeCluster(pulumi.ComponentResource):
             # firewall rules see it too; no charge of its own, only more flow-log volume
             # (cloud.google.com/kubernetes-engine/docs/how-to/intranode-visibility).
             enable_intranode_visibility=True,
+            binary_authorization=gcp.container.ClusterBinaryAuthorizationArgs(
+                evaluation_mode="PROJECT_SINGLETON_POLICY_ENFORCE"
+            ),
             gateway_api_config=gcp.container.ClusterGatewayApiConfigArgs(channel="CHANNEL_STANDARD"),
             addons_config=gcp.container.ClusterAddonsConfigArgs(
                 http_load_balancing=gcp.container.ClusterAddonsConfigHttpLoadBalancingArgs(disabled=False),
@@ -127,6 +152,7 @@ class GkeCluster(pulumi.ComponentResource):
             deletion_protection=args.deletion_protection,
             opts=pulumi.ResourceOptions(
                 parent=self,
+                depends_on=[image_policy],
                 # A replacement takes the same name and master CIDR as the old cluster: GKE refuses
                 # both while the old one exists, so delete first.
                 delete_before_replace=True,

@@ -16,6 +16,7 @@ from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.handle import ClusterAccess, ClusterHandle, Egress, Routing
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
+from stacks.images import chart_image_repositories
 
 GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
@@ -30,6 +31,10 @@ class GkePlatformArgs:
     environment: str
     cluster: ClusterConfig
     labels: dict[str, str] = field(default_factory=dict)
+    # Image prefixes (registries, ending in "/") and image repositories admitted besides the
+    # cluster's own registry: the stack's allow-list and the installed charts' images.
+    allowed_image_prefixes: tuple[str, ...] = ()
+    allowed_image_repositories: tuple[str, ...] = ()
 
 
 class GkePlatform(pulumi.ComponentResource):
@@ -71,6 +76,21 @@ class GkePlatform(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.registry = None
+        if config.registry is not None:
+            self.registry = ArtifactRegistry(
+                f"{name}-{config.registry.name}",
+                ArtifactRegistryArgs(
+                    project=settings.project,
+                    location=settings.region,
+                    repository_id=f"{args.environment}-{config.registry.name}",
+                    untagged_retention_days=config.registry.untagged_retention_days,
+                    keep_recent=config.registry.keep_recent,
+                    readers=[self.node_identity.member],
+                    labels=labels,
+                ),
+                opts=child,
+            )
         self.cluster = GkeCluster(
             name,
             GkeClusterArgs(
@@ -88,6 +108,12 @@ class GkePlatform(pulumi.ComponentResource):
                 labels=labels,
                 node_service_account=self.node_identity.email,
                 control_plane_ports=CONTROL_PLANE_PORTS,
+                image_allowlist=[
+                    *([self.registry.url.apply(lambda url: f"{url}/**")] if self.registry else []),
+                    *binary_authorization_patterns(
+                        args.allowed_image_prefixes, args.allowed_image_repositories
+                    ),
+                ],
             ),
             # The default pool's nodes register with the node role already granted.
             opts=pulumi.ResourceOptions.merge(
@@ -111,21 +137,6 @@ class GkePlatform(pulumi.ComponentResource):
             for pool_name, pool in config.pools.items()
         }
 
-        self.registry = None
-        if config.registry is not None:
-            self.registry = ArtifactRegistry(
-                f"{name}-{config.registry.name}",
-                ArtifactRegistryArgs(
-                    project=settings.project,
-                    location=settings.region,
-                    repository_id=f"{args.environment}-{config.registry.name}",
-                    untagged_retention_days=config.registry.untagged_retention_days,
-                    keep_recent=config.registry.keep_recent,
-                    readers=[self.node_identity.member],
-                    labels=labels,
-                ),
-                opts=child,
-            )
         self.buckets = {
             bucket_name: GcsBucket(
                 f"{name}-{bucket_name}",
@@ -180,7 +191,22 @@ class GkePlatform(pulumi.ComponentResource):
         )
 
 
+def binary_authorization_patterns(prefixes: tuple[str, ...], repositories: tuple[str, ...]) -> list[str]:
+    """Binary Authorization name patterns: `**` admits a registry path and everything below it,
+    a trailing `*` one repository at any tag or digest (AdmissionWhitelistPattern.name_pattern)."""
+    return sorted(
+        {*(f"{prefix}**" for prefix in prefixes), *(f"{repository}*" for repository in repositories)}
+    )
+
+
 def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:
     return GkePlatform(
-        name, GkePlatformArgs(environment=stack.environment, cluster=cluster, labels=stack.labels)
+        name,
+        GkePlatformArgs(
+            environment=stack.environment,
+            cluster=cluster,
+            labels=stack.labels,
+            allowed_image_prefixes=tuple(stack.image_policy.prefixes),
+            allowed_image_repositories=chart_image_repositories(),
+        ),
     ).handle

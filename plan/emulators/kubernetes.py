@@ -16,6 +16,8 @@ CLUSTER_SCOPED_KINDS = {
     "GatewayClass",
     "IngressClass",
     "APIService",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
 }
 
 

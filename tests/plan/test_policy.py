@@ -271,12 +271,14 @@ def test_a_deliberately_bad_stack_fails_naming_each_violation(run_components, tm
         "delete is final",
     ]
     assert groups["kubernetes:apps/v1:Deployment  bad-latest"] == [
+        "MANDATORY image-provenance: bad runs on a cluster whose admission control does not limit where "
+        "images come from",
         "MANDATORY k8s-image-pinned: container server image "
         "'europe-west4-docker.pkg.dev/acme-ml-dev/models/sentiment:latest' uses the moving tag 'latest'",
         "MANDATORY k8s-resources: container server has no limits.memory",
         "ADVISORY  k8s-probes: container server has no readinessProbe, livenessProbe",
     ]
-    assert out.splitlines()[0].endswith(": 4 mandatory, 2 advisory violation(s)")
+    assert out.splitlines()[0].endswith(": 5 mandatory, 2 advisory violation(s)")
 
 
 def _by_resource(out: str) -> dict[str, list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policies.rules.kubernetes import image_tag, selector_matches
-from tests.policies.support import DELETE, bad, messages, ok, patched, resource, run
+from tests.policies.support import DELETE, bad, messages, ok, patched, provider, resource, run, urn
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -132,6 +132,62 @@ def netpol(name: str = "deny", **changes) -> object:
 
 
 C0 = "spec.template.spec.containers.0"
+
+# Image provenance: a cluster's Kubernetes provider, its admission objects and a workload on it.
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+REGISTRY = "europe-west4-docker.pkg.dev/acme/models/"
+EKS_K8S = provider("kubernetes", "main-k8s", {})
+GKE_COMPONENT = urn("mlplatform:gcp:Cluster", "main")
+GKE_K8S = resource("pulumi:providers:kubernetes", "main-k8s", {}, parent=GKE_COMPONENT)
+
+
+def vap(prefixes: str = f'["{REGISTRY}"]', actions: tuple[str, ...] = ("Deny",)) -> tuple:
+    name = {"name": "mlplatform-image-provenance"}
+    return (
+        resource(
+            VAP,
+            "main-image-policy-policy",
+            {"metadata": name, "spec": {"variables": [{"name": "allowedPrefixes", "expression": prefixes}]}},
+            provider=EKS_K8S,
+        ),
+        resource(
+            VAP_BINDING,
+            "main-image-policy-binding",
+            {"metadata": name, "spec": {"policyName": name["name"], "validationActions": list(actions)}},
+            provider=EKS_K8S,
+        ),
+    )
+
+
+def on_cluster(k8s_provider, image: str = REGISTRY + "sentiment:1.4.2") -> object:
+    return resource(
+        DEPLOYMENT, "web", patched(DEPLOYMENT_PROPS, {f"{C0}.image": image}), provider=k8s_provider
+    )
+
+
+def binary_authorization(enforced: str = "PROJECT_SINGLETON_POLICY_ENFORCE") -> tuple:
+    return (
+        resource("mlplatform:gcp:Cluster", "main", {}),
+        GKE_K8S,
+        resource(
+            "gcp:container/cluster:Cluster",
+            "main",
+            {"binaryAuthorization": {"evaluationMode": enforced}},
+            parent=GKE_COMPONENT,
+        ),
+        resource(
+            "gcp:binaryauthorization/policy:Policy",
+            "main-binary-authorization",
+            {
+                "defaultAdmissionRule": {"evaluationMode": "ALWAYS_DENY"},
+                "admissionWhitelistPatterns": [{"namePattern": REGISTRY + "**"}],
+            },
+            parent=GKE_COMPONENT,
+        ),
+    )
+
+
 CASES = [
     ok("k8s-image-pinned", "version tag", deployment()),
     ok("k8s-image-pinned", "digest", deployment(**{f"{C0}.image": "repo/model@sha256:" + "a" * 64})),
@@ -468,6 +524,46 @@ CASES = [
         "without a default-deny NetworkPolicy",
         deployment(),
         netpol(**{"spec.podSelector": {"matchLabels": LABELS}}),
+    ),
+    ok("image-provenance", "eks registry under a deny binding", EKS_K8S, *vap(), on_cluster(EKS_K8S)),
+    ok("image-provenance", "gke binary authorization", *binary_authorization(), on_cluster(GKE_K8S)),
+    bad(
+        "image-provenance",
+        "docker hub",
+        "runs 'docker.io/library/nginx:1.27', outside the admitted registries",
+        EKS_K8S,
+        *vap(),
+        on_cluster(EKS_K8S, "docker.io/library/nginx:1.27"),
+    ),
+    bad(
+        "image-provenance",
+        "a look-alike path",
+        "outside the admitted registries",
+        EKS_K8S,
+        *vap(),
+        on_cluster(EKS_K8S, REGISTRY.rstrip("/") + "-evil/x:1"),
+    ),
+    bad(
+        "image-provenance",
+        "audit only",
+        "admission control does not limit where images come from",
+        EKS_K8S,
+        *vap(actions=("Audit",)),
+        on_cluster(EKS_K8S),
+    ),
+    bad(
+        "image-provenance",
+        "no admission policy",
+        "admission control does not limit",
+        EKS_K8S,
+        on_cluster(EKS_K8S),
+    ),
+    bad(
+        "image-provenance",
+        "binary authorization not enforced by the cluster",
+        "admission control does not limit",
+        *binary_authorization("DISABLED"),
+        on_cluster(GKE_K8S),
     ),
 ]
 

@@ -226,6 +226,45 @@ INVALID = [
         "mlplatform:models.model1.variants: variant name 'Canary!'",
         id="bad-variant-name",
     ),
+    pytest.param(
+        _model("model2", image={"name": "docker.io/library/embeddings", "tag": "0.9.1"}),
+        "mlplatform:models.model2.image.name: docker.io/library/embeddings is outside the allowed registries "
+        "(none): push it to the cluster's registry and use image.repository, or add its registry to "
+        "mlplatform:imagePolicy.allowedRegistries",
+        id="image-outside-the-allowed-registries",
+    ),
+    pytest.param(
+        lambda d: (
+            d["config"].__setitem__("mlplatform:imagePolicy", {"allowedRegistries": ["nvcr.io/nvidia"]}),
+            _job("train-bert", image={"name": "nvcr.io/nvidia-evil/pytorch", "tag": "24.05"})(d),
+        ),
+        "mlplatform:jobs.train-bert.image.name: nvcr.io/nvidia-evil/pytorch is outside the allowed "
+        "registries (nvcr.io/nvidia)",
+        id="job-image-beside-an-allowed-path",
+    ),
+    pytest.param(
+        _model(
+            "model1", variants={"candidate": {"image": {"name": "ghcr.io/x/vllm", "tag": "1"}, "weight": 10}}
+        ),
+        "mlplatform:models.model1.variants.candidate.image.name: ghcr.io/x/vllm is outside",
+        id="variant-image-outside-the-allowed-registries",
+    ),
+    pytest.param(
+        lambda d: d["config"].__setitem__("mlplatform:imagePolicy", {"allowedRegistries": ["nvidia/*"]}),
+        "mlplatform:imagePolicy.allowedRegistries: 'nvidia/*' is not a registry prefix",
+        id="allow-list-entry-without-a-registry",
+    ),
+    pytest.param(
+        lambda d: d["config"]["mlplatform:clusters"].__setitem__(
+            "second",
+            {
+                **d["config"]["mlplatform:clusters"]["main"],
+                "network": {"cidr": "10.60.0.0/20", "podCidr": "10.64.0.0/14", "serviceCidr": "10.68.0.0/20"},
+            },
+        ),
+        "mlplatform:clusters.second.gcp.project: cluster 'main' is in project acme-ml-dev already",
+        id="two-gke-clusters-in-one-project",
+    ),
 ]
 
 
@@ -265,3 +304,11 @@ def test_defaults_are_production_defaults(dev_config, write_stack):
     assert config.models["model1"].route.strip_prefix is True
     assert config.models["model1"].primary_weight == 90
     assert config.models["model2"].primary_weight == 100
+
+
+def test_an_image_from_an_allowed_registry_is_accepted(dev_config, write_stack):
+    dev_config["config"]["mlplatform:imagePolicy"] = {"allowedRegistries": ["nvcr.io/nvidia/"]}
+    _job("train-bert", image={"name": "nvcr.io/nvidia/pytorch", "tag": "24.05-py3"})(dev_config)
+    stack = load_stack_file(write_stack(dev_config))
+    assert stack.image_policy.prefixes == ["nvcr.io/nvidia/"]
+    assert stack.jobs["train-bert"].image.name == "nvcr.io/nvidia/pytorch"

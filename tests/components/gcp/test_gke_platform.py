@@ -10,6 +10,7 @@ from components.contract import POOL_LABEL
 from components.gcp.cluster import gke_kubeconfig
 from components.gcp.node_pool import gke_pool_contract
 from stacks.clusters import PoolConfig
+from stacks.images import catalogued_charts
 from tests.helpers import dig, one
 
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -161,3 +162,27 @@ def test_pool_contract_targets_gke_labels_and_taints():
 
     cpu = gke_pool_contract("system", PoolConfig(kind="cpu", machine_type="e2-standard-4", min=1, max=3))
     assert cpu.pod_scheduling() == {"nodeSelector": {POOL_LABEL: "system"}}
+
+
+def test_binary_authorization_admits_the_registry_and_the_charts_images_only(prod_plan):
+    cluster = one(prod_plan, CLUSTER)
+    assert dig(cluster.inputs, "binaryAuthorization.evaluationMode") == "PROJECT_SINGLETON_POLICY_ENFORCE"
+    policy = one(prod_plan, "gcp:binaryauthorization/policy:Policy")
+    assert policy.inputs["project"] == "acme-ml-prod"
+    assert policy.inputs["globalPolicyEvaluationMode"] == "ENABLE"  # Google's system images
+    assert policy.inputs["defaultAdmissionRule"]["evaluationMode"] == "ALWAYS_DENY"
+    patterns = [p["namePattern"] for p in policy.inputs["admissionWhitelistPatterns"]]
+    assert patterns[0] == "us-central1-docker.pkg.dev/acme-ml-prod/prod-models/**"
+    assert "nvcr.io/nvidia/k8s/dcgm-exporter*" in patterns
+    assert all(p.endswith("*") for p in patterns)
+    # The cluster enforces the policy from its first pod.
+    assert prod_plan.depends_on(cluster.urn, policy.urn)
+    assert prod_plan.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy") == []
+
+
+def test_every_chart_installed_on_gke_has_its_images_catalogued(dev_plan, prod_plan):
+    # Binary Authorization would refuse the pods of a chart whose images it does not admit.
+    for plan in (dev_plan, prod_plan):
+        for release in plan.of_type("kubernetes:helm.sh/v3:Release"):
+            chart = release.inputs["chart"].rsplit("/", 1)[-1]
+            assert f"{chart}@{release.inputs['version']}" in catalogued_charts(), chart

@@ -66,10 +66,18 @@ class AwsSettings(StrictModel):
     # Further IAM role ARNs given cluster-admin through EKS access entries.
     admin_role_arns: list[str] = Field(default_factory=list)
     # CloudWatch retention of the control-plane logs (one of the values CloudWatch accepts).
-    log_retention_days: int = 90
+    log_retention_days: int = Field(
+        default=90,
+        description="days CloudWatch keeps the control-plane logs (costs money: billed per GB stored; "
+        "prod policy wants 365)",
+    )
     # CloudWatch retention of the VPC's flow logs (every accepted and rejected flow); null: no
     # flow logs. Costs money: CloudWatch bills flow logs per GB ingested and stored.
-    flow_log_retention_days: int | None = 90
+    flow_log_retention_days: int | None = Field(
+        default=90,
+        description="days CloudWatch keeps the VPC flow logs; null: no flow logs (costs money: billed per GB "
+        "ingested and stored)",
+    )
     # EKS bills a version in extended support at six times the standard cluster-hour; only an
     # explicit EXTENDED keeps a cluster on such a version (UpgradePolicy.supportType).
     support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
@@ -153,10 +161,20 @@ class AzureSettings(StrictModel):
     # Control-plane logs (API server, admin audit, autoscaler, Entra guard) go to a Log Analytics
     # workspace kept this many days (30-730, the workspace's retention range); null: none sent.
     # Costs money: Log Analytics bills per GB ingested.
-    log_retention_days: int | None = Field(default=90, ge=30, le=730)
+    log_retention_days: int | None = Field(
+        default=90,
+        ge=30,
+        le=730,
+        description="days the Log Analytics workspace keeps control-plane logs; null: none sent (costs money: "
+        "billed per GB ingested; prod policy wants 365)",
+    )
     # Host-based encryption of node temp disks, caches and OS/data disks. Needs the one-time
     # subscription feature: az feature register --namespace Microsoft.Compute --name EncryptionAtHost.
-    encryption_at_host: bool = True
+    encryption_at_host: bool = Field(
+        default=True,
+        description="encrypt node temp disks and caches on the host (needs the one-time subscription feature "
+        "Microsoft.Compute/EncryptionAtHost)",
+    )
     storage_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS"] = "Standard_LRS"
     # Spot pool name -> highest price paid, USD per node-hour; unlisted spot pools pay up to the
     # on-demand price (-1), which makes evictions capacity-only.
@@ -216,9 +234,15 @@ class RegistryConfig(StrictModel):
 class BucketConfig(StrictModel):
     # Previous versions of overwritten and deleted objects are kept (on by default: a bad write
     # can be undone); they cost storage until they expire.
-    versioning: bool = True
+    versioning: bool = Field(
+        default=True,
+        description="keep previous versions of overwritten and deleted objects (costs money: old versions are "
+        "billed as storage until they expire)",
+    )
     # Noncurrent versions (when versioning) are removed after this many days.
-    noncurrent_retention_days: int = Field(default=30, ge=1, le=3650)
+    noncurrent_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="days a previous object version is kept before it is deleted"
+    )
 
 
 class Taint(StrictModel):

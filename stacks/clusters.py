@@ -165,8 +165,8 @@ class AzureSettings(StrictModel):
         default=90,
         ge=30,
         le=730,
-        description="days the Log Analytics workspace keeps control-plane logs; null: none sent (costs money: "
-        "billed per GB ingested; prod policy wants 365)",
+        description="days the Log Analytics workspace keeps control-plane logs; null: none sent "
+        "(costs money: billed per GB ingested; prod policy wants 365)",
     )
     # Host-based encryption of node temp disks, caches and OS/data disks. Needs the one-time
     # subscription feature: az feature register --namespace Microsoft.Compute --name EncryptionAtHost.
@@ -236,8 +236,8 @@ class BucketConfig(StrictModel):
     # can be undone); they cost storage until they expire.
     versioning: bool = Field(
         default=True,
-        description="keep previous versions of overwritten and deleted objects (costs money: old versions are "
-        "billed as storage until they expire)",
+        description="keep previous versions of overwritten and deleted objects "
+        "(costs money: old versions are billed as storage until they expire)",
     )
     # Noncurrent versions (when versioning) are removed after this many days.
     noncurrent_retention_days: int = Field(

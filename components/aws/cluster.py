@@ -234,9 +234,10 @@ class EksCluster(pulumi.ComponentResource):
 
 
 # Key administration without use (KMS developer guide, "Default key policy", the key
-# administrators statement): the account's IAM policies may manage the key but not decrypt with it.
+# administrators statement, with kms:Create* narrowed to CreateAlias: CreateGrant would let an IAM
+# principal grant itself decrypt): the account's IAM policies may manage the key, not read with it.
 KEY_ADMINISTRATION = (
-    *("kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*"),
+    *("kms:CreateAlias", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*"),
     *("kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource"),
     *("kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand"),
 )

@@ -343,10 +343,10 @@ def aws_kms_key_policy(args, report, config):
             report(f"statement {sid} allows every principal")
         if any(p.endswith(":root") for p in principals):
             administered = True
-            if any(a in ("*", "kms:*", "kms:Decrypt") for a in actions):
+            if any(a in ("*", "kms:*", "kms:Decrypt", "kms:Create*", "kms:CreateGrant") for a in actions):
                 report(
-                    f"statement {sid} lets the account root decrypt: IAM policies alone then decide who "
-                    "reads the key's data"
+                    f"statement {sid} lets the account root decrypt (or grant itself decrypt): IAM policies "
+                    "alone then decide who reads the key's data"
                 )
     if not administered:
         report("no statement lets the account root administer the key: nobody could fix its policy")

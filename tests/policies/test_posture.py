@@ -205,7 +205,7 @@ ROOT_ADMIN = {
     "Sid": "admin",
     "Effect": "Allow",
     "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-    "Action": ["kms:Create*", "kms:Put*", "kms:ScheduleKeyDeletion"],
+    "Action": ["kms:CreateAlias", "kms:Put*", "kms:ScheduleKeyDeletion"],
     "Resource": "*",
 }
 ROLE_USE = {
@@ -784,6 +784,12 @@ CASES = [
         "root decrypts (the default policy)",
         "lets the account root decrypt",
         res(KMS, key_policy({**ROOT_ADMIN, "Action": "kms:*"}, ROLE_USE)),
+    ),
+    bad(
+        "aws-kms-key-policy",
+        "root may grant itself decrypt",
+        "or grant itself decrypt",
+        res(KMS, key_policy({**ROOT_ADMIN, "Action": ["kms:Create*", "kms:Put*"]}, ROLE_USE)),
     ),
     bad("aws-kms-key-policy", "no administrator", "administer the key", res(KMS, key_policy(ROLE_USE))),
     ok(

@@ -34,7 +34,8 @@ def test_secrets_key_has_its_own_policy_root_administers_the_control_plane_uses(
     key = eks.custom("aws:kms/key:Key")["main-secrets"]
     admin, use, grants = json.loads(key["policy"])["Statement"]
     assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
-    assert "kms:Put*" in admin["Action"] and not {"kms:*", "kms:Decrypt", "kms:Encrypt"} & set(
+    assert "kms:Put*" in admin["Action"]
+    assert not {"kms:*", "kms:Decrypt", "kms:Encrypt", "kms:Create*", "kms:CreateGrant"} & set(
         admin["Action"]
     )
     assert use["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/dev-main-control-plane"}

@@ -6,10 +6,11 @@ import argparse
 import gc
 import json
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
-from plan import policy
+from plan import checkov, policy
 from plan.cost import FORMATS, cost_section, estimate_record, render_cost
 from plan.critical_path import render_critical_path
 from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
@@ -60,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", metavar="FILE", help="also write the verdicts as JSON")
     check.add_argument("--list", action="store_true", help="list the rules (Markdown table) and exit")
+    check.add_argument(
+        "--scanner",
+        choices=("pack", "checkov"),
+        default="pack",
+        help="pack: this project's rules (default); checkov: checkov's own Terraform-plan and ARM checks on "
+        "the plan converted to those formats (plan/checkov.py); exit 1 on a failed check",
+    )
     check.set_defaults(handler=cmd_policy)
 
     pack_config = commands.add_parser(
@@ -166,6 +174,11 @@ def cmd_policy(args: argparse.Namespace) -> int:
         stack_file = resolve_stack_file(args.stack, args.config)
         config = policy.pack_config_for(stack_name_for(stack_file), load_stack_file(stack_file), override)
         record = plan_of(stack_file)
+    if args.scanner == "checkov":
+        with tempfile.TemporaryDirectory() as workdir:
+            result = checkov.scan(record, Path(workdir))
+        print(result.render())
+        return EXIT_POLICY if result.failed else EXIT_OK
     report = policy.evaluate(record, config)
     if args.json:
         Path(args.json).write_text(report.to_json())

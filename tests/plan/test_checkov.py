@@ -1,0 +1,75 @@
+"""`plan policy --scanner checkov`: the plan record as a Terraform plan (AWS, Google Cloud) and an
+ARM template (Azure) that checkov's own cloud checks read, and the scan through the CLI."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from plan.checkov import CHECKOV, arm_template, terraform_plan
+from plan.cli import main
+from plan.engine import PROJECT_DIR
+from plan.record import PlanRecord
+
+SNAPSHOTS = PROJECT_DIR / "tests" / "snapshots"
+
+
+@pytest.fixture(scope="module")
+def eks_record() -> PlanRecord:
+    return PlanRecord.read(SNAPSHOTS / "aws-eks.json")
+
+
+def _planned(plan: dict, address: str) -> dict:
+    (found,) = [r for r in plan["planned_values"]["root_module"]["resources"] if r["address"] == address]
+    return found
+
+
+def _references(plan: dict, address: str) -> dict:
+    (found,) = [r for r in plan["configuration"]["root_module"]["resources"] if r["address"] == address]
+    return {key: expression["references"] for key, expression in found["expressions"].items()}
+
+
+def test_aws_resources_become_terraform_arguments_with_blocks_as_lists(eks_record):
+    plan, left_out = terraform_plan(eks_record)
+    cluster = _planned(plan, "aws_eks_cluster.main")["values"]
+    assert cluster["encryption_config"][0]["resources"] == ["secrets"]
+    assert cluster["vpc_config"][0]["endpoint_private_access"] is True
+    assert cluster["enabled_cluster_log_types"] == ["api", "audit", "authenticator"]
+    assert isinstance(_planned(plan, "aws_vpc.main-vpc")["values"]["tags"], dict)  # a map, not a block
+    assert left_out > 0 and plan["terraform_version"]
+
+
+def test_ids_become_references_to_the_resource_that_owns_them(eks_record):
+    plan, _ = terraform_plan(eks_record)
+    assert _references(plan, "aws_flow_log.main-vpc-flow-logs") == {
+        "vpc_id": ["aws_vpc.main-vpc.id", "aws_vpc.main-vpc"]
+    }
+    # The bucket's companions report its name as their id too: the bucket is the one referred to.
+    assert _references(plan, "aws_s3_bucket_public_access_block.main-artifacts")["bucket"][1] == (
+        "aws_s3_bucket.main-artifacts"
+    )
+
+
+def test_azure_resources_become_arm_resources_with_arm_property_names():
+    template, _ = arm_template(PlanRecord.read(SNAPSHOTS / "azure-aks.json"))
+    (account,) = [r for r in template["resources"] if r["type"] == "Microsoft.Storage/storageAccounts"]
+    assert account["properties"]["networkAcls"]["defaultAction"] == "Deny"
+    assert account["properties"]["supportsHttpsTrafficOnly"] is True
+    assert "location" in account and "location" not in account["properties"]
+    assert account["name"] != "aks-storage"  # the physical account name
+
+
+def test_checkov_sees_the_vpc_flow_logs_and_misses_them_once_removed(eks_record, tmp_path, capsys):
+    if not CHECKOV.exists():
+        pytest.fail("checkov is not installed: run `make test` (it bootstraps .venv-checkov)")
+    assert main(["policy", "--record", str(SNAPSHOTS / "aws-eks.json"), "--scanner", "checkov"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("checkov: ") and " passed, " in out
+    assert "CKV2_AWS_11" not in out and "CKV_AWS_58" not in out  # flow logs; EKS secrets encryption
+    broken = copy.deepcopy(eks_record)
+    broken.resources = [r for r in broken.resources if r.type != "aws:ec2/flowLog:FlowLog"]
+    path = tmp_path / "no-flow-logs.json"
+    broken.write(path)
+    assert main(["policy", "--record", str(path), "--scanner", "checkov"]) == 1
+    assert "FAILED CKV2_AWS_11  aws_vpc.main-vpc" in capsys.readouterr().out

@@ -93,11 +93,16 @@ class EksCluster(pulumi.ComponentResource):
         # depends on it, so a destroy deletes the log group only once the cluster is gone (as
         # terraform-aws-eks v21 main.tf orders them); EKS writes into this fixed name, so a
         # replacement must delete the old group first (create-first collides: terraform-aws-eks #3465).
+        log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            name=f"/aws/eks/{args.cluster_name}/cluster",
+            name=log_group_name,
             retention_in_days=args.log_retention_days,
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                delete_before_replace=True,
+                import_=_existing_log_group(log_group_name, self),
+            ),
         )
 
         public = not args.private_endpoint
@@ -240,6 +245,23 @@ def _secrets_key_policy(key_arn: str) -> str:
             ],
         }
     )
+
+
+def _existing_log_group(log_group_name: str, parent: pulumi.Resource) -> str | None:
+    """The control-plane log group's name when it already exists in the account, to adopt it.
+
+    A destroyed cluster's log group comes back: EKS's service-linked role writes the last log
+    events after the group is deleted and re-creates it, untagged and unmanaged, and a Deny on
+    logs:CreateLogGroup does not stop it (terraform-aws-eks #920, #2486, #2763). The next create
+    of a cluster of the same name then fails with ResourceAlreadyExistsException. Importing it
+    instead is safe in every state: a group already in the stack under this id is treated as any
+    other resource, and one that is not is imported, then updated to the program's retention and
+    tags (pulumi/pulumi#19339; docs: "Resource option: import").
+    """
+    found = aws.cloudwatch.get_log_groups(
+        log_group_name_prefix=log_group_name, opts=pulumi.InvokeOptions(parent=parent)
+    )
+    return log_group_name if log_group_name in (found.log_group_names or []) else None
 
 
 def eks_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

@@ -201,6 +201,18 @@ def _addon_version(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@call("aws:cloudwatch/getLogGroups:getLogGroups")
+def _log_groups(args: dict[str, Any]) -> dict[str, Any]:
+    """A fresh account: no log group under any prefix (a test may emulate a leftover one)."""
+    return {
+        "id": args.get("logGroupNamePrefix") or "",
+        "arns": [],
+        "logGroupNames": [],
+        "logGroupNamePrefix": args.get("logGroupNamePrefix"),
+        "region": args.get("region") or "",
+    }
+
+
 @resource("aws:eks/accessEntry:AccessEntry")
 def _eks_access_entry(r: Emulated) -> dict[str, Any]:
     cluster, principal = r.get("clusterName"), r.get("principalArn")

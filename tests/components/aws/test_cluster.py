@@ -7,6 +7,8 @@ import json
 import yaml
 
 from components.aws.cluster import eks_kubeconfig
+from plan import emulators
+from tests.eks_plan import EXAMPLE as EKS_EXAMPLE
 from tests.eks_plan import eks_variant_document
 from tests.helpers import dig
 
@@ -67,6 +69,32 @@ def test_log_group_outlives_the_cluster_and_is_replaced_delete_first(eks):
     # or the new log group and cluster collide with the old ones.
     assert eks.options(log_group).get("deleteBeforeReplace") is True
     assert eks.options((CLUSTER, "main")).get("deleteBeforeReplace") is True
+
+
+def test_a_fresh_account_creates_the_log_group(eks):
+    log_group = ("aws:cloudwatch/logGroup:LogGroup", "main-control-plane")
+    assert "import" not in eks.options(log_group)
+
+
+def test_a_log_group_left_by_a_destroyed_cluster_is_adopted_not_collided_with(plan_of, monkeypatch):
+    # EKS re-creates /aws/eks/<name>/cluster after a destroy (terraform-aws-eks #2763); the next
+    # create would fail with ResourceAlreadyExistsException, so the program imports it.
+    leftover = "/aws/eks/dev-main/cluster"
+    token = "aws:cloudwatch/getLogGroups:getLogGroups"
+    seen = []
+
+    def account_with_leftover(args):
+        seen.append(args["logGroupNamePrefix"])
+        names = [leftover, f"{leftover}-other"] if leftover.startswith(args["logGroupNamePrefix"]) else []
+        return {"id": args["logGroupNamePrefix"], "arns": [], "logGroupNames": names}
+
+    monkeypatch.setitem(emulators.CALLS, token, account_with_leftover)
+    record = plan_of(yaml.safe_load(EKS_EXAMPLE.read_text()))
+    (group,) = record.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert seen == [leftover]
+    assert group.options["import"] == leftover and group.id == leftover
+    # Adopted with the program's retention, which the update after the import applies.
+    assert group.inputs["retentionInDays"] == 30
 
 
 def test_extended_support_is_set_only_when_chosen(plan_of):

@@ -147,9 +147,28 @@ class StackConfig(StrictModel):
             self._check_team(where, job.team)
             _check_workload(where, job, cluster_name, cluster)
             _check_parallel_job(where, name, job, self.parallelism_of(job), cluster)
+            self._check_peers_service_name(where, name, job)
         # Last: a workload that cannot fit its own pool says so before the team's quota does.
         self._quotas_hold_their_workloads()
         return self
+
+    def _check_peers_service_name(self, where: tuple[str, ...], name: str, job: JobConfig) -> None:
+        """A distributed job's headless Service is named after the job, next to the Services of the
+        models (`<model>`, `<model>-<variant>`) in the same namespace."""
+        if self.parallelism_of(job) == 1:
+            return
+        for model_name, model in self.models.items():
+            same_namespace = (self.cluster_of(model), self.team_of(model)) == (
+                self.cluster_of(job),
+                self.team_of(job),
+            )
+            services = {model_name, *(f"{model_name}-{variant}" for variant in model.variants)}
+            if same_namespace and name in services:
+                raise rule_error(
+                    where,
+                    f"its pods' headless Service {name!r} would clash with the Service of model "
+                    f"{model_name!r} in namespace {self.team_of(job)!r}: rename the job",
+                )
 
     def _team_identities_work_on_their_clusters(self) -> None:
         """A RoleBinding subject grants nothing unless the cluster's tokens carry it."""
@@ -280,6 +299,14 @@ class StackConfig(StrictModel):
                 warning = versions.expiry_warning(cluster.cloud, cluster.kubernetes_version, phase, today)
                 if warning:
                     found.append(f"mlplatform:clusters.{name}.kubernetesVersion: {warning}: plan the upgrade")
+        for name, job in self.jobs.items():
+            pool = self.clusters[self.cluster_of(job)].pools[job.pool]
+            if job.restart_policy == "OnFailure" and pool.spot:
+                # A pod failure policy (components/k8s/jobs.py) needs restartPolicy Never.
+                found.append(
+                    f"mlplatform:jobs.{name}.restartPolicy: OnFailure on spot pool {job.pool!r}: every "
+                    "preemption counts against backoffLimit; restartPolicy Never lets them not count"
+                )
         return found
 
     @property

@@ -21,18 +21,22 @@ from components.k8s.pod import (
     workload_service_account,
 )
 
-# torchrun's default rendezvous port (PyTorch docs, "torchrun (Elastic Launch)": --master-port).
+# torchrun's default rendezvous port (https://docs.pytorch.org/docs/stable/elastic/run.html,
+# --master-port).
 RENDEZVOUS_PORT = 29500
 # The Job controller labels each pod with its Job's name (for a CronJob: the run's Job) and
-# annotates it with its completion index (Kubernetes docs, "Jobs": "Job labels" and "Completion
-# mode"); the index also reaches the container as JOB_COMPLETION_INDEX, set by Kubernetes.
+# annotates it with its completion index; the index also reaches the container as
+# JOB_COMPLETION_INDEX, set by Kubernetes
+# (https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-labels, #completion-mode).
 JOB_NAME_FIELD = "metadata.labels['batch.kubernetes.io/job-name']"
 COMPLETION_INDEX_FIELD = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
 # Spot preemptions, node drains and evictions mark the pod with the DisruptionTarget condition
-# (Kubernetes docs, "Disruptions": Pod disruption conditions); Ignore replaces the pod without
-# counting it against backoffLimit ("Jobs": Pod failure policy; GA in 1.31, below every version
-# the catalogs offer). The API admits podFailurePolicy only with restartPolicy Never; `status`
-# is required by the batch/v1 schema of 1.30 (kubernetes-validate, tests/manifests).
+# (https://kubernetes.io/docs/concepts/workloads/pods/disruptions/#pod-disruption-conditions);
+# Ignore replaces the pod without counting it against backoffLimit
+# (https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy; GA in
+# 1.31, below every version the catalogs offer). The API admits podFailurePolicy only with
+# restartPolicy Never; `status` is required by the batch/v1 schema of 1.30 (kubernetes-validate,
+# tests/manifests).
 IGNORE_DISRUPTIONS = {
     "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
 }
@@ -121,11 +125,13 @@ class BatchJob(pulumi.ComponentResource):
         if distributed:
             peers = {"app.kubernetes.io/name": args.job, "app.kubernetes.io/component": component}
             # Indexed pods are named <job>-<index>; with this headless Service as their subdomain
-            # they resolve as <job>-<index>.<service> (Kubernetes docs, "Jobs": Indexed Job with
-            # pod-to-pod communication). On GKE the same shape (Indexed, subdomain, parallelism
-            # above 1, google.com/tpu requested) makes GKE's webhook set TPU_WORKER_ID and
-            # TPU_WORKER_HOSTNAMES for a multi-host slice (GKE docs, "Deploy TPU workloads in GKE
-            # Standard", multi-host workload), so the platform sets neither.
+            # they resolve as <job>-<index>.<service>
+            # (https://kubernetes.io/docs/tasks/job/job-with-pod-to-pod-communication). On GKE the
+            # same shape (Indexed, subdomain, parallelism above 1, google.com/tpu requested) makes
+            # GKE's mutating webhook set TPU_WORKER_ID and TPU_WORKER_HOSTNAMES for a multi-host
+            # slice (https://cloud.google.com/kubernetes-engine/docs/how-to/tpus, multi-host
+            # workload; quoted in abatilo/gke-tpu-env-injector's README), so the platform sets
+            # neither.
             k8s.core.v1.Service(
                 f"{name}-peers",
                 metadata=object_metadata(args.job, args.namespace, labels),

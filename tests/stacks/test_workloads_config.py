@@ -254,6 +254,12 @@ INVALID = [
         id="distributed-job-hostname-too-long",
     ),
     pytest.param(
+        _renamed_job("train-bert", "model1-candidate", parallelism=2),
+        "mlplatform:jobs.model1-candidate: its pods' headless Service 'model1-candidate' would clash with "
+        "the Service of model 'model1' in namespace 'ml': rename the job",
+        id="distributed-job-service-named-like-a-model-variant",
+    ),
+    pytest.param(
         # A CronJob's runs are named <cronjob>-<8 digits>: 52 + 9 + len("-10") = 64.
         _renamed_job("nightly-batch", "n" * 52, parallelism=11),
         f"mlplatform:jobs.{'n' * 52}: its pods' hostnames (<job>-<index>) would be 64 characters, beyond the "
@@ -321,3 +327,12 @@ def test_a_distributed_job_beyond_its_pool_exits_2_naming_the_key(dev_config, wr
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "mlplatform:jobs.train-bert.parallelism: 4 pods at once" in err
+
+
+def test_on_failure_restarts_on_a_spot_pool_are_a_warning(dev_config, write_stack):
+    assert load_stack_file(write_stack(dev_config)).warnings == []
+    dev_config["config"]["mlplatform:jobs"]["train-bert"]["restartPolicy"] = "OnFailure"
+    assert load_stack_file(write_stack(dev_config)).warnings == [
+        "mlplatform:jobs.train-bert.restartPolicy: OnFailure on spot pool 'gpu-t4': every preemption counts "
+        "against backoffLimit; restartPolicy Never lets them not count"
+    ]

@@ -140,14 +140,35 @@ class StackConfig(StrictModel):
                 )
         self._derived_names_unique()
         self._team_identities_work_on_their_clusters()
-        self._quotas_hold_their_workloads()
         for name, job in self.jobs.items():
             where = ("jobs", name)
             _check_name(where, name, MAX_JOB_NAME if job.schedule else 63)
             cluster_name, cluster = self._placement(where, job.cluster)
             self._check_team(where, job.team)
             _check_workload(where, job, cluster_name, cluster)
+            _check_parallel_job(where, name, job, self.parallelism_of(job), cluster)
+            self._check_peers_service_name(where, name, job)
+        # Last: a workload that cannot fit its own pool says so before the team's quota does.
+        self._quotas_hold_their_workloads()
         return self
+
+    def _check_peers_service_name(self, where: tuple[str, ...], name: str, job: JobConfig) -> None:
+        """A distributed job's headless Service is named after the job, next to the Services of the
+        models (`<model>`, `<model>-<variant>`) in the same namespace."""
+        if self.parallelism_of(job) == 1:
+            return
+        for model_name, model in self.models.items():
+            same_namespace = (self.cluster_of(model), self.team_of(model)) == (
+                self.cluster_of(job),
+                self.team_of(job),
+            )
+            services = {model_name, *(f"{model_name}-{variant}" for variant in model.variants)}
+            if same_namespace and name in services:
+                raise rule_error(
+                    where,
+                    f"its pods' headless Service {name!r} would clash with the Service of model "
+                    f"{model_name!r} in namespace {self.team_of(job)!r}: rename the job",
+                )
 
     def _team_identities_work_on_their_clusters(self) -> None:
         """A RoleBinding subject grants nothing unless the cluster's tokens carry it."""
@@ -178,7 +199,7 @@ class StackConfig(StrictModel):
                     _add_pods(need, model.resources, model.minimum_replicas)
             for job in self.jobs.values():
                 if self.team_of(job) == team_name:
-                    _add_pods(need, job.resources, job.parallelism)
+                    _add_pods(need, job.resources, self.parallelism_of(job))
             quota = team.quota
             have = {
                 "cpu": kubernetes_rules.quantity(quota.cpu),
@@ -259,6 +280,14 @@ class StackConfig(StrictModel):
     def team_of(self, workload: ModelConfig | JobConfig) -> str:
         return workload.team or next(iter(self.teams))
 
+    def parallelism_of(self, job: JobConfig) -> int:
+        """The job's pods at once: as configured, else a multi-host TPU slice's hosts, else 1."""
+        if job.parallelism is not None:
+            return job.parallelism
+        cluster = self.clusters.get(self.cluster_of(job))
+        pool = cluster.pools.get(job.pool) if cluster else None
+        return pool.tpu_slice.hosts if pool and pool.tpu_slice and pool.tpu_multi_host else 1
+
     @property
     def warnings(self) -> list[str]:
         """What is valid today but needs attention soon (e.g. a version's support ending)."""
@@ -270,6 +299,14 @@ class StackConfig(StrictModel):
                 warning = versions.expiry_warning(cluster.cloud, cluster.kubernetes_version, phase, today)
                 if warning:
                     found.append(f"mlplatform:clusters.{name}.kubernetesVersion: {warning}: plan the upgrade")
+        for name, job in self.jobs.items():
+            pool = self.clusters[self.cluster_of(job)].pools[job.pool]
+            if job.restart_policy == "OnFailure" and pool.spot:
+                # A pod failure policy (components/k8s/jobs.py) needs restartPolicy Never.
+                found.append(
+                    f"mlplatform:jobs.{name}.restartPolicy: OnFailure on spot pool {job.pool!r}: every "
+                    "preemption counts against backoffLimit; restartPolicy Never lets them not count"
+                )
         return found
 
     @property
@@ -334,6 +371,51 @@ def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster
             f"{model.pool!r} holds {pool.max * per_node} at its max of {pool.max} nodes: raise the pool's "
             "max or lower the minimum",
         )
+
+
+# A pod's hostname is a DNS label of at most 63 characters; the Job controller sets an Indexed
+# pod's to <job>-<index>, untruncated (kubernetes pkg/controller/job/job_controller.go,
+# manageJob), and a CronJob names its Jobs <cronjob>-<minutes since the epoch> (8 digits today,
+# pkg/controller/cronjob getJobName).
+MAX_HOSTNAME = 63
+CRONJOB_RUN_SUFFIX = len("-12345678")
+
+
+def _check_parallel_job(
+    where: tuple[str, ...], name: str, job: JobConfig, pods: int, cluster: ClusterConfig
+) -> None:
+    """A distributed job's pods run together: a multi-host TPU slice is exactly its hosts, all
+    pods fit the pool at its max at once (one missing rank stalls the rest), and each pod's
+    hostname (its rank's address) is a DNS label."""
+    pool = cluster.pools[job.pool]
+    tpu_slice = pool.tpu_slice
+    if tpu_slice is not None and tpu_slice.multi_host and pods != tpu_slice.hosts:
+        raise rule_error(
+            (*where, "parallelism"),
+            f"pool {job.pool!r} is a {pool.topology} slice of {tpu_slice.hosts} hosts that GKE runs as "
+            f"one unit: one pod per host, so parallelism is {tpu_slice.hosts} (or leave it unset)",
+        )
+    per_node = pool.gpus_per_node if pool.kind == "gpu" else pool.tpu_chips_per_node
+    per_pod = job.resources.gpu or job.resources.tpu
+    known_nodes = cluster.cloud != "existing" or pool.accelerator_count is not None
+    if per_pod and pool.kind != "cpu" and known_nodes:
+        fit = pool.max * (per_node // per_pod)
+        if pods > fit:
+            raise rule_error(
+                (*where, "parallelism"),
+                f"{pods} pods at once need {pods * per_pod} accelerators, but pool {job.pool!r} holds "
+                f"{fit} such pods at its max of {pool.max} nodes: raise the pool's max or lower parallelism",
+            )
+    if pods > 1:
+        base = len(name) + (CRONJOB_RUN_SUFFIX if job.schedule else 0)
+        hostname = base + len(f"-{pods - 1}")
+        if hostname > MAX_HOSTNAME:
+            raise rule_error(
+                where,
+                f"its pods' hostnames (<job>-<index>) would be {hostname} characters, beyond the "
+                f"{MAX_HOSTNAME} of a DNS label: shorten the job name to at most "
+                f"{MAX_HOSTNAME - hostname + len(name)}",
+            )
 
 
 def _check_name(where: tuple[str, ...], name: str, max_length: int) -> None:

@@ -188,13 +188,19 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
         team = stack.team_of(job)
         BatchJob(
             f"{cluster_name}-{job_name}",
-            _job_args(job_name, job, team, handle, labels, [namespaces[team]]),
+            _job_args(job_name, job, stack.parallelism_of(job), team, handle, labels, [namespaces[team]]),
             opts=k8s_opts,
         )
 
 
 def _job_args(
-    name: str, job: JobConfig, team: str, handle: ClusterHandle, labels: dict[str, str], depends_on: list
+    name: str,
+    job: JobConfig,
+    parallelism: int,
+    team: str,
+    handle: ClusterHandle,
+    labels: dict[str, str],
+    depends_on: list,
 ) -> BatchJobArgs:
     schedule = None
     if job.schedule is not None:
@@ -220,7 +226,7 @@ def _job_args(
         restart_policy=job.restart_policy,
         active_deadline_seconds=job.active_deadline_seconds,
         ttl_seconds_after_finished=job.ttl_seconds_after_finished,
-        parallelism=job.parallelism,
+        parallelism=parallelism,
         schedule=schedule,
         labels=labels,
         buckets=dict(job.buckets),

@@ -18,3 +18,10 @@ def dig(value: Any, path: str) -> Any:
     for part in path.split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]
     return value
+
+
+def multi_host_tpu(document: dict[str, Any]) -> dict[str, Any]:
+    """The prod stack with its TPU pool as a 4x4 v5e slice: 4 hosts of 4 chips, one unit."""
+    pool = document["config"]["mlplatform:clusters"]["main"]["pools"]["tpu-v5e"]
+    pool.update(topology="4x4", min=0, max=4)
+    return document

@@ -29,7 +29,7 @@ def test_pools_are_selected_by_the_declared_node_labels_and_taints(existing_plan
     assert pod["containers"][0]["image"] == "registry.lab.acme.example/models/chat-server:0.7.2"
     job = one(existing_plan, "kubernetes:batch/v1:Job").inputs["spec"]
     assert (job["parallelism"], job["completions"], job["completionMode"]) == (2, 2, "Indexed")
-    assert dig(job, "template.spec.restartPolicy") == "OnFailure"
+    assert dig(job, "template.spec.restartPolicy") == "Never"
 
 
 def test_ingress_uses_the_clusters_own_controller_class(existing_plan):

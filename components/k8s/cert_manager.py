@@ -75,7 +75,10 @@ class CertManager(pulumi.ComponentResource):
                 {
                     # cert-manager v1.19 ACMEChallengeSolverHTTP01GatewayHTTPRoute: the solver's
                     # HTTPRoute attaches to the port-80 listener; its Service needs no NodePort
-                    # (AGC reaches pod IPs), and its pod runs on the system pool.
+                    # (AGC reaches pod IPs), and its pod runs on the system pool. The solver pod
+                    # runs as non-root with RuntimeDefault seccomp, no capabilities and a
+                    # read-only root (pkg/issuer/acme/http/pod.go at v1.19.1), so the gateway
+                    # namespace's `restricted` Pod Security level admits it.
                     "http01": {
                         "gatewayHTTPRoute": {
                             "parentRefs": [

@@ -85,9 +85,8 @@ class Fanout(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.routing.ready]),
         )
         tls = args.routing.tls
-        entry = [gateway]
         if tls is not None:
-            entry.extend(self._tls_objects(name, args, labels, tls, gateway))
+            self._tls_objects(name, args, labels, tls, gateway)
         # Models attach to the HTTPS listener when there is one; port 80 then only redirects.
         section = "https" if tls is not None else "http"
         for route in args.routes:
@@ -120,7 +119,7 @@ class Fanout(pulumi.ComponentResource):
                 kind="HTTPRoute",
                 metadata=object_metadata(route.model, route.namespace, labels),
                 spec=spec,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*entry, *_services([route])]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway, *_services([route])]),
             )
             if args.routing.route_timeouts == "agc-route-policy" and route.timeout_seconds is not None:
                 self._route_policy(name, route, labels, http_route)
@@ -132,30 +131,27 @@ class Fanout(pulumi.ComponentResource):
         labels: dict[str, str],
         tls: EntryTls,
         gateway: pulumi.Resource,
-    ) -> list[pulumi.Resource]:
+    ) -> None:
         """The port-80 redirect to HTTPS and, with cert-manager, the listener's Certificate."""
-        created: list[pulumi.Resource] = []
         if tls.cluster_issuer is not None and tls.secret_name is not None:
             # cert-manager v1.19 Certificate: the issuer keeps the listener's Secret filled (the
-            # Gateway's own namespace: Gateway API certificateRefs default to it).
-            created.append(
-                k8s.apiextensions.CustomResource(
-                    f"{name}-certificate",
-                    api_version="cert-manager.io/v1",
-                    kind="Certificate",
-                    metadata=object_metadata(GATEWAY_NAME, GATEWAY_NAMESPACE, labels),
-                    spec={
-                        "secretName": tls.secret_name,
-                        "dnsNames": list(args.hosts),
-                        "issuerRef": {
-                            "group": "cert-manager.io",
-                            "kind": "ClusterIssuer",
-                            "name": tls.cluster_issuer,
-                        },
-                        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            # Gateway's own namespace: Gateway API certificateRefs default to it). The private key
+            # is cert-manager's default (RSA 2048, rotated at each renewal since v1.18).
+            k8s.apiextensions.CustomResource(
+                f"{name}-certificate",
+                api_version="cert-manager.io/v1",
+                kind="Certificate",
+                metadata=object_metadata(GATEWAY_NAME, GATEWAY_NAMESPACE, labels),
+                spec={
+                    "secretName": tls.secret_name,
+                    "dnsNames": list(args.hosts),
+                    "issuerRef": {
+                        "group": "cert-manager.io",
+                        "kind": "ClusterIssuer",
+                        "name": tls.cluster_issuer,
                     },
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
-                )
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
             )
         redirect: dict = {
             "parentRefs": [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": "http"}],
@@ -171,17 +167,14 @@ class Fanout(pulumi.ComponentResource):
         }
         if args.hosts:
             redirect["hostnames"] = list(args.hosts)
-        created.append(
-            k8s.apiextensions.CustomResource(
-                f"{name}-https-redirect",
-                api_version="gateway.networking.k8s.io/v1",
-                kind="HTTPRoute",
-                metadata=object_metadata("https-redirect", GATEWAY_NAMESPACE, labels),
-                spec=redirect,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
-            )
+        k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="HTTPRoute",
+            metadata=object_metadata("https-redirect", GATEWAY_NAMESPACE, labels),
+            spec=redirect,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
         )
-        return created
 
     def _route_policy(
         self, name: str, route: RouteSpec, labels: dict[str, str], http_route: pulumi.Resource

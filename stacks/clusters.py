@@ -351,6 +351,10 @@ class PoolConfig(StrictModel):
 _RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
+def _camel(snake: str) -> str:
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), snake)
+
+
 def _snake(camel: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
 
@@ -369,15 +373,60 @@ GATEWAY_CLOUDS = {"gcp", "azure", "existing"}
 WEIGHTED_INGRESS_CLOUDS = {"aws"}
 
 
+# RFC 1123 host name (Kubernetes IsDNS1123Subdomain, lowercase): labels of letters, digits and
+# '-', at most 63 characters each and 253 in all. A certificate is issued for it, so at least two
+# labels and no wildcard (HTTP-01 and load-balancer authorisation cannot prove a wildcard).
+DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+)
+# Where the platform issues the entry point's certificate itself: GKE Gateway (Certificate
+# Manager), the EKS ALB Ingress (ACM), AKS Application Gateway for Containers (cert-manager with
+# Let's Encrypt). Elsewhere the entry point serves a Secret that `tls.secretName` names.
+MANAGED_TLS = {
+    ("gcp", "gateway"): "Certificate Manager",
+    ("aws", "ingress"): "ACM",
+    ("azure", "gateway"): "cert-manager (Let's Encrypt)",
+}
+
+
+class TlsConfig(StrictModel):
+    """Where the entry point's certificate comes from, when the platform does not issue it."""
+
+    # A kubernetes.io/tls Secret: in the gateway namespace for a Gateway, in every team namespace
+    # that has an Ingress.
+    secret_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)
+    # A cert-manager ClusterIssuer (installed by you) that keeps `secretName` filled.
+    cluster_issuer: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    # AKS gateway: the Let's Encrypt account's contact address (optional).
+    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class RoutingConfig(StrictModel):
     """The cluster's fanout entry point: Gateway API (GKE's managed gateway, AKS's Application
-    Gateway for Containers) or an Ingress."""
+    Gateway for Containers) or an Ingress; HTTPS unless `insecureHttp: true`."""
 
     mode: Literal["gateway", "ingress"] | None = None
     # Overrides the cloud's class (required for an existing cluster: its controller's class).
     class_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-    # Host name served (DNS is managed outside); none: any host.
-    host: str | None = Field(default=None, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
+    # Host names served, and named in the certificate (DNS is managed outside: point them at the
+    # entry point's address). None: any host, which only plain HTTP allows on managed clouds.
+    hosts: list[str] = Field(default_factory=list)
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    # Plain HTTP on port 80 only: say so explicitly (the stack logs a warning).
+    insecure_http: bool = False
+
+    @field_validator("hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not DNS_NAME.match(host):
+                raise ValueError(
+                    f"{host!r} is not a DNS host name (RFC 1123: lowercase labels of letters, digits "
+                    "and '-', at least two, no wildcard), e.g. ml.dev.example.com"
+                )
+        if len(set(hosts)) != len(hosts):
+            raise ValueError("a host is listed twice")
+        return hosts
 
 
 class ClusterConfig(StrictModel):
@@ -451,6 +500,7 @@ class ClusterConfig(StrictModel):
                 ("routing", "className"),
                 "an existing cluster needs the class of its gateway or ingress controller",
             )
+        self._check_tls()
         has_system_pool = any(p.kind == "cpu" and not p.spot and p.min >= 1 for p in self.pools.values())
         if self.cloud != "existing" and not has_system_pool:
             raise rule_error(
@@ -461,6 +511,51 @@ class ClusterConfig(StrictModel):
         if self.cloud == "azure":
             check_aks_cluster(self)
         return self
+
+    def _check_tls(self) -> None:
+        routing, tls = self.routing, self.routing.tls
+        if routing.insecure_http:
+            if tls.model_fields_set:
+                raise rule_error(("routing", "tls"), "insecureHttp: true serves plain HTTP; remove tls")
+            return
+        if self.managed_tls:
+            if not routing.hosts:
+                issuer = MANAGED_TLS[self.cloud, self.routing_mode]
+                raise rule_error(
+                    ("routing", "hosts"),
+                    f"the entry point serves HTTPS with a certificate {issuer} issues for its host "
+                    "names: list them (e.g. hosts: [ml.dev.example.com]), or set insecureHttp: true",
+                )
+            for key in ("secret_name", "cluster_issuer"):
+                if getattr(tls, key) is not None:
+                    raise rule_error(
+                        ("routing", "tls", _camel(key)),
+                        "the platform issues this entry point's certificate; remove it",
+                    )
+        else:
+            if tls.secret_name is None:
+                raise rule_error(
+                    ("routing", "tls", "secretName"),
+                    f"this entry point ({self.routing_mode} on {self.cloud}) serves HTTPS from a "
+                    "kubernetes.io/tls Secret: name it (cert-manager can fill it: tls.clusterIssuer), "
+                    "or set insecureHttp: true",
+                )
+            if tls.cluster_issuer is not None and not routing.hosts:
+                raise rule_error(
+                    ("routing", "hosts"),
+                    "cert-manager issues the certificate for the host names: list routing.hosts",
+                )
+        if tls.acme_email is not None and (self.cloud, self.routing_mode) != ("azure", "gateway"):
+            raise rule_error(
+                ("routing", "tls", "acmeEmail"),
+                "acmeEmail is the Let's Encrypt account of AKS's Application Gateway for "
+                "Containers; remove it",
+            )
+
+    @property
+    def managed_tls(self) -> bool:
+        """The platform issues the entry point's certificate (MANAGED_TLS), unless plain HTTP."""
+        return not self.routing.insecure_http and (self.cloud, self.routing_mode) in MANAGED_TLS
 
     @model_validator(mode="after")
     def _gke_rules(self) -> ClusterConfig:

@@ -299,6 +299,11 @@ class StackConfig(StrictModel):
                 warning = versions.expiry_warning(cluster.cloud, cluster.kubernetes_version, phase, today)
                 if warning:
                     found.append(f"mlplatform:clusters.{name}.kubernetesVersion: {warning}: plan the upgrade")
+            if cluster.routing.insecure_http:
+                found.append(
+                    f"mlplatform:clusters.{name}.routing.insecureHttp: the entry point serves plain HTTP "
+                    "(no TLS): requests and API keys cross the network readable"
+                )
         for name, job in self.jobs.items():
             pool = self.clusters[self.cluster_of(job)].pools[job.pool]
             if job.restart_policy == "OnFailure" and pool.spot:

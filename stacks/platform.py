@@ -178,7 +178,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 class_name=class_name or "",
                 routing=routing,
                 routes=routes,
-                host=cluster.routing.host,
+                hosts=tuple(cluster.routing.hosts),
                 labels=labels,
             ),
             opts=k8s_opts,
@@ -311,4 +311,6 @@ def export_outputs(handles: dict[str, ClusterHandle]) -> None:
         if handle.registry_url is not None:
             output["registry"] = handle.registry_url
         output["buckets"] = dict(handle.buckets)
+        if handle.certificate_dns_records is not None:
+            output["certificateDnsRecords"] = handle.certificate_dns_records
         pulumi.export(name, output)

@@ -11,13 +11,14 @@ import pulumi_aws as aws
 from components.aws.addons import EksAddons, EksAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.bucket import S3Bucket, S3BucketArgs
+from components.aws.certificate import AcmCertificate, AcmCertificateArgs, https_annotations
 from components.aws.cluster import EksCluster, EksClusterArgs
 from components.aws.identity import EksWorkloadIdentity, NodeRole, NodeRoleArgs, role_name
 from components.aws.load_balancer import INGRESS_CLASS, LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import EksNetwork, EksNetworkArgs
 from components.aws.node_group import EksNodeGroup, EksNodeGroupArgs
 from components.aws.registry import EcrRegistry, EcrRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, Routing
+from components.handle import ClusterAccess, ClusterHandle, EntryTls, Routing
 from components.naming import fitted_name
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
@@ -200,6 +201,14 @@ class EksPlatform(pulumi.ComponentResource):
             for bucket_name, bucket in config.buckets.items()
         }
 
+        self.certificate = None
+        ingress_annotations = alb_annotations(cluster_name, tags)
+        if config.managed_tls:
+            self.certificate = AcmCertificate(
+                f"{name}-tls", AcmCertificateArgs(hosts=tuple(config.routing.hosts)), opts=child
+            )
+            ingress_annotations.update(https_annotations(self.certificate.certificate.arn))
+
         self.handle = ClusterHandle(
             name=name,
             cloud="aws",
@@ -210,7 +219,8 @@ class EksPlatform(pulumi.ComponentResource):
                 gateway_class=None,
                 ingress_class=INGRESS_CLASS,
                 ingress_weights="alb-actions",
-                ingress_annotations=alb_annotations(cluster_name, tags),
+                ingress_annotations=ingress_annotations,
+                tls=EntryTls() if self.certificate else None,
                 health_check="alb-annotation",
                 ready=(self.load_balancer_controller,),
                 # The ALB reaches pod IPs (target type ip) from its addresses in the public subnets.
@@ -236,6 +246,7 @@ class EksPlatform(pulumi.ComponentResource):
             access=ClusterAccess(
                 self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
             ),
+            certificate_dns_records=self.certificate.dns_records if self.certificate else None,
         )
         self.register_outputs(
             {
@@ -246,7 +257,7 @@ class EksPlatform(pulumi.ComponentResource):
         )
 
 
-def alb_annotations(cluster_name: str, tags: dict[str, str]) -> dict[str, str]:
+def alb_annotations(cluster_name: str, tags: dict[str, str]) -> dict[str, pulumi.Input[str]]:
     """What every Ingress of the fanout tells the AWS Load Balancer Controller."""
     return {
         "alb.ingress.kubernetes.io/scheme": "internet-facing",

@@ -8,12 +8,13 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gcp.bucket import GcsBucket, GcsBucketArgs
+from components.gcp.certificates import CERTMAP_ANNOTATION, ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
 from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdentityArgs, account_id
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, Egress, Routing
+from components.handle import ClusterAccess, ClusterHandle, Egress, EntryTls, Routing, secret_tls
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -140,6 +141,19 @@ class GkePlatform(pulumi.ComponentResource):
             for bucket_name, bucket in config.buckets.items()
         }
 
+        self.certificate = None
+        if config.managed_tls:
+            self.certificate = ManagedCertificate(
+                f"{name}-tls",
+                ManagedCertificateArgs(
+                    project=settings.project,
+                    prefix=f"{args.environment}-{name}",
+                    hosts=tuple(config.routing.hosts),
+                    labels=labels,
+                ),
+                opts=child,
+            )
+
         self.handle = ClusterHandle(
             name=name,
             cloud="gcp",
@@ -152,6 +166,7 @@ class GkePlatform(pulumi.ComponentResource):
                 health_check="gke-policy",
                 # Google front ends and health checkers reach pods (container-native LB) from here.
                 source_cidrs=GOOGLE_LB_RANGES,
+                **self._tls(config),
             ),
             registry_url=self.registry.url if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
@@ -170,6 +185,7 @@ class GkePlatform(pulumi.ComponentResource):
             access=ClusterAccess(
                 self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
             ),
+            certificate_dns_records=self.certificate.dns_records if self.certificate else None,
         )
         self.register_outputs(
             {
@@ -178,6 +194,15 @@ class GkePlatform(pulumi.ComponentResource):
                 "buckets": self.handle.buckets,
             }
         )
+
+    def _tls(self, config: ClusterConfig) -> dict:
+        """The Gateway serves the Certificate Manager map; a `gce` Ingress the stack's Secret."""
+        if self.certificate is None:
+            return {"tls": secret_tls(config)}
+        return {
+            "tls": EntryTls(),
+            "gateway_annotations": {CERTMAP_ANNOTATION: self.certificate.certificate_map.name},
+        }
 
 
 def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:

@@ -275,3 +275,23 @@ def _bucket(r: Emulated) -> dict[str, Any]:
 def _bucket_configuration(r: Emulated) -> dict[str, Any]:
     # Each bucket sub-resource is identified by its bucket.
     return {"id": r.get("bucket")}
+
+
+@resource("aws:acm/certificate:Certificate")
+def _acm_certificate(r: Emulated) -> dict[str, Any]:
+    # DNS validation: one CNAME per name of the certificate (ACM DescribeCertificate,
+    # DomainValidationOptions.ResourceRecord).
+    names = [r.get("domainName"), *(r.get("subjectAlternativeNames") or [])]
+    certificate_id = f"{stable_hex(r.urn, 8)}-{stable_hex(r.urn + '/1', 4)}-{stable_hex(r.urn + '/2', 4)}"
+    return {
+        "arn": _arn(r, "acm", f"certificate/{certificate_id}"),
+        "domainValidationOptions": [
+            {
+                "domainName": name,
+                "resourceRecordName": f"_{stable_hex(name, 32)}.{name}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{stable_hex(r.urn + name, 32)}.acm-validations.aws.",
+            }
+            for name in names
+        ],
+    }

@@ -79,3 +79,28 @@ def _bucket(r: Emulated) -> dict[str, Any]:
         "url": f"gs://{name}",
         "selfLink": f"https://www.googleapis.com/storage/v1/b/{name}",
     }
+
+
+@resource("gcp:certificatemanager/dnsAuthorization:DnsAuthorization")
+def _dns_authorization(r: Emulated) -> dict[str, Any]:
+    # The CNAME Certificate Manager asks for ("Create a DNS authorization": dnsResourceRecord).
+    domain = r.get("domain")
+    return {
+        "id": f"projects/{_project(r)}/locations/global/dnsAuthorizations/{r.get('name')}",
+        "dnsResourceRecords": [
+            {
+                "name": f"_acme-challenge.{domain}.",
+                "type": "CNAME",
+                "data": f"{stable_hex(r.urn, 12)}.{r.digest(2)}.authorize.certificatemanager.goog.",
+            }
+        ],
+    }
+
+
+@resource(
+    "gcp:certificatemanager/certificate:Certificate",
+    "gcp:certificatemanager/certificateMap:CertificateMap",
+)
+def _certificate_manager(r: Emulated) -> dict[str, Any]:
+    kind = "certificates" if r.typ.endswith(":Certificate") else "certificateMaps"
+    return {"id": f"projects/{_project(r)}/locations/global/{kind}/{r.get('name')}"}

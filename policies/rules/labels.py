@@ -26,6 +26,10 @@ GCP_TAGGABLE = {
     "gcp:container/nodePool:NodePool": LabelField("nodeConfig.resourceLabels", provider_defaults=False),
     "gcp:storage/bucket:Bucket": LabelField("labels"),
     "gcp:artifactregistry/repository:Repository": LabelField("labels"),
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": LabelField("labels"),
+    "gcp:certificatemanager/certificate:Certificate": LabelField("labels"),
+    "gcp:certificatemanager/certificateMap:CertificateMap": LabelField("labels"),
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": LabelField("labels"),
 }
 AWS_TAGGABLE = {
     token: LabelField("tags")
@@ -49,6 +53,7 @@ AWS_TAGGABLE = {
         "aws:ecr/repository:Repository",
         "aws:s3/bucket:Bucket",
         "aws:cloudwatch/logGroup:LogGroup",
+        "aws:acm/certificate:Certificate",
     )
 }
 AZURE_TAGGABLE = {

@@ -41,7 +41,10 @@ def _renamed_job(name: str, new_name: str, **changes):
 
 
 def _ingress_cluster(document):
-    document["config"]["mlplatform:clusters"]["main"]["routing"] = {"mode": "ingress"}
+    document["config"]["mlplatform:clusters"]["main"]["routing"] = {
+        "mode": "ingress",
+        "tls": {"secretName": "ml-tls"},
+    }
     for model in _models(document).values():
         model["route"]["stripPrefix"] = False  # GKE's Ingress cannot rewrite paths
 

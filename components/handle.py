@@ -85,6 +85,9 @@ class Routing:
     gateway_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # Addresses the Gateway asks for (e.g. the AGC frontend on AKS).
     gateway_addresses: tuple[GatewayAddress, ...] = ()
+    # Where clients reach the entry point, when the cloud side knows it before the Gateway or
+    # Ingress exists (a reserved IP, AGC's frontend FQDN): what the hosts' DNS records point at.
+    address: pulumi.Input[str] | None = None
     # What the Gateway or Ingress must wait for: the controller that serves the class (and
     # installs its CRDs) when the cluster does not come with one.
     ready: tuple[pulumi.Resource, ...] = ()
@@ -148,6 +151,8 @@ class ClusterHandle:
     # DNS records the certificate authority checks before it issues the entry point's
     # certificate (GKE DNS authorizations, ACM validation): exported for whoever holds the zone.
     certificate_dns_records: pulumi.Input[list] | None = None
+    # Where the cluster's fanout answers (IP or host name); None while no model has a route.
+    entry_address: pulumi.Input[str] | None = None
     # Pool name -> what makes that pool schedulable (its node pool or group, also in `ready`).
     # Empty: every workload waits for all of `ready`.
     pool_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)

@@ -7,6 +7,7 @@ model services, the fanout entry point and batch jobs.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Any
 
@@ -54,16 +55,20 @@ def build_platform(stack: StackConfig) -> dict[str, ClusterHandle]:
         module = importlib.import_module(CLOUD_MODULES[cluster.cloud])
         handles[name] = module.build_cluster(name, cluster, stack)
     for name, handle in handles.items():
-        build_workloads(stack, name, handle)
+        address = build_workloads(stack, name, handle)
+        if address is not None:
+            handles[name] = dataclasses.replace(handle, entry_address=address)
     return handles
 
 
-def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle) -> None:
+def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle) -> pulumi.Input[str] | None:
+    """Declare the cluster's team namespaces, models, fanout and jobs; returns where the fanout
+    answers (None without routes)."""
     cluster = stack.clusters[cluster_name]
     models = {n: m for n, m in stack.models.items() if stack.cluster_of(m) == cluster_name}
     jobs = {n: j for n, j in stack.jobs.items() if stack.cluster_of(j) == cluster_name}
     if not models and not jobs:
-        return
+        return None
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": handle.kubernetes_provider})
     labels = stack.labels
 
@@ -165,13 +170,14 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 )
             )
 
+    fanout = None
     if routes:
         mode = cluster.routing_mode
         routing = handle.routing
         class_name = cluster.routing.class_name or (
             routing.gateway_class if mode == "gateway" else routing.ingress_class
         )
-        Fanout(
+        fanout = Fanout(
             f"{cluster_name}-fanout",
             FanoutArgs(
                 mode=mode,  # type: ignore[arg-type]
@@ -191,6 +197,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
             _job_args(job_name, job, stack.parallelism_of(job), team, handle, labels, [namespaces[team]]),
             opts=k8s_opts,
         )
+    return fanout.address if fanout is not None else None
 
 
 def _job_args(
@@ -313,4 +320,7 @@ def export_outputs(handles: dict[str, ClusterHandle]) -> None:
         output["buckets"] = dict(handle.buckets)
         if handle.certificate_dns_records is not None:
             output["certificateDnsRecords"] = handle.certificate_dns_records
+        if handle.entry_address is not None:
+            # What the hosts' DNS records point at: an A record for an IP, a CNAME for a name.
+            output["gatewayAddress"] = handle.entry_address
         pulumi.export(name, output)

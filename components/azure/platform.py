@@ -302,6 +302,9 @@ class AksPlatform(pulumi.ComponentResource):
             ingress_class=None,
             gateway_annotations=self.gateway.gateway_annotations,
             gateway_addresses=self.gateway.gateway_addresses,
+            # AGC gives each frontend a generated FQDN; the hosts get CNAMEs to it (AGC docs,
+            # "Frontend": "Frontends ... are assigned an FQDN", no static IP).
+            address=self.gateway.frontend.fqdn,
             ready=ready,
             # AGC's proxies reach pods straight from its subnet (the overlay is extended to it);
             # AGC takes health probes from the pods' readiness probes, so no policy is needed.

@@ -14,7 +14,15 @@ from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdent
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, Egress, EntryTls, Routing, secret_tls
+from components.handle import (
+    ClusterAccess,
+    ClusterHandle,
+    Egress,
+    EntryTls,
+    GatewayAddress,
+    Routing,
+    secret_tls,
+)
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -141,6 +149,21 @@ class GkePlatform(pulumi.ComponentResource):
             for bucket_name, bucket in config.buckets.items()
         }
 
+        # Host names need an address that outlives the Gateway for their DNS records: a reserved
+        # global IP named in the Gateway's spec.addresses, type NamedAddress (GKE docs, "Deploying
+        # Gateways", static IP). Only the global class, the platform's default, takes a global
+        # address; `gce` Ingresses get one load balancer (and address) each, per team namespace.
+        self.entry_address = None
+        if config.routing.hosts and config.routing_mode == "gateway" and config.routing.class_name is None:
+            self.entry_address = gcp.compute.GlobalAddress(
+                f"{name}-entry",
+                name=f"{args.environment}-{name}-entry",
+                description=f"Entry point of the {args.environment}-{name} ML platform cluster",
+                project=settings.project,
+                labels=labels,
+                opts=child,
+            )
+
         self.certificate = None
         if config.managed_tls:
             self.certificate = ManagedCertificate(
@@ -167,6 +190,7 @@ class GkePlatform(pulumi.ComponentResource):
                 # Google front ends and health checkers reach pods (container-native LB) from here.
                 source_cidrs=GOOGLE_LB_RANGES,
                 **self._tls(config),
+                **self._entry_address(),
             ),
             registry_url=self.registry.url if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
@@ -202,6 +226,14 @@ class GkePlatform(pulumi.ComponentResource):
         return {
             "tls": EntryTls(),
             "gateway_annotations": {CERTMAP_ANNOTATION: self.certificate.certificate_map.name},
+        }
+
+    def _entry_address(self) -> dict:
+        if self.entry_address is None:
+            return {}
+        return {
+            "gateway_addresses": (GatewayAddress("NamedAddress", self.entry_address.name),),
+            "address": self.entry_address.address,
         }
 
 

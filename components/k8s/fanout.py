@@ -55,11 +55,17 @@ class Fanout(pulumi.ComponentResource):
             "app.kubernetes.io/managed-by": "pulumi",
             **args.labels,
         }
+        # Where clients reach the routes: what the cloud reserved ahead (routing.address), else
+        # the load balancer the first Ingress reports (the provider waits for it: Ingress await
+        # logic); a Gateway's own status is not an output of CustomResource, so None there.
+        self.address: pulumi.Input[str] | None = args.routing.address
         if args.mode == "gateway":
             self._gateway(name, args, labels)
         else:
-            self._ingresses(name, args, labels)
-        self.register_outputs({"routes": {r.path: r.model for r in args.routes}})
+            ingresses = self._ingresses(name, args, labels)
+            if self.address is None and ingresses:
+                self.address = ingresses[0].status.apply(_load_balancer_address)
+        self.register_outputs({"routes": {r.path: r.model for r in args.routes}, "address": self.address})
 
     def _gateway(self, name: str, args: FanoutArgs, labels: dict[str, str]) -> None:
         namespace = k8s.core.v1.Namespace(
@@ -199,7 +205,10 @@ class Fanout(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[http_route]),
         )
 
-    def _ingresses(self, name: str, args: FanoutArgs, labels: dict[str, str]) -> None:
+    def _ingresses(
+        self, name: str, args: FanoutArgs, labels: dict[str, str]
+    ) -> list[k8s.networking.v1.Ingress]:
+        ingresses = []
         by_namespace: dict[str, list[RouteSpec]] = defaultdict(list)
         for route in args.routes:
             by_namespace[route.namespace].append(route)
@@ -269,7 +278,7 @@ class Fanout(pulumi.ComponentResource):
                 if tls.cluster_issuer is not None:
                     # cert-manager v1.19 ingress-shim: a Certificate for spec.tls, from this issuer.
                     annotations["cert-manager.io/cluster-issuer"] = tls.cluster_issuer
-            k8s.networking.v1.Ingress(
+            ingress = k8s.networking.v1.Ingress(
                 f"{name}-{namespace}-ingress",
                 metadata=object_metadata(INGRESS_NAME, namespace, labels, annotations or None),
                 spec=spec,
@@ -277,6 +286,16 @@ class Fanout(pulumi.ComponentResource):
                     parent=self, depends_on=[*_services(routes), *args.routing.ready]
                 ),
             )
+            ingresses.append(ingress)
+        return ingresses
+
+
+def _load_balancer_address(status) -> str | None:
+    """networking.k8s.io/v1 IngressStatus: the first load balancer entry's host name (ALB) or IP."""
+    entries = (status.load_balancer.ingress if status and status.load_balancer else None) or []
+    if not entries:
+        return None
+    return entries[0].hostname or entries[0].ip
 
 
 def _listeners(tls: EntryTls | None) -> list[dict]:

@@ -29,6 +29,17 @@ def _cluster(r: Emulated) -> dict[str, Any]:
     }
 
 
+@resource("gcp:compute/globalAddress:GlobalAddress")
+def _global_address(r: Emulated) -> dict[str, Any]:
+    name = r.get("name") or r.autoname
+    return {
+        "name": name,
+        "id": f"projects/{_project(r)}/global/addresses/{name}",
+        "address": stable_ip(r.urn),
+        "selfLink": f"https://www.googleapis.com/compute/v1/projects/{_project(r)}/global/addresses/{name}",
+    }
+
+
 @resource("gcp:container/nodePool:NodePool")
 def _node_pool(r: Emulated) -> dict[str, Any]:
     name = r.get("name") or r.autoname

@@ -26,6 +26,7 @@ GCP_TAGGABLE = {
     "gcp:container/nodePool:NodePool": LabelField("nodeConfig.resourceLabels", provider_defaults=False),
     "gcp:storage/bucket:Bucket": LabelField("labels"),
     "gcp:artifactregistry/repository:Repository": LabelField("labels"),
+    "gcp:compute/globalAddress:GlobalAddress": LabelField("labels"),
     "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": LabelField("labels"),
     "gcp:certificatemanager/certificate:Certificate": LabelField("labels"),
     "gcp:certificatemanager/certificateMap:CertificateMap": LabelField("labels"),

@@ -21,9 +21,9 @@ def test_gateway_routes_paths_to_models_with_a_weighted_split(dev_plan):
     assert gateway["spec"]["gatewayClassName"] == "gke-l7-global-external-managed"
     https = next(listener for listener in gateway["spec"]["listeners"] if listener["name"] == "https")
     assert dig(https, "allowedRoutes.namespaces.from") == "Selector"
-    # GKE provisions the load balancer from the class alone (AKS adds annotations and addresses:
-    # tests/components/azure/test_gateway.py); the certificate rides on the certmap annotation.
-    assert "addresses" not in gateway["spec"]
+    # GKE provisions the load balancer from the class, on the address reserved for the hosts'
+    # DNS (tests/test_outputs.py); the certificate rides on the certmap annotation.
+    assert gateway["spec"]["addresses"] == [{"type": "NamedAddress", "value": "dev-main-entry"}]
     assert set(gateway["metadata"]["annotations"]) == {"networking.gke.io/certmap"}
     routes = {
         r.inputs["metadata"]["name"]: r.inputs["spec"]

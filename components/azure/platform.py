@@ -108,7 +108,7 @@ class AksPlatform(pulumi.ComponentResource):
                 user_group_object_ids=list(args.team_groups),
                 log_retention_days=settings.log_retention_days,
                 private_endpoint=config.private_endpoint,
-                authorized_networks=list(config.authorized_networks),
+                authorized_networks=config.api_networks,
                 kubelogin_mode=settings.kubelogin_mode,
                 deployer_principal_type=settings.deployer_principal_type,
                 app_routing=config.routing_mode == "ingress",

@@ -174,9 +174,12 @@ class AzureSettings(StrictModel):
     # How kubelogin gets the Entra ID token for the Kubernetes provider: `azurecli` for people
     # and CI after `az login`, `workloadidentity` for federated CI runners, `msi` on Azure VMs.
     kubelogin_mode: Literal["azurecli", "workloadidentity", "msi", "spn", "azd"] = "azurecli"
-    # What runs `pulumi up` (it is granted cluster-admin to declare the workloads): a person
-    # (`User`) or a CI identity (`ServicePrincipal`). Azure rejects a role assignment whose
-    # stated principal type is wrong.
+    # The Entra object ID of what runs `pulumi up` (CI's service principal, or a person): it gets
+    # Azure Kubernetes Service RBAC Cluster Admin on this cluster only, to declare the workloads.
+    # Explicit, so that whoever happens to run a deploy is not made admin.
+    deployer_object_id: str = Field(pattern=_GUID)
+    # What the deployer is: a person (`User`) or a CI identity (`ServicePrincipal`). Azure
+    # rejects a role assignment whose stated principal type is wrong.
     deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
 
 

@@ -110,6 +110,7 @@ class AksPlatform(pulumi.ComponentResource):
                 private_endpoint=config.private_endpoint,
                 authorized_networks=config.api_networks,
                 kubelogin_mode=settings.kubelogin_mode,
+                deployer_object_id=settings.deployer_object_id,
                 deployer_principal_type=settings.deployer_principal_type,
                 app_routing=config.routing_mode == "ingress",
                 protect=config.deletion_protection,

@@ -102,7 +102,11 @@ def test_control_plane_identity_may_join_the_node_subnet(aks, cluster):
 def test_the_deployer_is_cluster_admin_through_azure_rbac(aks):
     grant = one(aks.record, ROLE_ASSIGNMENT, "aks-deployer-admin")
     assert grant.inputs["scope"] == one(aks.record, CLUSTER, "aks").id
-    assert grant.inputs["principalType"] == "User"
+    # The principal named in config (CI's service principal), not whoever runs the deploy.
+    assert (grant.inputs["principalId"], grant.inputs["principalType"]) == (
+        "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        "ServicePrincipal",
+    )
     assert grant.inputs["roleDefinitionId"] == (
         f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{AKS_RBAC_CLUSTER_ADMIN}"
     )

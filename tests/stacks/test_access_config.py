@@ -168,3 +168,26 @@ def test_a_stack_without_a_ci_path_is_warned_about(write_stack, capsys):
     stack = load_stack_file(write_stack(document))
     assert any(w.startswith("mlplatform:clusters.main.ciAccess is not set") for w in stack.warnings)
     assert not load_stack_file(DEV).warnings
+
+
+def test_one_stack_deploys_from_one_runner(write_stack, capsys):
+    document = yaml.safe_load((PROJECT_DIR / "examples" / "existing-cluster.yaml").read_text())
+    config = document["config"]
+    for key in ("mlplatform:models", "mlplatform:jobs"):
+        config.pop(key, None)
+    clusters = config["mlplatform:clusters"]
+    clusters["dgx"]["ciAccess"] = {"mode": "selfHostedRunner", "runnerLabels": ["self-hosted", "lab"]}
+    clusters["dgx2"] = {
+        **clusters["dgx"],
+        "ciAccess": {"mode": "selfHostedRunner", "runnerLabels": ["self-hosted", "b"]},
+    }
+    assert main(["preview", "--config", str(write_stack(document))]) == 2
+    assert (
+        "mlplatform:clusters.dgx2.ciAccess.runnerLabels: one job deploys the stack, on one runner: use the "
+        "runnerLabels of cluster 'dgx' (['self-hosted', 'lab']) here too"
+    ) in capsys.readouterr().err
+
+
+def test_runner_cidrs_join_the_endpoints_authorized_networks():
+    cluster = load_stack_file(EKS).clusters["main"]
+    assert cluster.api_networks == ["203.0.113.0/24", "198.51.100.16/28"]

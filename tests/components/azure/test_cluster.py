@@ -208,3 +208,12 @@ def test_without_a_configured_version_the_catalog_default_is_pinned(plan_of):
     assert inputs["agentPoolProfiles"][0]["orchestratorVersion"] == default
     assert {p["orchestratorVersion"] for p in pools} == {default}
     assert inputs["autoUpgradeProfile"]["upgradeChannel"] == "patch"
+
+
+def test_named_runner_cidrs_join_the_api_servers_authorized_ranges(plan_of):
+    def runners(cluster):
+        cluster["ciAccess"] = {"mode": "runnerCidrs", "runnerCidrs": {"ci": "192.0.2.32/28"}}
+
+    inputs, _ = _example_cluster_plan(plan_of, runners)
+    ranges = inputs["apiServerAccessProfile"]["authorizedIPRanges"]
+    assert ranges[:2] == ["198.51.100.0/24", "192.0.2.32/28"] and ranges[2].endswith("/32")

@@ -178,7 +178,9 @@ class GkeCluster(pulumi.ComponentResource):
             )
 
         if args.dns_endpoint:
-            # The DNS endpoint presents a publicly trusted certificate: no cluster CA in the kubeconfig.
+            # The DNS endpoint's certificate is signed by a public Google CA, not the cluster root
+            # CA (GKE "About network isolation"); pinning the cluster CA fails TLS verification
+            # (crossplane-contrib/provider-upjet-gcp #988, fluxcd/flux2 #5896): none is given.
             server = self.cluster.control_plane_endpoints_config.apply(
                 lambda config: config.dns_endpoint_config.endpoint
             )

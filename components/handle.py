@@ -123,6 +123,9 @@ class ClusterAccess:
     endpoint: pulumi.Input[str]
     # A secret: it grants whatever the deployer's identity may do.
     kubeconfig: pulumi.Output[str]
+    # EKS: the IAM policy a team's role needs to fetch credentials (eks:DescribeCluster on this
+    # cluster), for its owner or permission set to attach.
+    credentials_policy: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)

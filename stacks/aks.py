@@ -130,13 +130,13 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
                 ("azure", "spotMaxPrice", name),
                 f"{price} is not a price: give USD per node-hour, or -1 for up to the on-demand price",
             )
-    if not cluster.private_endpoint and not cluster.authorized_networks:
+    if not cluster.private_endpoint and not cluster.api_networks:
         raise rule_error(
             ("authorizedNetworks",),
             "a public AKS API server must be restricted: list the CIDRs allowed to reach it, "
             "or set privateEndpoint: true",
         )
-    if not cluster.private_endpoint and len(cluster.authorized_networks) >= AKS_MAX_AUTHORIZED_RANGES:
+    if not cluster.private_endpoint and len(cluster.api_networks) >= AKS_MAX_AUTHORIZED_RANGES:
         raise rule_error(
             ("authorizedNetworks",),
             f"AKS admits at most {AKS_MAX_AUTHORIZED_RANGES} authorized ranges, one of which the "

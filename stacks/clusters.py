@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from stacks import eks, kubernetes_rules, tpu, versions
+from stacks import access, eks, kubernetes_rules, tpu, versions
 from stacks.aks import check_aks_cluster
 from stacks.base import DnsLabel, StrictModel, rule_error
 
@@ -24,6 +24,19 @@ class GcpSettings(StrictModel):
     regional: bool = False
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
     master_cidr: str = "172.16.0.0/28"
+    # Google Groups for RBAC: the `gke-security-groups@<domain>` group whose member groups GKE
+    # puts in tokens; required once a team on the cluster names Google groups.
+    security_group: str | None = None
+
+    @field_validator("security_group")
+    @classmethod
+    def _gke_security_group(cls, group: str | None) -> str | None:
+        if group is not None and not access.GKE_SECURITY_GROUP.fullmatch(group):
+            raise ValueError(
+                f"{group!r}: GKE reads group memberships only from a group named "
+                "gke-security-groups@<your domain> (Google Groups for RBAC)"
+            )
+        return group
 
     @field_validator("zones")
     @classmethod
@@ -161,9 +174,12 @@ class AzureSettings(StrictModel):
     # How kubelogin gets the Entra ID token for the Kubernetes provider: `azurecli` for people
     # and CI after `az login`, `workloadidentity` for federated CI runners, `msi` on Azure VMs.
     kubelogin_mode: Literal["azurecli", "workloadidentity", "msi", "spn", "azd"] = "azurecli"
-    # What runs `pulumi up` (it is granted cluster-admin to declare the workloads): a person
-    # (`User`) or a CI identity (`ServicePrincipal`). Azure rejects a role assignment whose
-    # stated principal type is wrong.
+    # The Entra object ID of what runs `pulumi up` (CI's service principal, or a person): it gets
+    # Azure Kubernetes Service RBAC Cluster Admin on this cluster only, to declare the workloads.
+    # Explicit, so that whoever happens to run a deploy is not made admin.
+    deployer_object_id: str = Field(pattern=_GUID)
+    # What the deployer is: a person (`User`) or a CI identity (`ServicePrincipal`). Azure
+    # rejects a role assignment whose stated principal type is wrong.
     deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
 
 
@@ -429,6 +445,69 @@ class RoutingConfig(StrictModel):
         return hosts
 
 
+def _check_api_cidr(cidr: str) -> None:
+    """A CIDR the API endpoint may admit: a real block, never the whole internet."""
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{cidr!r} is not a CIDR block ({exc})") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"{cidr} opens the API endpoint to the whole internet; list your networks")
+
+
+CiMode = Literal["dnsEndpoint", "selfHostedRunner", "runnerCidrs"]
+
+
+class CiAccess(StrictModel):
+    """How the deploy workflow reaches the cluster's API server (docs/ci.md compares them):
+
+    - dnsEndpoint (GKE): the control plane's DNS name, authorized by IAM
+      (container.clusters.connect) instead of an IP allow-list; GitHub-hosted runners work.
+    - selfHostedRunner: the workflow's jobs run on a runner inside the VPC/VNet, picked by
+      `runnerLabels` (.github/scripts/list_stacks.py puts them into `runs-on`).
+    - runnerCidrs: the runners' egress ranges (static IPs of larger or self-hosted runners),
+      by name, added to the API server's authorized networks.
+    """
+
+    mode: CiMode
+    runner_labels: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-_.A-Za-z0-9]*$")]] = Field(
+        default_factory=list
+    )
+    runner_cidrs: dict[DnsLabel, str] = Field(default_factory=dict)
+
+    @field_validator("runner_cidrs")
+    @classmethod
+    def _runner_cidrs(cls, cidrs: dict[str, str]) -> dict[str, str]:
+        for cidr in cidrs.values():
+            _check_api_cidr(cidr)
+        return cidrs
+
+    @model_validator(mode="after")
+    def _mode_has_its_settings(self) -> CiAccess:
+        if self.mode == "selfHostedRunner":
+            # GitHub gives every self-hosted runner the label `self-hosted`; without it a job may
+            # land on a GitHub-hosted runner ("Using self-hosted runners in a workflow").
+            if "self-hosted" not in self.runner_labels:
+                raise rule_error(
+                    ("runnerLabels",),
+                    "a self-hosted runner is picked by its labels: list them, starting with "
+                    "self-hosted (e.g. [self-hosted, linux, vpc-prod])",
+                )
+        elif self.runner_labels:
+            raise rule_error(
+                ("runnerLabels",), f"runnerLabels are for mode: selfHostedRunner, not {self.mode}"
+            )
+        if self.mode == "runnerCidrs":
+            if not self.runner_cidrs:
+                raise rule_error(
+                    ("runnerCidrs",),
+                    "name the runners' egress ranges (e.g. {github-larger: 198.51.100.0/28})",
+                )
+        elif self.runner_cidrs:
+            raise rule_error(("runnerCidrs",), f"runnerCidrs are for mode: runnerCidrs, not {self.mode}")
+        return self
+
+
 class ClusterConfig(StrictModel):
     cloud: Cloud
     gcp: GcpSettings | None = None
@@ -446,17 +525,15 @@ class ClusterConfig(StrictModel):
     authorized_networks: list[str] = Field(default_factory=list)
     deletion_protection: bool = True
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    # The deploy workflow's path to the API server (CiAccess); none: only `authorizedNetworks`
+    # reach it, which GitHub-hosted runners are not in (a warning says so).
+    ci_access: CiAccess | None = None
 
     @field_validator("authorized_networks")
     @classmethod
     def _authorized_networks_are_cidrs(cls, cidrs: list[str]) -> list[str]:
         for cidr in cidrs:
-            try:
-                network = ipaddress.ip_network(cidr, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{cidr!r} is not a CIDR block ({exc})") from None
-            if network.prefixlen == 0:
-                raise ValueError(f"{cidr} opens the API endpoint to the whole internet; list your networks")
+            _check_api_cidr(cidr)
         return cidrs
 
     @model_validator(mode="after")
@@ -558,6 +635,45 @@ class ClusterConfig(StrictModel):
         return not self.routing.insecure_http and (self.cloud, self.routing_mode) in MANAGED_TLS
 
     @model_validator(mode="after")
+    def _ci_access_fits_the_cloud(self) -> ClusterConfig:
+        ci = self.ci_access
+        if ci is None:
+            return self
+        if ci.mode == "dnsEndpoint" and self.cloud != "gcp":
+            raise rule_error(
+                ("ciAccess", "mode"),
+                f"only GKE has an IAM-authorized DNS endpoint; on {self.cloud} use selfHostedRunner "
+                "or runnerCidrs",
+            )
+        if ci.mode == "runnerCidrs":
+            if self.cloud == "existing":
+                raise rule_error(
+                    ("ciAccess", "mode"),
+                    "the platform manages no network of an existing cluster: use selfHostedRunner",
+                )
+            if self.private_endpoint:
+                raise rule_error(
+                    ("ciAccess", "mode"),
+                    "a private endpoint admits no public runner addresses: use selfHostedRunner "
+                    + ("or dnsEndpoint" if self.cloud == "gcp" else "inside the network"),
+                )
+        if ci.mode == "selfHostedRunner" and self.cloud == "gcp" and not self.private_endpoint:
+            # A runner in the VPC egresses through Cloud NAT, whose address no authorized network
+            # lists; with privateEndpoint the cluster's endpoint is the internal IP it reaches.
+            raise rule_error(
+                ("ciAccess", "mode"),
+                "a runner inside the VPC reaches GKE's internal endpoint: set privateEndpoint: true, "
+                "or use dnsEndpoint",
+            )
+        return self
+
+    @property
+    def api_networks(self) -> list[str]:
+        """Every CIDR the public API endpoint admits: operators' networks and named CI runners."""
+        runners = list(self.ci_access.runner_cidrs.values()) if self.ci_access else []
+        return list(dict.fromkeys([*self.authorized_networks, *runners]))
+
+    @model_validator(mode="after")
     def _gke_rules(self) -> ClusterConfig:
         if self.cloud != "gcp" or self.gcp is None:
             return self
@@ -581,7 +697,7 @@ class ClusterConfig(StrictModel):
                 "EKS clusters are upgraded explicitly: set kubernetesVersion (one of "
                 f"{', '.join(versions.kubernetes_releases('aws'))}, stacks/catalogs/kubernetes.yaml)",
             )
-        if not self.private_endpoint and not self.authorized_networks:
+        if not self.private_endpoint and not self.api_networks:
             raise rule_error(
                 ("authorizedNetworks",),
                 "a public EKS endpoint must be limited to known networks: list authorizedNetworks "

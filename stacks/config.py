@@ -7,7 +7,7 @@ import re
 
 from pydantic import Field, model_validator
 
-from stacks import kubernetes_rules, versions
+from stacks import access, kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
 from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfig, Resources, TeamConfig
@@ -17,7 +17,6 @@ from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfi
 MAX_CLUSTER_NAME = 16
 # Namespaces carry suffixed objects and appear in identity subjects: keep them short too.
 MAX_TEAM_NAME = 30
-GUID = r"[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}"
 # Pulumi autonames a resource `<logical name>-<7 random characters>`.
 AUTONAME_SUFFIX = 8
 # GKE node pool names: 1-40 characters (gcloud container node-pools create, NAME); GCS bucket
@@ -140,6 +139,7 @@ class StackConfig(StrictModel):
                 )
         self._derived_names_unique()
         self._team_identities_work_on_their_clusters()
+        self._one_runner_per_stack()
         for name, job in self.jobs.items():
             where = ("jobs", name)
             _check_name(where, name, MAX_JOB_NAME if job.schedule else 63)
@@ -171,21 +171,93 @@ class StackConfig(StrictModel):
                 )
 
     def _team_identities_work_on_their_clusters(self) -> None:
-        """A RoleBinding subject grants nothing unless the cluster's tokens carry it."""
+        """A RoleBinding subject grants nothing unless the cluster's tokens carry it: each team
+        identity has its cloud's form (stacks/access.py), and GKE has its security group."""
         for name, cluster in self.clusters.items():
-            if cluster.cloud != "azure":
-                continue
-            on_cluster = set(self.team_subjects_on(name))
-            for team_name, team in self.teams.items():
-                for role in ("deployers", "viewers"):
-                    for index, subject in enumerate(getattr(team, role)):
-                        if subject in on_cluster and not re.fullmatch(GUID, subject):
-                            raise rule_error(
-                                ("teams", team_name, role, index),
-                                f"{subject!r} cannot work on AKS cluster {name!r}: AKS puts Entra group "
-                                "object IDs in tokens, not names or e-mails (Azure/AKS#515); give the "
-                                "group's object ID (az ad group show --group <name> --query id)",
-                            )
+            teams = self.teams_on(name)
+            for team_name in teams:
+                team = self.teams[team_name]
+                for role in access.ROLES:
+                    for index, identity in enumerate(getattr(team, role)):
+                        problem = access.identity_problem(cluster.cloud, name, identity)
+                        if problem:
+                            raise rule_error(("teams", team_name, role, index), problem)
+            if cluster.aws is not None:
+                admins = {cluster.aws.deployer_role_arn, *cluster.aws.admin_role_arns}
+                for arn in self.eks_team_groups(name):
+                    if arn in admins:
+                        team_name, role, index = self._where_identity(arn, teams)
+                        raise rule_error(
+                            ("teams", team_name, role, index),
+                            f"{arn} is cluster-admin on {name!r} (aws.deployerRoleArn or adminRoleArns); "
+                            "EKS takes one access entry per role, so a team cannot be given it too: "
+                            "use another role",
+                        )
+            has_groups = any(self.teams[t].deployers or self.teams[t].viewers for t in teams)
+            if cluster.gcp is not None and has_groups and cluster.gcp.security_group is None:
+                raise rule_error(
+                    ("clusters", name, "gcp", "securityGroup"),
+                    "the teams name Google groups, which reach RBAC only through Google Groups for "
+                    "RBAC: set securityGroup: gke-security-groups@<your domain> and make the team "
+                    "groups its members",
+                )
+
+    def _where_identity(self, identity: str, teams: list[str]) -> tuple[str, str, int]:
+        for team in teams:
+            for role in access.ROLES:
+                if identity in getattr(self.teams[team], role):
+                    return team, role, getattr(self.teams[team], role).index(identity)
+        raise LookupError(identity)
+
+    def _one_runner_per_stack(self) -> None:
+        """A stack deploys in one workflow job, so every self-hosted cluster names the same runner."""
+        labels: dict[tuple[str, ...], str] = {}
+        for name, cluster in self.clusters.items():
+            if cluster.ci_access is not None and cluster.ci_access.mode == "selfHostedRunner":
+                labels.setdefault(tuple(cluster.ci_access.runner_labels), name)
+        if len(labels) > 1:
+            (first, first_cluster), (_, second_cluster) = list(labels.items())[:2]
+            raise rule_error(
+                ("clusters", second_cluster, "ciAccess", "runnerLabels"),
+                f"one job deploys the stack, on one runner: use the runnerLabels of cluster "
+                f"{first_cluster!r} ({list(first)}) here too",
+            )
+
+    @property
+    def runner_labels(self) -> list[str] | None:
+        """The `runs-on` labels of the stack's deploy job; None: a GitHub-hosted runner."""
+        for cluster in self.clusters.values():
+            if cluster.ci_access is not None and cluster.ci_access.mode == "selfHostedRunner":
+                return list(cluster.ci_access.runner_labels)
+        return None
+
+    def teams_on(self, cluster: str) -> list[str]:
+        """The teams with a workload on `cluster` (their namespaces are created there), sorted."""
+        return sorted(
+            {
+                self.team_of(w)
+                for w in [*self.models.values(), *self.jobs.values()]
+                if self.cluster_of(w) == cluster
+            }
+        )
+
+    def rbac_subjects(self, cluster: str, team: str, role: str) -> list[str]:
+        """The group names a team's `role` RoleBinding binds on `cluster`: its identities, or on
+        EKS the Kubernetes group its role ARNs are mapped to (stacks/access.py)."""
+        identities = getattr(self.teams[team], role)
+        if self.clusters[cluster].cloud == "aws":
+            return [access.eks_group(team, role)] if identities else []
+        return list(identities)
+
+    def eks_team_groups(self, cluster: str) -> dict[str, list[str]]:
+        """IAM role ARN -> the Kubernetes groups its access entry on `cluster` carries (one entry
+        per principal: EKS refuses a second entry for the same ARN)."""
+        groups: dict[str, list[str]] = {}
+        for team in self.teams_on(cluster):
+            for role in access.ROLES:
+                for arn in getattr(self.teams[team], role):
+                    groups.setdefault(arn, []).append(access.eks_group(team, role))
+        return groups
 
     def _quotas_hold_their_workloads(self) -> None:
         """A team's quota admits every model at its minimum replicas and every job's pods at once:
@@ -264,13 +336,10 @@ class StackConfig(StrictModel):
 
     def team_subjects_on(self, cluster: str) -> list[str]:
         """Deployers and viewers of every team with a workload on `cluster`, each once."""
-        teams = {
-            self.team_of(w)
-            for w in [*self.models.values(), *self.jobs.values()]
-            if self.cluster_of(w) == cluster
-        }
         subjects = [
-            s for team in sorted(teams) for s in [*self.teams[team].deployers, *self.teams[team].viewers]
+            s
+            for team in self.teams_on(cluster)
+            for s in [*self.teams[team].deployers, *self.teams[team].viewers]
         ]
         return list(dict.fromkeys(subjects))
 
@@ -303,6 +372,11 @@ class StackConfig(StrictModel):
                 found.append(
                     f"mlplatform:clusters.{name}.routing.insecureHttp: the entry point serves plain HTTP "
                     "(no TLS): requests and API keys cross the network readable"
+                )
+            if cluster.cloud != "existing" and cluster.ci_access is None:
+                found.append(
+                    f"mlplatform:clusters.{name}.ciAccess is not set: only authorizedNetworks reach the API "
+                    "server, so the deploy workflow on a GitHub-hosted runner cannot (docs/ci.md)"
                 )
         for name, job in self.jobs.items():
             pool = self.clusters[self.cluster_of(job)].pools[job.pool]

@@ -80,8 +80,9 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
             f"{cluster_name}-{team}",
             TeamNamespaceArgs(
                 namespace=team,
-                deployers=config.deployers,
-                viewers=config.viewers,
+                # The groups the cluster's tokens carry for the team (EKS: its access entries').
+                deployers=stack.rbac_subjects(cluster_name, team, "deployers"),
+                viewers=stack.rbac_subjects(cluster_name, team, "viewers"),
                 quota=QuotaLimits(quota.cpu, quota.memory, quota.gpu, quota.tpu, quota.pods)
                 if quota
                 else None,
@@ -315,6 +316,8 @@ def export_outputs(handles: dict[str, ClusterHandle]) -> None:
             output["name"] = handle.access.name
             output["endpoint"] = handle.access.endpoint
             output["kubeconfig"] = pulumi.Output.secret(handle.access.kubeconfig)
+            if handle.access.credentials_policy is not None:
+                output["credentialsPolicyArn"] = handle.access.credentials_policy
         if handle.registry_url is not None:
             output["registry"] = handle.registry_url
         output["buckets"] = dict(handle.buckets)

@@ -42,6 +42,8 @@ class EksClusterArgs:
     deletion_protection: bool = True
     # What the control plane must wait for (the network's routes: nodes join through NAT).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # The VPC's range, when a self-hosted CI runner inside it deploys (ciAccess: selfHostedRunner).
+    runner_vpc_cidr: str | None = None
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -146,6 +148,21 @@ class EksCluster(pulumi.ComponentResource):
                 delete_before_replace=True,
             ),
         )
+
+        if args.runner_vpc_cidr is not None:
+            # The cluster security group admits only itself (the nodes and control plane; "Amazon
+            # EKS security group requirements"): a runner in the VPC reaches the private endpoint
+            # on 443 once its range is allowed.
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-runner-to-api",
+                security_group_id=self.cluster.vpc_config.cluster_security_group_id,
+                cidr_ipv4=args.runner_vpc_cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="Self-hosted CI runners in the VPC reach the Kubernetes API",
+                opts=child,
+            )
 
         self.deployer_access = self._cluster_admin(f"{name}-deployer", args.deployer_role_arn, args.region)
         for arn in args.admin_role_arns:

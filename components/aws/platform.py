@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.access import EksTeamAccess, EksTeamAccessArgs
 from components.aws.addons import EksAddons, EksAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.bucket import S3Bucket, S3BucketArgs
@@ -33,6 +34,8 @@ class EksPlatformArgs:
     labels: dict[str, str] = field(default_factory=dict)
     # Image repositories the cluster's workloads pull (one ECR repository each).
     repositories: tuple[str, ...] = ()
+    # Team IAM role ARN -> the Kubernetes groups its access entry carries.
+    team_role_groups: dict[str, list[str]] = field(default_factory=dict)
 
 
 class EksPlatform(pulumi.ComponentResource):
@@ -78,7 +81,7 @@ class EksPlatform(pulumi.ComponentResource):
                 service_cidr=config.network.service_cidr,
                 role_prefix=cluster_name,
                 private_endpoint=config.private_endpoint,
-                authorized_networks=config.authorized_networks,
+                authorized_networks=config.api_networks,
                 deployer_role_arn=settings.deployer_role_arn,
                 admin_role_arns=settings.admin_role_arns,
                 support_type=settings.support_type,
@@ -86,6 +89,19 @@ class EksPlatform(pulumi.ComponentResource):
                 deletion_protection=config.deletion_protection,
                 # Nodes join through the NAT routes; load balancers need the subnet tags.
                 depends_on=[self.network],
+                runner_vpc_cidr=config.network.cidr
+                if config.ci_access is not None and config.ci_access.mode == "selfHostedRunner"
+                else None,
+            ),
+            opts=child,
+        )
+        self.team_access = EksTeamAccess(
+            f"{name}-team-access",
+            EksTeamAccessArgs(
+                cluster_name=self.cluster.cluster.name,
+                cluster_arn=self.cluster.cluster.arn,
+                name_prefix=cluster_name,
+                role_groups=dict(args.team_role_groups),
             ),
             opts=child,
         )
@@ -244,7 +260,10 @@ class EksPlatform(pulumi.ComponentResource):
             ],
             pool_ready={pool_name: [group] for pool_name, group in self.node_groups.items()},
             access=ClusterAccess(
-                self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
+                self.cluster.cluster.name,
+                self.cluster.cluster.endpoint,
+                self.cluster.kubeconfig,
+                credentials_policy=self.team_access.credentials_policy.arn,
             ),
             certificate_dns_records=self.certificate.dns_records if self.certificate else None,
         )
@@ -294,5 +313,6 @@ def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> Clus
             cluster=cluster,
             labels=stack.labels,
             repositories=image_repositories(stack, name),
+            team_role_groups=stack.eks_team_groups(name),
         ),
     ).handle

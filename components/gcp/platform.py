@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from components.gcp.access import GkeTeamAccess, GkeTeamAccessArgs
 from components.gcp.bucket import GcsBucket, GcsBucketArgs
 from components.gcp.certificates import CERTMAP_ANNOTATION, ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
@@ -39,6 +40,8 @@ class GkePlatformArgs:
     environment: str
     cluster: ClusterConfig
     labels: dict[str, str] = field(default_factory=dict)
+    # Google group e-mails of the teams whose namespaces are on the cluster.
+    team_groups: list[str] = field(default_factory=list)
 
 
 class GkePlatform(pulumi.ComponentResource):
@@ -92,11 +95,13 @@ class GkePlatform(pulumi.ComponentResource):
                 master_cidr=settings.master_cidr,
                 kubernetes_version=config.kubernetes_version,
                 private_endpoint=config.private_endpoint,
-                authorized_networks=config.authorized_networks,
+                authorized_networks=config.api_networks,
                 deletion_protection=config.deletion_protection,
                 labels=labels,
                 node_service_account=self.node_identity.email,
                 control_plane_ports=CONTROL_PLANE_PORTS,
+                security_group=settings.security_group,
+                dns_endpoint=config.ci_access is not None and config.ci_access.mode == "dnsEndpoint",
             ),
             # The default pool's nodes register with the node role already granted.
             opts=pulumi.ResourceOptions.merge(
@@ -119,6 +124,12 @@ class GkePlatform(pulumi.ComponentResource):
             )
             for pool_name, pool in config.pools.items()
         }
+
+        self.team_access = GkeTeamAccess(
+            f"{name}-team-access",
+            GkeTeamAccessArgs(project=settings.project, groups=list(args.team_groups)),
+            opts=child,
+        )
 
         self.registry = None
         if config.registry is not None:
@@ -207,7 +218,7 @@ class GkePlatform(pulumi.ComponentResource):
             ready=list(self.node_pools.values()),
             pool_ready={pool_name: [pool] for pool_name, pool in self.node_pools.items()},
             access=ClusterAccess(
-                self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
+                self.cluster.cluster.name, self.cluster.api_endpoint, self.cluster.kubeconfig
             ),
             certificate_dns_records=self.certificate.dns_records if self.certificate else None,
         )
@@ -239,5 +250,11 @@ class GkePlatform(pulumi.ComponentResource):
 
 def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:
     return GkePlatform(
-        name, GkePlatformArgs(environment=stack.environment, cluster=cluster, labels=stack.labels)
+        name,
+        GkePlatformArgs(
+            environment=stack.environment,
+            cluster=cluster,
+            labels=stack.labels,
+            team_groups=stack.team_subjects_on(name),
+        ),
     ).handle

@@ -114,6 +114,20 @@ def _role(r: Emulated) -> dict[str, Any]:
     }
 
 
+@resource("aws:iam/policy:Policy")
+def _policy(r: Emulated) -> dict[str, Any]:
+    name = r.get("name") or r.autoname
+    path = r.get("path") or "/"
+    arn = _arn(r, "iam", f"policy{path}{name}", regional=False)
+    return {
+        "id": arn,
+        "name": name,
+        "path": path,
+        "arn": arn,
+        "policyId": f"ANPA{stable_hex(r.urn, 17).upper()}",
+    }
+
+
 @resource("aws:iam/rolePolicy:RolePolicy")
 def _role_policy(r: Emulated) -> dict[str, Any]:
     name = r.get("name") or r.autoname

@@ -26,7 +26,19 @@ def _cluster(r: Emulated) -> dict[str, Any]:
         "masterAuth": {"clusterCaCertificate": fake_certificate(r.urn)},
         "selfLink": f"https://container.googleapis.com/v1/projects/{_project(r)}/locations/{location}/clusters/{name}",
         "masterVersion": r.get("minMasterVersion") or "1.33.5-gke.1000000",
+        # GKE always assigns the DNS endpoint (<uid>.<region>.gke.goog), used or not.
+        "controlPlaneEndpointsConfig": _dns_endpoint(r, location),
     }
+
+
+def _dns_endpoint(r: Emulated, location: str) -> dict[str, Any]:
+    config = r.get("controlPlaneEndpointsConfig") or {}
+    region = location if location.count("-") == 1 else location.rsplit("-", 1)[0]
+    dns = {
+        **(config.get("dnsEndpointConfig") or {}),
+        "endpoint": f"gke-{stable_hex(r.urn, 32)}.{region}.gke.goog",
+    }
+    return {**config, "dnsEndpointConfig": dns}
 
 
 @resource("gcp:compute/globalAddress:GlobalAddress")

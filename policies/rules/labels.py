@@ -50,6 +50,7 @@ AWS_TAGGABLE = {
         "aws:ec2/vpcEndpoint:VpcEndpoint",
         "aws:kms/key:Key",
         "aws:iam/role:Role",
+        "aws:iam/policy:Policy",
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "aws:ecr/repository:Repository",
         "aws:s3/bucket:Bucket",

@@ -31,7 +31,10 @@ def test_example_loads_with_azure_settings():
     assert cluster.cloud == "azure" and settings is not None
     assert settings.spot_max_price == {"gpu-t4": 0.35}
     assert settings.kubelogin_mode == "azurecli"
-    assert settings.deployer_principal_type == "User"
+    assert (settings.deployer_object_id, settings.deployer_principal_type) == (
+        "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        "ServicePrincipal",
+    )
     assert cluster.system_pool == "system"
     # Gateway API through Application Gateway for Containers is the AKS default: it can weigh.
     assert cluster.routing_mode == "gateway" and cluster.weighted_routing

@@ -134,7 +134,7 @@ INVALID = [
         _drop("kubernetesVersion"), "kubernetesVersion: EKS clusters are upgraded explicitly", id="no-version"
     ),
     pytest.param(
-        _drop("authorizedNetworks"),
+        _drop("authorizedNetworks", "ciAccess"),
         "authorizedNetworks: a public EKS endpoint must be limited to known networks",
         id="open-endpoint",
     ),
@@ -246,6 +246,8 @@ def test_private_endpoint_needs_no_authorized_networks(eks_config, write_stack):
     cluster = _cluster(eks_config)
     del cluster["authorizedNetworks"]
     cluster["privateEndpoint"] = True
+    # CI then deploys from a runner inside the VPC.
+    cluster["ciAccess"] = {"mode": "selfHostedRunner", "runnerLabels": ["self-hosted", "vpc-dev"]}
     assert load_stack_file(write_stack(eks_config)).clusters["main"].private_endpoint
 
 

@@ -35,9 +35,19 @@ def test_secrets_are_encrypted_with_a_rotated_key(eks):
 def test_endpoint_is_limited_to_authorized_networks_or_private(eks, eks_variant):
     vpc = eks.custom(CLUSTER)["main"]["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is True
-    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    # The operators' network, then the CI runners' named egress range (ciAccess: runnerCidrs).
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.16/28"]
+    assert not eks.record.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     private = eks_variant.custom(CLUSTER)["main"]["vpcConfig"]
     assert private["endpointPublicAccess"] is False and "publicAccessCidrs" not in private
+    # A self-hosted runner in the VPC reaches the private endpoint through the cluster security group.
+    [rule] = eks_variant.record.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rule.inputs["securityGroupId"].startswith("sg-")  # the cluster security group EKS reports
+    assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
+        "10.30.0.0/16",
+        443,
+        443,
+    )
 
 
 def test_cluster_runs_in_private_subnets_with_api_access_and_standard_support(eks):

@@ -1,0 +1,37 @@
+"""Reading the dated catalogs of `stacks/catalogs/` (each with `checked:` and `sources:`), and
+naming the nearest valid values when a config value is not in one."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATALOGS = Path(__file__).with_name("catalogs")
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """The parsed catalog `stacks/catalogs/<name>` (read once per process)."""
+    return yaml.safe_load((CATALOGS / name).read_text())
+
+
+def cited(name: str) -> str:
+    """How a message names the catalog: its path and check date."""
+    return f"stacks/catalogs/{name}, checked {load(name)['checked']}"
+
+
+def nearest(value: str, options: Iterable[str], n: int = 3) -> str:
+    """The `n` options closest to `value`, comma-separated (always some, however far)."""
+    choices = sorted(set(options))
+    close = difflib.get_close_matches(value, choices, n=n, cutoff=0.6)
+    for option in difflib.get_close_matches(value, choices, n=len(choices), cutoff=0):
+        if len(close) >= n:
+            break
+        if option not in close:
+            close.append(option)
+    return ", ".join(close)

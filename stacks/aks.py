@@ -45,6 +45,11 @@ def _series(vm_size: str) -> str:
     return _SIZE_VCPUS.sub(lambda m: m.group(1) + "#", vm_size, count=1)
 
 
+def _size_number(vm_size: str) -> int | None:
+    match = _SIZE_VCPUS.match(vm_size)
+    return int(match.group(2)) if match else None
+
+
 def vm_shapes() -> dict[str, MachineShape]:
     document = catalog.load(CATALOG)
     shapes: dict[str, MachineShape] = {}
@@ -236,11 +241,11 @@ def _check_vm_size(name: str, pool) -> None:
     shape = vm_shape(vm_size)
     if shape is None:
         if known_series(vm_size):
-            series = [n for n in vm_shapes() if _series(n) == _series(vm_size)]
+            series = {n: s.vcpu for n, s in vm_shapes().items() if _series(n) == _series(vm_size)}
             raise rule_error(
                 ("pools", name, "machineType"),
                 f"Azure has no VM size {vm_size} ({catalog.cited(CATALOG)}): nearest sizes: "
-                f"{catalog.nearest(vm_size, series)}",
+                f"{catalog.nearest_sizes(vm_size, series, _size_number)}",
             )
         return  # an unlisted series: StackConfig.warnings says it is unchecked
     if pool.kind != "gpu" or shape.gpu is None:

@@ -4,7 +4,8 @@ naming the nearest valid values when a config value is not in one."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,3 +36,21 @@ def nearest(value: str, options: Iterable[str], n: int = 3) -> str:
         if option not in close:
             close.append(option)
     return ", ".join(close)
+
+
+def nearest_sizes(
+    requested: str, sizes: dict[str, int], vcpus_of: Callable[[str], int | None], n: int = 3
+) -> str:
+    """The `n` sizes of a family (name -> vCPUs) closest in vCPUs to the size `requested` names
+    (n2-standard-6 -> n2-standard-4, n2-standard-8, ...); by spelling when its name has no count."""
+    wanted = vcpus_of(requested)
+    if wanted is None:
+        return nearest(requested, sizes, n)
+    ranked = sorted(sizes, key=lambda name: (abs(sizes[name] - wanted), sizes[name], name))
+    return ", ".join(ranked[:n])
+
+
+def trailing_number(name: str) -> int | None:
+    """The last number in a name (n2-standard-6 -> 6)."""
+    numbers = re.findall(r"[0-9]+", name)
+    return int(numbers[-1]) if numbers else None

@@ -18,20 +18,29 @@ PoolKind = Literal["cpu", "gpu", "tpu"]
 
 class GcpSettings(StrictModel):
     project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
-    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$")
     # One zone makes a zonal cluster (cheap, dev); none or several make a regional one.
     zones: list[str] = Field(default_factory=list)
     regional: bool = False
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
     master_cidr: str = "172.16.0.0/28"
 
+    @field_validator("region")
+    @classmethod
+    def _region_in_catalog(cls, region: str) -> str:
+        problem = gke.region_problem(region)
+        if problem:
+            raise ValueError(problem)
+        return region
+
     @field_validator("zones")
     @classmethod
     def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
         region = info.data.get("region")
         for zone in zones:
-            if region and not zone.startswith(region + "-"):
-                raise ValueError(f"zone {zone!r} is not in region {region!r}")
+            problem = gke.zone_problem(zone, region) if region else None
+            if problem:
+                raise ValueError(problem)
         return zones
 
     @model_validator(mode="after")

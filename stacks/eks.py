@@ -84,6 +84,14 @@ def known_family(instance_type: str) -> bool:
     return any(name.split(".")[0] == family for name in _catalog()["instanceTypes"])
 
 
+def _size_vcpus(instance_type: str) -> int | None:
+    """The vCPUs an EC2 size name stands for in the m/c/r families: large 2, xlarge 4, Nxlarge 4N."""
+    match = re.fullmatch(r"[^.]+\.([0-9]*)(x?)large", instance_type)
+    if not match:
+        return None
+    return (int(match.group(1) or 1) * 4) if match.group(2) else 2
+
+
 def regions() -> list[str]:
     return list(_catalog()["regions"])
 
@@ -165,11 +173,15 @@ def check_eks_cluster(cluster: ClusterConfig) -> None:
                 )
         machine_type = pool.machine_type or ""
         if instance_shape(machine_type) is None and known_family(machine_type):
-            family = [n for n in instance_shapes() if n.split(".")[0] == machine_type.split(".")[0]]
+            family = {
+                n: s.vcpu
+                for n, s in instance_shapes().items()
+                if n.split(".")[0] == machine_type.split(".")[0]
+            }
             raise rule_error(
                 ("pools", name, "machineType"),
                 f"EC2 has no {machine_type} ({catalog.cited(CATALOG)}): nearest sizes: "
-                f"{catalog.nearest(machine_type, family)}",
+                f"{catalog.nearest_sizes(machine_type, family, _size_vcpus)}",
             )
         if pool.kind == "gpu":
             _check_gpu_pool(name, pool)

@@ -69,32 +69,39 @@ def accelerators() -> list[str]:
     return sorted(set(_n1_attachable()) | built_in)
 
 
+def region_problem(region: str) -> str | None:
+    if region in regions():
+        return None
+    return (
+        f"{region!r} is not a Compute Engine region ({catalog.cited(CATALOG)}): nearest known: "
+        f"{catalog.nearest(region, regions())}"
+    )
+
+
+def zone_problem(zone: str, region: str) -> str | None:
+    """Why `zone` is not a zone of `region` (a catalog region), or None."""
+    zones = regions()[region]
+    if zone in zones:
+        return None
+    where = "" if zone.startswith(region + "-") else f" but of {zone.rsplit('-', 1)[0]}"
+    return (
+        f"{zone!r} is not a zone of {region}{where} ({catalog.cited(CATALOG)}): use one of {', '.join(zones)}"
+    )
+
+
 def check_gke_cluster(cluster: ClusterConfig) -> None:
-    """Raise a rule error (key path below the cluster) for a location or machine GKE refuses."""
+    """Raise a rule error (key path below the cluster) for a pool GKE would refuse: its zones,
+    machine type, GPUs, TPU zones (the cluster's region and zones are checked by GcpSettings)."""
     settings = cluster.gcp
     assert settings is not None
-    known = regions()
-    if settings.region not in known:
-        raise rule_error(
-            ("gcp", "region"),
-            f"{settings.region!r} is not a Compute Engine region ({catalog.cited(CATALOG)}): nearest "
-            f"known: {catalog.nearest(settings.region, known)}",
-        )
-    zones = known[settings.region]
-    for index, zone in enumerate(settings.zones):
-        if zone not in zones:
-            raise rule_error(("gcp", "zones", index), _zone_problem(zone, settings.region, zones))
     for name, pool in cluster.pools.items():
         for index, zone in enumerate(pool.zones):
-            if zone not in zones:
-                raise rule_error(("pools", name, "zones", index), _zone_problem(zone, settings.region, zones))
+            problem = zone_problem(zone, settings.region)
+            if problem:
+                raise rule_error(("pools", name, "zones", index), problem)
         _check_machine(name, pool)
         if pool.kind == "tpu":
             _check_tpu_zones(name, pool, pool.zones or settings.zones)
-
-
-def _zone_problem(zone: str, region: str, zones: list[str]) -> str:
-    return f"{zone!r} is not a zone of {region} ({catalog.cited(CATALOG)}): use one of {', '.join(zones)}"
 
 
 def _check_machine(name: str, pool: PoolConfig) -> None:
@@ -102,11 +109,11 @@ def _check_machine(name: str, pool: PoolConfig) -> None:
     shape = machine_shape(machine_type)
     if shape is None:
         if known_series(machine_type):
-            series = [m for m in machine_shapes() if _series(m) == _series(machine_type)]
+            series = {m: s.vcpu for m, s in machine_shapes().items() if _series(m) == _series(machine_type)}
             raise rule_error(
                 ("pools", name, "machineType"),
                 f"Compute Engine has no {machine_type} ({catalog.cited(CATALOG)}): nearest sizes: "
-                f"{catalog.nearest(machine_type, series)}",
+                f"{catalog.nearest_sizes(machine_type, series, catalog.trailing_number)}",
             )
         return  # a family the catalog does not list: StackConfig.warnings says it is unchecked
     if pool.kind == "gpu":

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord, ResourceRecord
 
 
@@ -18,3 +22,14 @@ def dig(value: Any, path: str) -> Any:
     for part in path.split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]
     return value
+
+
+def preview_cli(stack_file: Path) -> subprocess.CompletedProcess:
+    """`python -m plan preview --config <stack_file>` as a user runs it (exit code, stdout, stderr)."""
+    return subprocess.run(
+        [sys.executable, "-m", "plan", "preview", "--config", str(stack_file)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )

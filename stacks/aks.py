@@ -248,6 +248,8 @@ def _check_vm_size(name: str, pool) -> None:
                 f"{catalog.nearest_sizes(vm_size, series, _size_number)}",
             )
         return  # an unlisted series: StackConfig.warnings says it is unchecked
+    if pool.kind == "cpu" and shape.gpu is not None:
+        raise rule_error(("pools", name, "kind"), catalog.gpu_machine_in_cpu_pool(shape))
     if pool.kind != "gpu" or shape.gpu is None:
         return
     if pool.accelerator != shape.gpu:

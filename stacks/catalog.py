@@ -8,9 +8,12 @@ import re
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from stacks.capacity import MachineShape
 
 CATALOGS = Path(__file__).with_name("catalogs")
 
@@ -36,6 +39,15 @@ def nearest(value: str, options: Iterable[str], n: int = 3) -> str:
         if option not in close:
             close.append(option)
     return ", ".join(close)
+
+
+def gpu_machine_in_cpu_pool(shape: MachineShape) -> str:
+    """A machine type that comes with GPUs makes an untainted GPU node in a cpu pool: CPU pods
+    would keep it (and its GPUs' bill) awake."""
+    return (
+        f"{shape.name} comes with {shape.gpus} {shape.gpu} GPU(s): make the pool kind: gpu with "
+        f"accelerator: {shape.gpu} and acceleratorCount: {shape.gpus}, or choose a CPU machine type"
+    )
 
 
 def nearest_sizes(

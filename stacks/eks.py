@@ -183,6 +183,9 @@ def check_eks_cluster(cluster: ClusterConfig) -> None:
                 f"EC2 has no {machine_type} ({catalog.cited(CATALOG)}): nearest sizes: "
                 f"{catalog.nearest_sizes(machine_type, family, _size_vcpus)}",
             )
+        shape = instance_shape(machine_type)
+        if pool.kind == "cpu" and shape is not None and shape.gpu is not None:
+            raise rule_error(("pools", name, "kind"), catalog.gpu_machine_in_cpu_pool(shape))
         if pool.kind == "gpu":
             _check_gpu_pool(name, pool)
 

@@ -116,6 +116,8 @@ def _check_machine(name: str, pool: PoolConfig) -> None:
                 f"{catalog.nearest_sizes(machine_type, series, catalog.trailing_number)}",
             )
         return  # a family the catalog does not list: StackConfig.warnings says it is unchecked
+    if pool.kind == "cpu" and shape.gpu is not None:
+        raise rule_error(("pools", name, "kind"), catalog.gpu_machine_in_cpu_pool(shape))
     if pool.kind == "gpu":
         _check_gpus(name, pool, shape)
 

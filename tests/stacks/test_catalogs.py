@@ -239,6 +239,27 @@ CASES = [
         "acceleratorCount: 4 or choose another size",
         id="aks-gpu-count",
     ),
+    pytest.param(
+        "gcp",
+        _pool("gcp", "system", machineType="g2-standard-4"),
+        f"{GKE}.pools.system.kind: g2-standard-4 comes with 1 nvidia-l4 GPU(s): make the pool kind: gpu with "
+        "accelerator: nvidia-l4 and acceleratorCount: 1, or choose a CPU machine type",
+        id="gke-gpu-machine-in-a-cpu-pool",
+    ),
+    pytest.param(
+        "aws",
+        _pool("aws", "system", machineType="g5.xlarge"),
+        f"{EKS}.pools.system.kind: g5.xlarge comes with 1 nvidia-a10g GPU(s): make the pool kind: gpu with "
+        "accelerator: nvidia-a10g and acceleratorCount: 1, or choose a CPU machine type",
+        id="eks-gpu-machine-in-a-cpu-pool",
+    ),
+    pytest.param(
+        "azure",
+        _pool("azure", "cpu", machineType="Standard_NC8as_T4_v3"),
+        f"{AKS}.pools.cpu.kind: Standard_NC8as_T4_v3 comes with 1 nvidia-tesla-t4 GPU(s): make the pool "
+        "kind: gpu with accelerator: nvidia-tesla-t4 and acceleratorCount: 1, or choose a CPU machine type",
+        id="aks-gpu-machine-in-a-cpu-pool",
+    ),
     # --- capacity
     pytest.param(
         "gcp",

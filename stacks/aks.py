@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import cache
 from typing import TYPE_CHECKING
 
 from stacks import catalog, versions
@@ -50,6 +51,7 @@ def _size_number(vm_size: str) -> int | None:
     return int(match.group(2)) if match else None
 
 
+@cache
 def vm_shapes() -> dict[str, MachineShape]:
     document = catalog.load(CATALOG)
     shapes: dict[str, MachineShape] = {}

@@ -395,12 +395,12 @@ def _check_requests_fit_a_node(
     node = f"one {shape.name} node of pool {workload.pool!r}"
     cpu = kubernetes_rules.quantity(resources.cpu)
     if cpu > allocatable.cpu + 1e-9:
-        most = math.floor(allocatable.cpu * 1000) / 1000
+        millicores = math.floor(allocatable.cpu * 1000 + 1e-6)
         raise rule_error(
             (*where, "resources", "cpu"),
-            f"{resources.cpu} CPU does not fit {node}: it has {shape.vcpu} vCPUs, {most:g} allocatable "
-            f"after {service}'s system reservations; request at most {int(most * 1000)}m or choose a "
-            "larger machineType",
+            f"{resources.cpu} CPU does not fit {node}: it has {shape.vcpu} vCPUs, {millicores / 1000:g} "
+            f"allocatable after {service}'s system reservations; request at most {millicores}m or choose "
+            "a larger machineType",
         )
     memory_gib = kubernetes_rules.quantity(resources.memory) / 2**30
     if memory_gib > allocatable.memory_gib + 1e-9:

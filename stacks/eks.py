@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from stacks import catalog, versions
@@ -58,6 +59,7 @@ def catalog_checked() -> str:
     return str(_catalog()["checked"])
 
 
+@cache
 def instance_shapes() -> dict[str, MachineShape]:
     """Instance type -> its shape, with the pods the EKS AMI lets it run (nodeadm's standard
     max pods: ENIs x (IPv4 addresses per ENI - 1) + 2)."""

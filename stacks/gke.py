@@ -6,6 +6,7 @@ and their shapes, the GPUs each family carries or takes, and the zones that offe
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import TYPE_CHECKING
 
 from stacks import catalog, tpu
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
     from stacks.clusters import ClusterConfig, PoolConfig
 
 CATALOG = "gke.yaml"
-# <family>-<shape>-<vCPUs>, the predefined machine type names (custom types add -<memory MB>).
-_PREDEFINED = re.compile(r"^(?P<family>[a-z][a-z0-9]*)-(?P<shape>[a-z]+)-(?P<vcpus>[0-9]+)$")
+# <family>-<shape>-<vCPUs>, the predefined machine type names, or <GPUs>g / <chips>t for the
+# accelerator-optimized and TPU types (custom types add -<memory MB> and match no series).
+_PREDEFINED = re.compile(r"^(?P<family>[a-z][a-z0-9]*)-(?P<shape>[a-z]+)-(?P<size>[0-9]+[gt]?)$")
 
 
 def _catalog() -> dict:
@@ -29,6 +31,7 @@ def regions() -> dict[str, list[str]]:
     return {region: [f"{region}-{z}" for z in zones] for region, zones in _catalog()["regions"].items()}
 
 
+@cache
 def machine_shapes() -> dict[str, MachineShape]:
     shapes: dict[str, MachineShape] = {}
     for family, kinds in _catalog()["families"].items():

@@ -121,7 +121,7 @@ CASES = [
         _tpu_in("us-central1-c"),
         f"{GKE}.pools.tpu.zones: tpu-v5-lite-podslice TPUs are not offered in us-central1-c, the cluster "
         f"zone this pool inherits (stacks/catalogs/gke.yaml, {CHECKED}): set the pool's zones to one of "
-        "us-central1-a, us-south1-a, us-west1-c, us-west4-a, us-east5-a, us-east5-b, us-east5-c",
+        "us-central1-a, us-south1-a, us-west1-c, us-west4-a",
         id="gke-tpu-zone",
     ),
     pytest.param(

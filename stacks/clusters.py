@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from stacks import access, eks, kubernetes_rules, tpu, versions
+from stacks import access, aks, capacity, eks, gke, kubernetes_rules, tpu, versions
 from stacks.aks import check_aks_cluster
 from stacks.base import DnsLabel, StrictModel, rule_error
 
@@ -18,7 +18,7 @@ PoolKind = Literal["cpu", "gpu", "tpu"]
 
 class GcpSettings(StrictModel):
     project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
-    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$")
     # One zone makes a zonal cluster (cheap, dev); none or several make a regional one.
     zones: list[str] = Field(default_factory=list)
     regional: bool = False
@@ -38,13 +38,22 @@ class GcpSettings(StrictModel):
             )
         return group
 
+    @field_validator("region")
+    @classmethod
+    def _region_in_catalog(cls, region: str) -> str:
+        problem = gke.region_problem(region)
+        if problem:
+            raise ValueError(problem)
+        return region
+
     @field_validator("zones")
     @classmethod
     def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
         region = info.data.get("region")
         for zone in zones:
-            if region and not zone.startswith(region + "-"):
-                raise ValueError(f"zone {zone!r} is not in region {region!r}")
+            problem = gke.zone_problem(zone, region) if region else None
+            if problem:
+                raise ValueError(problem)
         return zones
 
     @model_validator(mode="after")
@@ -94,6 +103,14 @@ class AwsSettings(StrictModel):
                 "availabilityZoneIds (e.g. [euw1-az1, euw1-az2]; `aws ec2 describe-availability-zones`)",
             )
         return data
+
+    @field_validator("region")
+    @classmethod
+    def _region_in_catalog(cls, region: str) -> str:
+        problem = eks.region_problem(region)
+        if problem:
+            raise ValueError(problem)
+        return region
 
     @field_validator("availability_zone_ids")
     @classmethod
@@ -677,6 +694,7 @@ class ClusterConfig(StrictModel):
     def _gke_rules(self) -> ClusterConfig:
         if self.cloud != "gcp" or self.gcp is None:
             return self
+        gke.check_gke_cluster(self)
         for name, pool in self.pools.items():
             zones = pool.zones or self.gcp.zones
             # GKE creates a multi-host slice in one zone ("Deploy TPU workloads in GKE Standard").
@@ -793,6 +811,18 @@ class ClusterConfig(StrictModel):
             return None
         release = versions.kubernetes_release(self.cloud, self.kubernetes_version)
         return versions.support_phase(release, versions.run_date()) if release else None
+
+    def node_shape(self, pool_name: str) -> capacity.MachineShape | None:
+        """The catalog's shape of one node of the pool; None when the catalog does not list the
+        machine type (or the cluster is an existing one): its capacity is then unchecked."""
+        machine_type = self.pools[pool_name].machine_type or ""
+        lookup = {"gcp": gke.machine_shape, "aws": eks.instance_shape, "azure": aks.vm_shape}.get(self.cloud)
+        return lookup(machine_type) if lookup else None
+
+    def node_allocatable(self, pool_name: str) -> capacity.Allocatable | None:
+        """What one node of the pool offers pods after the cloud's system reservations."""
+        shape = self.node_shape(pool_name)
+        return capacity.ALLOCATABLE[self.cloud](shape) if shape else None
 
     @property
     def routing_mode(self) -> str:

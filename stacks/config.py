@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 
 from pydantic import Field, model_validator
 
-from stacks import access, kubernetes_rules, versions
+from stacks import access, catalog, kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
 from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfig, Resources, TeamConfig
@@ -378,6 +379,7 @@ class StackConfig(StrictModel):
                     f"mlplatform:clusters.{name}.ciAccess is not set: only authorizedNetworks reach the API "
                     "server, so the deploy workflow on a GitHub-hosted runner cannot (docs/ci.md)"
                 )
+            found.extend(_uncatalogued_machine_types(name, cluster))
         for name, job in self.jobs.items():
             pool = self.clusters[self.cluster_of(job)].pools[job.pool]
             if job.restart_policy == "OnFailure" and pool.spot:
@@ -425,6 +427,28 @@ def _check_gcp_physical_names(name: str, cluster: ClusterConfig) -> None:
             )
 
 
+# The machine catalog per cloud, as the warnings name it.
+MACHINE_CATALOG = {"gcp": "gke.yaml", "aws": "eks.yaml", "azure": "aks.yaml"}
+
+
+def _uncatalogued_machine_types(name: str, cluster: ClusterConfig) -> list[str]:
+    """Machine types the catalog does not list. A family or series the catalog lists is complete
+    there, so an unknown size of it is an error (the cluster checks); a whole family it does not
+    list (a new generation, a custom type) is likely real and only unchecked: blocking it would
+    keep users off machine types newer than the catalog. So it is a warning, and the cost
+    envelope reports the pool unpriced unless policies/prices.yaml has it."""
+    if cluster.cloud not in MACHINE_CATALOG:
+        return []
+    where = catalog.cited(MACHINE_CATALOG[cluster.cloud])
+    return [
+        f"mlplatform:clusters.{name}.pools.{pool_name}.machineType: {pool.machine_type} is not in the "
+        f"catalog ({where}): its capacity is unchecked (requests against one node, GPUs it carries); "
+        "add its shape to the catalog with its source"
+        for pool_name, pool in cluster.pools.items()
+        if cluster.node_shape(pool_name) is None
+    ]
+
+
 def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:
     need["cpu"] += count * kubernetes_rules.quantity(resources.cpu_limit or resources.cpu)
     need["memory"] += count * kubernetes_rules.quantity(resources.memory_limit or resources.memory)
@@ -434,21 +458,74 @@ def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:
 
 
 def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
-    """The autoscaler's minimum replicas fit on the pool at its maximum size (accelerators are
-    whole devices, so this is exact for GPU and TPU pools)."""
+    """The autoscaler's minimum replicas fit on the pool at its maximum size. Accelerators are
+    whole devices, so this is exact for GPU and TPU pools; on a CPU pool it counts the pods of
+    this model alone that one node's allocatable holds (other pods only lower it)."""
+    if cluster.cloud == "existing":
+        return
     pool = cluster.pools[model.pool]
     per_node = pool.gpus_per_node if pool.kind == "gpu" else pool.tpu_chips_per_node
     per_pod = model.resources.gpu or model.resources.tpu
-    if cluster.cloud == "existing" or not per_pod or pool.kind == "cpu":
-        return
-    pods_per_node = per_node // per_pod
     replicas = model.minimum_replicas
+    if per_pod and pool.kind != "cpu":
+        if replicas > pool.max * (per_node // per_pod):
+            raise rule_error(
+                (*where, "autoscale", "min"),
+                f"{replicas} replicas at minimum need {replicas * per_pod} accelerators, but pool "
+                f"{model.pool!r} holds {pool.max * per_node} at its max of {pool.max} nodes: raise the "
+                "pool's max or lower the minimum",
+            )
+        return
+    allocatable = cluster.node_allocatable(model.pool)
+    if allocatable is None:
+        return
+    cpu = kubernetes_rules.quantity(model.resources.cpu)
+    memory = kubernetes_rules.quantity(model.resources.memory) / 2**30
+    fits = [
+        int(have // need) for have, need in ((allocatable.cpu, cpu), (allocatable.memory_gib, memory)) if need
+    ]
+    pods_per_node = min(fits, default=replicas)
     if replicas > pool.max * pods_per_node:
         raise rule_error(
             (*where, "autoscale", "min"),
-            f"{replicas} replicas at minimum need {replicas * per_pod} accelerators, but pool "
-            f"{model.pool!r} holds {pool.max * per_node} at its max of {pool.max} nodes: raise the pool's "
-            "max or lower the minimum",
+            f"{replicas} replicas at minimum of {model.resources.cpu} CPU and {model.resources.memory} "
+            f"each need more than pool {model.pool!r} allocates at its max of {pool.max} nodes "
+            f"({pods_per_node} such pods per {pool.machine_type} node): raise the pool's max or "
+            "lower the minimum",
+        )
+
+
+def _check_requests_fit_a_node(
+    where: tuple[str, ...], workload: ModelConfig | JobConfig, cluster: ClusterConfig
+) -> None:
+    """A pod runs on one node: its requests must fit one node's allocatable, or the scheduler
+    leaves it Pending and the autoscaler, finding no node group that fits, never scales up.
+    Allocatable comes from the machine catalog and the cloud's reservation formula
+    (stacks/capacity.py); an unlisted machine type is not checked."""
+    allocatable = cluster.node_allocatable(workload.pool)
+    shape = cluster.node_shape(workload.pool)
+    if allocatable is None or shape is None:
+        return
+    resources = workload.resources
+    service = versions.SERVICE[cluster.cloud].upper()
+    node = f"one {shape.name} node of pool {workload.pool!r}"
+    cpu = kubernetes_rules.quantity(resources.cpu)
+    if cpu > allocatable.cpu + 1e-9:
+        millicores = math.floor(allocatable.cpu * 1000 + 1e-6)
+        raise rule_error(
+            (*where, "resources", "cpu"),
+            f"{resources.cpu} CPU does not fit {node}: it has {shape.vcpu} vCPUs, {millicores / 1000:g} "
+            f"allocatable after {service}'s system reservations; request at most {millicores}m or choose "
+            "a larger machineType",
+        )
+    memory_gib = kubernetes_rules.quantity(resources.memory) / 2**30
+    if memory_gib > allocatable.memory_gib + 1e-9:
+        most = math.floor(allocatable.memory_gib * 1024)
+        raise rule_error(
+            (*where, "resources", "memory"),
+            f"{resources.memory} of memory does not fit {node}: it has {shape.memory_gib:g} GiB, "
+            f"{allocatable.memory_gib:.2f} GiB allocatable after {service}'s system reservations; "
+            f"request at most {most}Mi or choose a larger machineType",
         )
 
 
@@ -544,6 +621,7 @@ def _check_workload(
             (*where, "resources", "gpu"),
             f"{resources.gpu} GPUs do not fit on a {workload.pool!r} node ({pool.gpus_per_node} per node)",
         )
+    _check_requests_fit_a_node(where, workload, cluster)
     for bucket in workload.buckets:
         if bucket not in cluster.buckets:
             raise rule_error(

@@ -181,8 +181,8 @@ INVALID = [
     ),
     pytest.param(
         _pool("gpu-l4", machineType="g6.3xlarge"),
-        "pools.gpu-l4.machineType: g6.3xlarge is not a known NVIDIA GPU instance type "
-        "(stacks/catalogs/eks.yaml, checked 2026-12-01); nearest known: g6.xlarge",
+        "pools.gpu-l4.machineType: EC2 has no g6.3xlarge (stacks/catalogs/eks.yaml, checked "
+        "2026-12-01): nearest sizes: g6.2xlarge, g6.4xlarge, g6.xlarge",
         id="unknown-size",
     ),
     pytest.param(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import PoolContract
+
+if TYPE_CHECKING:
+    from stacks.clusters import ClusterConfig
 
 BucketAccess = Literal["read", "write"]
 
@@ -47,6 +50,27 @@ class GatewayAddress:
 
 
 @dataclass(frozen=True)
+class EntryTls:
+    """How the entry point serves HTTPS (port 443; port 80 only redirects)."""
+
+    # The kubernetes.io/tls Secret a Gateway's HTTPS listener (gateway namespace) or each Ingress
+    # (its own namespace) serves; None where the cloud's load balancer holds the certificate
+    # (GKE Certificate Manager map, ACM on the ALB: annotations carry it).
+    secret_name: str | None = None
+    # A cert-manager ClusterIssuer that keeps `secret_name` filled.
+    cluster_issuer: str | None = None
+
+
+def secret_tls(cluster: ClusterConfig) -> EntryTls | None:
+    """HTTPS from the Secret the stack names (existing clusters, Ingress classes the platform
+    issues no certificate for); None for plain HTTP. Validated config only."""
+    if cluster.routing.insecure_http:
+        return None
+    tls = cluster.routing.tls
+    return EntryTls(secret_name=tls.secret_name, cluster_issuer=tls.cluster_issuer)
+
+
+@dataclass(frozen=True)
 class Routing:
     """How the cluster's cloud exposes HTTP: a managed Gateway API class and/or an Ingress class."""
 
@@ -56,14 +80,23 @@ class Routing:
     # How an Ingress expresses a weighted split on this cloud; None: it cannot.
     ingress_weights: Literal["alb-actions"] | None = None
     # Annotations every Ingress of the fanout carries (e.g. ALB scheme, target type, group).
-    ingress_annotations: dict[str, str] = field(default_factory=dict)
+    ingress_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # Annotations the Gateway carries (e.g. AGC's alb-id on AKS); may be Outputs.
     gateway_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # Addresses the Gateway asks for (e.g. the AGC frontend on AKS).
     gateway_addresses: tuple[GatewayAddress, ...] = ()
+    # Where clients reach the entry point, when the cloud side knows it before the Gateway or
+    # Ingress exists (a reserved IP, AGC's frontend FQDN): what the hosts' DNS records point at.
+    address: pulumi.Input[str] | None = None
     # What the Gateway or Ingress must wait for: the controller that serves the class (and
     # installs its CRDs) when the cluster does not come with one.
     ready: tuple[pulumi.Resource, ...] = ()
+    # HTTPS on the entry point (certificate annotations ride on the annotations above); None:
+    # plain HTTP, which the stack asked for explicitly.
+    tls: EntryTls | None = None
+    # How a route's request timeout reaches the load balancer beyond the model's own objects
+    # (GKE: GCPBackendPolicy, ALB: idle timeout annotation): AGC's RoutePolicy per HTTPRoute.
+    route_timeouts: Literal["agc-route-policy"] | None = None
     # How the load balancer learns a model's readiness path.
     health_check: Literal["gke-policy", "alb-annotation"] | None = None
     # Where serving traffic reaches pods from (NetworkPolicy): LB source ranges and/or the
@@ -90,6 +123,9 @@ class ClusterAccess:
     endpoint: pulumi.Input[str]
     # A secret: it grants whatever the deployer's identity may do.
     kubeconfig: pulumi.Output[str]
+    # EKS: the IAM policy a team's role needs to fetch credentials (eks:DescribeCluster on this
+    # cluster), for its owner or permission set to attach.
+    credentials_policy: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +151,11 @@ class ClusterHandle:
     ready: list[pulumi.Resource] = field(default_factory=list)
     # None for an existing cluster: its kubeconfig is the user's already.
     access: ClusterAccess | None = None
+    # DNS records the certificate authority checks before it issues the entry point's
+    # certificate (GKE DNS authorizations, ACM validation): exported for whoever holds the zone.
+    certificate_dns_records: pulumi.Input[list] | None = None
+    # Where the cluster's fanout answers (IP or host name); None while no model has a route.
+    entry_address: pulumi.Input[str] | None = None
     # Pool name -> what makes that pool schedulable (its node pool or group, also in `ready`).
     # Empty: every workload waits for all of `ready`.
     pool_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)

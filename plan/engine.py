@@ -65,7 +65,9 @@ class PlanMocks(pulumi_mocks.Mocks):
             ):
                 outputs["name"] = resource.autoname
         state = {**inputs, **outputs}
-        resource_id = state.pop("id", None) or f"{args.name}-{resource.digest(8)}"
+        # An imported resource keeps the id it was imported by, as the engine's ImportStep does.
+        resource_id = args.resource_id or state.pop("id", None) or f"{args.name}-{resource.digest(8)}"
+        state.pop("id", None)
         return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
@@ -177,6 +179,8 @@ def request_options(request) -> dict[str, Any]:
         options["aliases"] = aliases
     if request.deletedWith:
         options["deletedWith"] = request.deletedWith
+    if request.importId:
+        options["import"] = request.importId
     return options
 
 

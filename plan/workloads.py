@@ -76,9 +76,16 @@ def _routes(record: PlanRecord) -> list[str]:
     lines = []
     for route in record.of_type(f"{K8S}gateway.networking.k8s.io/v1:HTTPRoute"):
         for rule in route.inputs.get("spec", {}).get("rules", []):
-            path = rule["matches"][0]["path"]["value"]
-            split = " + ".join(f"{b['name']} {b.get('weight', 1)}%" for b in rule.get("backendRefs", []))
-            lines.append(f"  {path:<20} -> {split}  (Gateway API)")
+            # A rule without matches matches every path (the HTTPRoute CRD's default).
+            path = (rule.get("matches") or [{"path": {"value": "/"}}])[0]["path"]["value"]
+            redirect = next(
+                (f["requestRedirect"] for f in rule.get("filters", []) if "requestRedirect" in f), None
+            )
+            if redirect is not None:
+                target = f"redirect to {redirect.get('scheme', 'the same scheme')}"
+            else:
+                target = " + ".join(f"{b['name']} {b.get('weight', 1)}%" for b in rule.get("backendRefs", []))
+            lines.append(f"  {path:<20} -> {target}  (Gateway API)")
     for ingress in record.of_type(f"{K8S}networking.k8s.io/v1:Ingress"):
         annotations = ingress.inputs.get("metadata", {}).get("annotations", {})
         for rule in ingress.inputs.get("spec", {}).get("rules", []):
@@ -87,7 +94,8 @@ def _routes(record: PlanRecord) -> list[str]:
                 action = annotations.get(f"alb.ingress.kubernetes.io/actions.{service['name']}")
                 target = _alb_split(action) if action else service["name"]
                 lines.append(f"  {path['path']:<20} -> {target}  (Ingress)")
-    return sorted(lines)
+    # An Ingress lists its paths once per host.
+    return sorted(set(lines))
 
 
 def _alb_split(action: str) -> str:

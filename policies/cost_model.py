@@ -343,6 +343,9 @@ def _gke_control_plane(resource: Resource, run: _Estimate) -> None:
 @_prices("gcp:container/nodePool:NodePool")
 def _gke_pool(resource: Resource, run: _Estimate) -> None:
     props, prices = resource.props, run.prices
+    # The nodes exist whether or not their price is known (NAT is billed per node).
+    low, high = _gke_node_counts(props)
+    run.add_nodes(resource, "gcp", low, high)
     region = run.region(resource, "gcp")
     node = props.get("nodeConfig") or {}
     machine = node.get("machineType")
@@ -361,9 +364,6 @@ def _gke_pool(resource: Resource, run: _Estimate) -> None:
     disk_type = node.get("diskType") or "pd-balanced"
     hourly += disk_gb * prices.disk("gcp", region, disk_type) / prices.hours_per_month
     parts.append(f"{disk_gb} GB {disk_type}")
-
-    low, high = _gke_node_counts(props)
-    run.add_nodes(resource, "gcp", low, high)
     detail = " + ".join(parts) + (", spot" if spot else "") + f", {_nodes(low, high)}"
     run.add(resource, f"pool {_pool_name(resource, node.get('labels'))}", detail, hourly, low, high)
 
@@ -492,6 +492,9 @@ def _eks_control_plane(resource: Resource, run: _Estimate) -> None:
 @_prices("aws:eks/nodeGroup:NodeGroup")
 def _eks_pool(resource: Resource, run: _Estimate) -> None:
     props, prices = resource.props, run.prices
+    scaling = props.get("scalingConfig") or {}
+    low, high = _count(scaling.get("minSize")), _count(scaling.get("maxSize"))
+    run.add_nodes(resource, "aws", low, high)
     region = run.region(resource, "aws")
     spot = str(props.get("capacityType") or "ON_DEMAND").upper() == "SPOT"
     types = list(props.get("instanceTypes") or [])
@@ -503,9 +506,6 @@ def _eks_pool(resource: Resource, run: _Estimate) -> None:
     disks = _eks_node_disks(resource, run)
     for size, volume_type in disks:
         hourly += size * prices.disk("aws", region, volume_type) / prices.hours_per_month
-    scaling = props.get("scalingConfig") or {}
-    low, high = _count(scaling.get("minSize")), _count(scaling.get("maxSize"))
-    run.add_nodes(resource, "aws", low, high)
     volumes = " + ".join(f"{size} GB {volume_type}" for size, volume_type in disks)
     detail = f"{' or '.join(types)} + {volumes}" + (", spot" if spot else "") + f", {_nodes(low, high)}"
     run.add(resource, f"pool {_pool_name(resource, props.get('labels'))}", detail, hourly, low, high)
@@ -580,6 +580,11 @@ def _aks_agent_pool(resource: Resource, run: _Estimate) -> None:
 
 def _aks_pool(resource: Resource, run: _Estimate, pool: Mapping[str, Any], region: str, name: str) -> None:
     prices, azure = run.prices, run.prices.cloud("azure")
+    if pool.get("enableAutoScaling"):
+        low, high = _count(pool.get("minCount")), _count(pool.get("maxCount"))
+    else:
+        low = high = _count(pool.get("count"), 1)
+    run.add_nodes(resource, "azure", low, high)
     machine = pool.get("vmSize")
     if not machine:
         raise UnknownPrice(f"agent pool {name or resource.name!r} has no vmSize to price")
@@ -595,11 +600,6 @@ def _aks_pool(resource: Resource, run: _Estimate, pool: Mapping[str, Any], regio
         parts.append(f"{disk_gb} GB managed OS disk")
     else:
         parts.append("ephemeral OS disk")
-    if pool.get("enableAutoScaling"):
-        low, high = _count(pool.get("minCount")), _count(pool.get("maxCount"))
-    else:
-        low = high = _count(pool.get("count"), 1)
-    run.add_nodes(resource, "azure", low, high)
     detail = " + ".join(parts) + (", spot" if spot else "") + f", {_nodes(low, high)}"
     label = _pool_name(Resource(resource.type, pool, name or resource.name), pool.get("nodeLabels"))
     run.add(resource, f"pool {label}", detail, hourly, low, high)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import cache
 from typing import TYPE_CHECKING
 
-from stacks import versions
+from stacks import catalog, versions
 from stacks.base import rule_error
+from stacks.capacity import MachineShape
 
 if TYPE_CHECKING:
     from stacks.clusters import ClusterConfig
@@ -34,6 +36,47 @@ AGC_SUBNET_PREFIX = 24
 # NVIDIA GPUs on Azure come with the N-series VM sizes (NC, ND, NV), except NVv4 (AMD GPUs,
 # unsupported on AKS).
 GPU_VM_SIZE = re.compile(r"^Standard_N(C|D|V(?!\d+as_v4$))", re.IGNORECASE)
+# VM sizes, their series and the regions: the dated catalog (sources inside).
+CATALOG = "aks.yaml"
+# The vCPU count in a size name: Standard_D8ds_v5 -> 8 (series Standard_D#ds_v5).
+_SIZE_VCPUS = re.compile(r"^(Standard_[A-Z]+)([0-9]+)")
+
+
+def _series(vm_size: str) -> str:
+    return _SIZE_VCPUS.sub(lambda m: m.group(1) + "#", vm_size, count=1)
+
+
+def _size_number(vm_size: str) -> int | None:
+    match = _SIZE_VCPUS.match(vm_size)
+    return int(match.group(2)) if match else None
+
+
+@cache
+def vm_shapes() -> dict[str, MachineShape]:
+    document = catalog.load(CATALOG)
+    shapes: dict[str, MachineShape] = {}
+    for series, spec in document["series"].items():
+        for vcpus in spec["vcpus"]:
+            name = series.replace("#", str(vcpus))
+            memory = spec.get("memoryGiB", {}).get(vcpus, vcpus * spec["memoryPerVcpuGiB"])
+            shapes[name] = MachineShape(name, vcpus, memory)
+    for name, spec in document["vmSizes"].items():
+        shapes[name] = MachineShape(name, spec["vcpu"], spec["memoryGiB"], spec["gpus"], spec["gpu"])
+    return shapes
+
+
+def vm_shape(vm_size: str) -> MachineShape | None:
+    return vm_shapes().get(vm_size)
+
+
+def known_series(vm_size: str) -> bool:
+    """The catalog lists every size of this VM size's series."""
+    return any(_series(name) == _series(vm_size) for name in vm_shapes())
+
+
+def regions() -> dict[str, list[str]]:
+    """Location -> its availability zones."""
+    return dict(catalog.load(CATALOG)["regions"])
 
 
 def aks_pool_name(pool_name: str) -> str:
@@ -78,6 +121,7 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
         aks_kubernetes_version(cluster)
     except LookupError as exc:  # a stale catalog: no default to fall back on
         raise rule_error(("kubernetesVersion",), f"{exc}, or set kubernetesVersion") from None
+    zones = _check_location(settings)
     seen: dict[str, str] = {}
     for name, pool in cluster.pools.items():
         aks_name = aks_pool_name(name)
@@ -113,12 +157,15 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
                     "GPU time-sharing/MPS is configured by GKE only; on AKS remove gpuSharing "
                     "(use one pod per GPU, or a MIG-capable VM size)",
                 )
+        _check_vm_size(name, pool)
         for zone in pool.zones:
             if zone not in AKS_ZONES:
                 raise rule_error(
                     ("pools", name, "zones"),
                     f"Azure availability zones are '1', '2' and '3', not {zone!r}",
                 )
+            if zone not in zones:
+                raise rule_error(("pools", name, "zones"), _no_zones(settings.location))
     for name, price in settings.spot_max_price.items():
         if name not in cluster.pools or not cluster.pools[name].spot:
             raise rule_error(
@@ -130,13 +177,13 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
                 ("azure", "spotMaxPrice", name),
                 f"{price} is not a price: give USD per node-hour, or -1 for up to the on-demand price",
             )
-    if not cluster.private_endpoint and not cluster.authorized_networks:
+    if not cluster.private_endpoint and not cluster.api_networks:
         raise rule_error(
             ("authorizedNetworks",),
             "a public AKS API server must be restricted: list the CIDRs allowed to reach it, "
             "or set privateEndpoint: true",
         )
-    if not cluster.private_endpoint and len(cluster.authorized_networks) >= AKS_MAX_AUTHORIZED_RANGES:
+    if not cluster.private_endpoint and len(cluster.api_networks) >= AKS_MAX_AUTHORIZED_RANGES:
         raise rule_error(
             ("authorizedNetworks",),
             f"AKS admits at most {AKS_MAX_AUTHORIZED_RANGES} authorized ranges, one of which the "
@@ -166,6 +213,58 @@ def check_aks_cluster(cluster: ClusterConfig) -> None:
     _check_node_subnet_room(cluster)
     if cluster.routing_mode == "gateway":
         _check_gateway(cluster)
+
+
+def _check_location(settings) -> list[str]:
+    """The location exists and has the zones asked for; returns its zones."""
+    known = regions()
+    if settings.location not in known:
+        raise rule_error(
+            ("azure", "location"),
+            f"{settings.location!r} is not an Azure region with AKS ({catalog.cited(CATALOG)}): nearest "
+            f"known: {catalog.nearest(settings.location, known)}",
+        )
+    zones = known[settings.location]
+    if any(zone not in zones for zone in settings.zones):
+        raise rule_error(("azure", "zones"), _no_zones(settings.location))
+    return zones
+
+
+def _no_zones(location: str) -> str:
+    return (
+        f"{location} has no availability zones ({catalog.cited(CATALOG)}): remove zones "
+        "(regional placement) or choose a region with zones"
+    )
+
+
+def _check_vm_size(name: str, pool) -> None:
+    """A size of a listed series must exist; a GPU size's accelerator and count are its own."""
+    vm_size = pool.machine_type or ""
+    shape = vm_shape(vm_size)
+    if shape is None:
+        if known_series(vm_size):
+            series = {n: s.vcpu for n, s in vm_shapes().items() if _series(n) == _series(vm_size)}
+            raise rule_error(
+                ("pools", name, "machineType"),
+                f"Azure has no VM size {vm_size} ({catalog.cited(CATALOG)}): nearest sizes: "
+                f"{catalog.nearest_sizes(vm_size, series, _size_number)}",
+            )
+        return  # an unlisted series: StackConfig.warnings says it is unchecked
+    if pool.kind == "cpu" and shape.gpu is not None:
+        raise rule_error(("pools", name, "kind"), catalog.gpu_machine_in_cpu_pool(shape))
+    if pool.kind != "gpu" or shape.gpu is None:
+        return
+    if pool.accelerator != shape.gpu:
+        raise rule_error(
+            ("pools", name, "accelerator"),
+            f"{vm_size} carries {shape.gpu} GPUs, not {pool.accelerator}: set accelerator: {shape.gpu}",
+        )
+    if pool.gpus_per_node != shape.gpus:
+        raise rule_error(
+            ("pools", name, "acceleratorCount"),
+            f"{vm_size} has {shape.gpus} GPU(s), not {pool.gpus_per_node}: set acceleratorCount: "
+            f"{shape.gpus} or choose another size",
+        )
 
 
 def _check_support_plan(cluster: ClusterConfig) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from stacks import eks, kubernetes_rules, tpu, versions
+from stacks import access, aks, capacity, eks, gke, kubernetes_rules, tpu, versions
 from stacks.aks import check_aks_cluster
 from stacks.base import DnsLabel, StrictModel, rule_error
 
@@ -18,20 +18,42 @@ PoolKind = Literal["cpu", "gpu", "tpu"]
 
 class GcpSettings(StrictModel):
     project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
-    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$")
     # One zone makes a zonal cluster (cheap, dev); none or several make a regional one.
     zones: list[str] = Field(default_factory=list)
     regional: bool = False
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] = "REGULAR"
     master_cidr: str = "172.16.0.0/28"
+    # Google Groups for RBAC: the `gke-security-groups@<domain>` group whose member groups GKE
+    # puts in tokens; required once a team on the cluster names Google groups.
+    security_group: str | None = None
+
+    @field_validator("security_group")
+    @classmethod
+    def _gke_security_group(cls, group: str | None) -> str | None:
+        if group is not None and not access.GKE_SECURITY_GROUP.fullmatch(group):
+            raise ValueError(
+                f"{group!r}: GKE reads group memberships only from a group named "
+                "gke-security-groups@<your domain> (Google Groups for RBAC)"
+            )
+        return group
+
+    @field_validator("region")
+    @classmethod
+    def _region_in_catalog(cls, region: str) -> str:
+        problem = gke.region_problem(region)
+        if problem:
+            raise ValueError(problem)
+        return region
 
     @field_validator("zones")
     @classmethod
     def _zones_in_region(cls, zones: list[str], info: ValidationInfo) -> list[str]:
         region = info.data.get("region")
         for zone in zones:
-            if region and not zone.startswith(region + "-"):
-                raise ValueError(f"zone {zone!r} is not in region {region!r}")
+            problem = gke.zone_problem(zone, region) if region else None
+            if problem:
+                raise ValueError(problem)
         return zones
 
     @model_validator(mode="after")
@@ -92,6 +114,14 @@ class AwsSettings(StrictModel):
                 "availabilityZoneIds (e.g. [euw1-az1, euw1-az2]; `aws ec2 describe-availability-zones`)",
             )
         return data
+
+    @field_validator("region")
+    @classmethod
+    def _region_in_catalog(cls, region: str) -> str:
+        problem = eks.region_problem(region)
+        if problem:
+            raise ValueError(problem)
+        return region
 
     @field_validator("availability_zone_ids")
     @classmethod
@@ -182,9 +212,12 @@ class AzureSettings(StrictModel):
     # How kubelogin gets the Entra ID token for the Kubernetes provider: `azurecli` for people
     # and CI after `az login`, `workloadidentity` for federated CI runners, `msi` on Azure VMs.
     kubelogin_mode: Literal["azurecli", "workloadidentity", "msi", "spn", "azd"] = "azurecli"
-    # What runs `pulumi up` (it is granted cluster-admin to declare the workloads): a person
-    # (`User`) or a CI identity (`ServicePrincipal`). Azure rejects a role assignment whose
-    # stated principal type is wrong.
+    # The Entra object ID of what runs `pulumi up` (CI's service principal, or a person): it gets
+    # Azure Kubernetes Service RBAC Cluster Admin on this cluster only, to declare the workloads.
+    # Explicit, so that whoever happens to run a deploy is not made admin.
+    deployer_object_id: str = Field(pattern=_GUID)
+    # What the deployer is: a person (`User`) or a CI identity (`ServicePrincipal`). Azure
+    # rejects a role assignment whose stated principal type is wrong.
     deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
 
 
@@ -380,6 +413,10 @@ class PoolConfig(StrictModel):
 _RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
+def _camel(snake: str) -> str:
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), snake)
+
+
 def _snake(camel: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
 
@@ -398,15 +435,123 @@ GATEWAY_CLOUDS = {"gcp", "azure", "existing"}
 WEIGHTED_INGRESS_CLOUDS = {"aws"}
 
 
+# RFC 1123 host name (Kubernetes IsDNS1123Subdomain, lowercase): labels of letters, digits and
+# '-', at most 63 characters each and 253 in all. A certificate is issued for it, so at least two
+# labels and no wildcard (HTTP-01 and load-balancer authorisation cannot prove a wildcard).
+DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+)
+# Where the platform issues the entry point's certificate itself: GKE Gateway (Certificate
+# Manager), the EKS ALB Ingress (ACM), AKS Application Gateway for Containers (cert-manager with
+# Let's Encrypt). Elsewhere the entry point serves a Secret that `tls.secretName` names.
+MANAGED_TLS = {
+    ("gcp", "gateway"): "Certificate Manager",
+    ("aws", "ingress"): "ACM",
+    ("azure", "gateway"): "cert-manager (Let's Encrypt)",
+}
+
+
+class TlsConfig(StrictModel):
+    """Where the entry point's certificate comes from, when the platform does not issue it."""
+
+    # A kubernetes.io/tls Secret: in the gateway namespace for a Gateway, in every team namespace
+    # that has an Ingress.
+    secret_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)
+    # A cert-manager ClusterIssuer (installed by you) that keeps `secretName` filled.
+    cluster_issuer: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    # AKS gateway: the Let's Encrypt account's contact address (optional).
+    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class RoutingConfig(StrictModel):
     """The cluster's fanout entry point: Gateway API (GKE's managed gateway, AKS's Application
-    Gateway for Containers) or an Ingress."""
+    Gateway for Containers) or an Ingress; HTTPS unless `insecureHttp: true`."""
 
     mode: Literal["gateway", "ingress"] | None = None
     # Overrides the cloud's class (required for an existing cluster: its controller's class).
     class_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-    # Host name served (DNS is managed outside); none: any host.
-    host: str | None = Field(default=None, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
+    # Host names served, and named in the certificate (DNS is managed outside: point them at the
+    # entry point's address). None: any host, which only plain HTTP allows on managed clouds.
+    hosts: list[str] = Field(default_factory=list)
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    # Plain HTTP on port 80 only: say so explicitly (the stack logs a warning).
+    insecure_http: bool = False
+
+    @field_validator("hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not DNS_NAME.match(host):
+                raise ValueError(
+                    f"{host!r} is not a DNS host name (RFC 1123: lowercase labels of letters, digits "
+                    "and '-', at least two, no wildcard), e.g. ml.dev.example.com"
+                )
+        if len(set(hosts)) != len(hosts):
+            raise ValueError("a host is listed twice")
+        return hosts
+
+
+def _check_api_cidr(cidr: str) -> None:
+    """A CIDR the API endpoint may admit: a real block, never the whole internet."""
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{cidr!r} is not a CIDR block ({exc})") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"{cidr} opens the API endpoint to the whole internet; list your networks")
+
+
+CiMode = Literal["dnsEndpoint", "selfHostedRunner", "runnerCidrs"]
+
+
+class CiAccess(StrictModel):
+    """How the deploy workflow reaches the cluster's API server (docs/ci.md compares them):
+
+    - dnsEndpoint (GKE): the control plane's DNS name, authorized by IAM
+      (container.clusters.connect) instead of an IP allow-list; GitHub-hosted runners work.
+    - selfHostedRunner: the workflow's jobs run on a runner inside the VPC/VNet, picked by
+      `runnerLabels` (.github/scripts/list_stacks.py puts them into `runs-on`).
+    - runnerCidrs: the runners' egress ranges (static IPs of larger or self-hosted runners),
+      by name, added to the API server's authorized networks.
+    """
+
+    mode: CiMode
+    runner_labels: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-_.A-Za-z0-9]*$")]] = Field(
+        default_factory=list
+    )
+    runner_cidrs: dict[DnsLabel, str] = Field(default_factory=dict)
+
+    @field_validator("runner_cidrs")
+    @classmethod
+    def _runner_cidrs(cls, cidrs: dict[str, str]) -> dict[str, str]:
+        for cidr in cidrs.values():
+            _check_api_cidr(cidr)
+        return cidrs
+
+    @model_validator(mode="after")
+    def _mode_has_its_settings(self) -> CiAccess:
+        if self.mode == "selfHostedRunner":
+            # GitHub gives every self-hosted runner the label `self-hosted`; without it a job may
+            # land on a GitHub-hosted runner ("Using self-hosted runners in a workflow").
+            if "self-hosted" not in self.runner_labels:
+                raise rule_error(
+                    ("runnerLabels",),
+                    "a self-hosted runner is picked by its labels: list them, starting with "
+                    "self-hosted (e.g. [self-hosted, linux, vpc-prod])",
+                )
+        elif self.runner_labels:
+            raise rule_error(
+                ("runnerLabels",), f"runnerLabels are for mode: selfHostedRunner, not {self.mode}"
+            )
+        if self.mode == "runnerCidrs":
+            if not self.runner_cidrs:
+                raise rule_error(
+                    ("runnerCidrs",),
+                    "name the runners' egress ranges (e.g. {github-larger: 198.51.100.0/28})",
+                )
+        elif self.runner_cidrs:
+            raise rule_error(("runnerCidrs",), f"runnerCidrs are for mode: runnerCidrs, not {self.mode}")
+        return self
 
 
 class ClusterConfig(StrictModel):
@@ -426,17 +571,15 @@ class ClusterConfig(StrictModel):
     authorized_networks: list[str] = Field(default_factory=list)
     deletion_protection: bool = True
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    # The deploy workflow's path to the API server (CiAccess); none: only `authorizedNetworks`
+    # reach it, which GitHub-hosted runners are not in (a warning says so).
+    ci_access: CiAccess | None = None
 
     @field_validator("authorized_networks")
     @classmethod
     def _authorized_networks_are_cidrs(cls, cidrs: list[str]) -> list[str]:
         for cidr in cidrs:
-            try:
-                network = ipaddress.ip_network(cidr, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{cidr!r} is not a CIDR block ({exc})") from None
-            if network.prefixlen == 0:
-                raise ValueError(f"{cidr} opens the API endpoint to the whole internet; list your networks")
+            _check_api_cidr(cidr)
         return cidrs
 
     @model_validator(mode="after")
@@ -480,6 +623,7 @@ class ClusterConfig(StrictModel):
                 ("routing", "className"),
                 "an existing cluster needs the class of its gateway or ingress controller",
             )
+        self._check_tls()
         has_system_pool = any(p.kind == "cpu" and not p.spot and p.min >= 1 for p in self.pools.values())
         if self.cloud != "existing" and not has_system_pool:
             raise rule_error(
@@ -491,10 +635,95 @@ class ClusterConfig(StrictModel):
             check_aks_cluster(self)
         return self
 
+    def _check_tls(self) -> None:
+        routing, tls = self.routing, self.routing.tls
+        if routing.insecure_http:
+            if tls.model_fields_set:
+                raise rule_error(("routing", "tls"), "insecureHttp: true serves plain HTTP; remove tls")
+            return
+        if self.managed_tls:
+            if not routing.hosts:
+                issuer = MANAGED_TLS[self.cloud, self.routing_mode]
+                raise rule_error(
+                    ("routing", "hosts"),
+                    f"the entry point serves HTTPS with a certificate {issuer} issues for its host "
+                    "names: list them (e.g. hosts: [ml.dev.example.com]), or set insecureHttp: true",
+                )
+            for key in ("secret_name", "cluster_issuer"):
+                if getattr(tls, key) is not None:
+                    raise rule_error(
+                        ("routing", "tls", _camel(key)),
+                        "the platform issues this entry point's certificate; remove it",
+                    )
+        else:
+            if tls.secret_name is None:
+                raise rule_error(
+                    ("routing", "tls", "secretName"),
+                    f"this entry point ({self.routing_mode} on {self.cloud}) serves HTTPS from a "
+                    "kubernetes.io/tls Secret: name it (cert-manager can fill it: tls.clusterIssuer), "
+                    "or set insecureHttp: true",
+                )
+            if tls.cluster_issuer is not None and not routing.hosts:
+                raise rule_error(
+                    ("routing", "hosts"),
+                    "cert-manager issues the certificate for the host names: list routing.hosts",
+                )
+        if tls.acme_email is not None and (self.cloud, self.routing_mode) != ("azure", "gateway"):
+            raise rule_error(
+                ("routing", "tls", "acmeEmail"),
+                "acmeEmail is the Let's Encrypt account of AKS's Application Gateway for "
+                "Containers; remove it",
+            )
+
+    @property
+    def managed_tls(self) -> bool:
+        """The platform issues the entry point's certificate (MANAGED_TLS), unless plain HTTP."""
+        return not self.routing.insecure_http and (self.cloud, self.routing_mode) in MANAGED_TLS
+
+    @model_validator(mode="after")
+    def _ci_access_fits_the_cloud(self) -> ClusterConfig:
+        ci = self.ci_access
+        if ci is None:
+            return self
+        if ci.mode == "dnsEndpoint" and self.cloud != "gcp":
+            raise rule_error(
+                ("ciAccess", "mode"),
+                f"only GKE has an IAM-authorized DNS endpoint; on {self.cloud} use selfHostedRunner "
+                "or runnerCidrs",
+            )
+        if ci.mode == "runnerCidrs":
+            if self.cloud == "existing":
+                raise rule_error(
+                    ("ciAccess", "mode"),
+                    "the platform manages no network of an existing cluster: use selfHostedRunner",
+                )
+            if self.private_endpoint:
+                raise rule_error(
+                    ("ciAccess", "mode"),
+                    "a private endpoint admits no public runner addresses: use selfHostedRunner "
+                    + ("or dnsEndpoint" if self.cloud == "gcp" else "inside the network"),
+                )
+        if ci.mode == "selfHostedRunner" and self.cloud == "gcp" and not self.private_endpoint:
+            # A runner in the VPC egresses through Cloud NAT, whose address no authorized network
+            # lists; with privateEndpoint the cluster's endpoint is the internal IP it reaches.
+            raise rule_error(
+                ("ciAccess", "mode"),
+                "a runner inside the VPC reaches GKE's internal endpoint: set privateEndpoint: true, "
+                "or use dnsEndpoint",
+            )
+        return self
+
+    @property
+    def api_networks(self) -> list[str]:
+        """Every CIDR the public API endpoint admits: operators' networks and named CI runners."""
+        runners = list(self.ci_access.runner_cidrs.values()) if self.ci_access else []
+        return list(dict.fromkeys([*self.authorized_networks, *runners]))
+
     @model_validator(mode="after")
     def _gke_rules(self) -> ClusterConfig:
         if self.cloud != "gcp" or self.gcp is None:
             return self
+        gke.check_gke_cluster(self)
         for name, pool in self.pools.items():
             zones = pool.zones or self.gcp.zones
             # GKE creates a multi-host slice in one zone ("Deploy TPU workloads in GKE Standard").
@@ -515,7 +744,7 @@ class ClusterConfig(StrictModel):
                 "EKS clusters are upgraded explicitly: set kubernetesVersion (one of "
                 f"{', '.join(versions.kubernetes_releases('aws'))}, stacks/catalogs/kubernetes.yaml)",
             )
-        if not self.private_endpoint and not self.authorized_networks:
+        if not self.private_endpoint and not self.api_networks:
             raise rule_error(
                 ("authorizedNetworks",),
                 "a public EKS endpoint must be limited to known networks: list authorizedNetworks "
@@ -611,6 +840,18 @@ class ClusterConfig(StrictModel):
             return None
         release = versions.kubernetes_release(self.cloud, self.kubernetes_version)
         return versions.support_phase(release, versions.run_date()) if release else None
+
+    def node_shape(self, pool_name: str) -> capacity.MachineShape | None:
+        """The catalog's shape of one node of the pool; None when the catalog does not list the
+        machine type (or the cluster is an existing one): its capacity is then unchecked."""
+        machine_type = self.pools[pool_name].machine_type or ""
+        lookup = {"gcp": gke.machine_shape, "aws": eks.instance_shape, "azure": aks.vm_shape}.get(self.cloud)
+        return lookup(machine_type) if lookup else None
+
+    def node_allocatable(self, pool_name: str) -> capacity.Allocatable | None:
+        """What one node of the pool offers pods after the cloud's system reservations."""
+        shape = self.node_shape(pool_name)
+        return capacity.ALLOCATABLE[self.cloud](shape) if shape else None
 
     @property
     def routing_mode(self) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 
 from pydantic import Field, model_validator
 
 from components.k8s.image_policy import image_allowed
-from stacks import kubernetes_rules, versions
+from stacks import access, catalog, kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
 from stacks.images import ImagePolicyConfig
@@ -19,7 +20,6 @@ from stacks.workloads import MAX_JOB_NAME, MAX_MODEL_NAME, JobConfig, ModelConfi
 MAX_CLUSTER_NAME = 16
 # Namespaces carry suffixed objects and appear in identity subjects: keep them short too.
 MAX_TEAM_NAME = 30
-GUID = r"[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}"
 # Pulumi autonames a resource `<logical name>-<7 random characters>`.
 AUTONAME_SUFFIX = 8
 # GKE node pool names: 1-40 characters (gcloud container node-pools create, NAME); GCS bucket
@@ -148,13 +148,17 @@ class StackConfig(StrictModel):
         self._derived_names_unique()
         self._images_from_allowed_registries()
         self._team_identities_work_on_their_clusters()
-        self._quotas_hold_their_workloads()
+        self._one_runner_per_stack()
         for name, job in self.jobs.items():
             where = ("jobs", name)
             _check_name(where, name, MAX_JOB_NAME if job.schedule else 63)
             cluster_name, cluster = self._placement(where, job.cluster)
             self._check_team(where, job.team)
             _check_workload(where, job, cluster_name, cluster)
+            _check_parallel_job(where, name, job, self.parallelism_of(job), cluster)
+            self._check_peers_service_name(where, name, job)
+        # Last: a workload that cannot fit its own pool says so before the team's quota does.
+        self._quotas_hold_their_workloads()
         return self
 
     def _images_from_allowed_registries(self) -> None:
@@ -192,22 +196,112 @@ class StackConfig(StrictModel):
                     "has one policy per project, so give each GKE cluster a project of its own",
                 )
 
+    def _check_peers_service_name(self, where: tuple[str, ...], name: str, job: JobConfig) -> None:
+        """A distributed job's headless Service is named after the job, next to the Services of the
+        models (`<model>`, `<model>-<variant>`) in the same namespace."""
+        if self.parallelism_of(job) == 1:
+            return
+        for model_name, model in self.models.items():
+            same_namespace = (self.cluster_of(model), self.team_of(model)) == (
+                self.cluster_of(job),
+                self.team_of(job),
+            )
+            services = {model_name, *(f"{model_name}-{variant}" for variant in model.variants)}
+            if same_namespace and name in services:
+                raise rule_error(
+                    where,
+                    f"its pods' headless Service {name!r} would clash with the Service of model "
+                    f"{model_name!r} in namespace {self.team_of(job)!r}: rename the job",
+                )
+
     def _team_identities_work_on_their_clusters(self) -> None:
-        """A RoleBinding subject grants nothing unless the cluster's tokens carry it."""
+        """A RoleBinding subject grants nothing unless the cluster's tokens carry it: each team
+        identity has its cloud's form (stacks/access.py), and GKE has its security group."""
         for name, cluster in self.clusters.items():
-            if cluster.cloud != "azure":
-                continue
-            on_cluster = set(self.team_subjects_on(name))
-            for team_name, team in self.teams.items():
-                for role in ("deployers", "viewers"):
-                    for index, subject in enumerate(getattr(team, role)):
-                        if subject in on_cluster and not re.fullmatch(GUID, subject):
-                            raise rule_error(
-                                ("teams", team_name, role, index),
-                                f"{subject!r} cannot work on AKS cluster {name!r}: AKS puts Entra group "
-                                "object IDs in tokens, not names or e-mails (Azure/AKS#515); give the "
-                                "group's object ID (az ad group show --group <name> --query id)",
-                            )
+            teams = self.teams_on(name)
+            for team_name in teams:
+                team = self.teams[team_name]
+                for role in access.ROLES:
+                    for index, identity in enumerate(getattr(team, role)):
+                        problem = access.identity_problem(cluster.cloud, name, identity)
+                        if problem:
+                            raise rule_error(("teams", team_name, role, index), problem)
+            if cluster.aws is not None:
+                admins = {cluster.aws.deployer_role_arn, *cluster.aws.admin_role_arns}
+                for arn in self.eks_team_groups(name):
+                    if arn in admins:
+                        team_name, role, index = self._where_identity(arn, teams)
+                        raise rule_error(
+                            ("teams", team_name, role, index),
+                            f"{arn} is cluster-admin on {name!r} (aws.deployerRoleArn or adminRoleArns); "
+                            "EKS takes one access entry per role, so a team cannot be given it too: "
+                            "use another role",
+                        )
+            has_groups = any(self.teams[t].deployers or self.teams[t].viewers for t in teams)
+            if cluster.gcp is not None and has_groups and cluster.gcp.security_group is None:
+                raise rule_error(
+                    ("clusters", name, "gcp", "securityGroup"),
+                    "the teams name Google groups, which reach RBAC only through Google Groups for "
+                    "RBAC: set securityGroup: gke-security-groups@<your domain> and make the team "
+                    "groups its members",
+                )
+
+    def _where_identity(self, identity: str, teams: list[str]) -> tuple[str, str, int]:
+        for team in teams:
+            for role in access.ROLES:
+                if identity in getattr(self.teams[team], role):
+                    return team, role, getattr(self.teams[team], role).index(identity)
+        raise LookupError(identity)
+
+    def _one_runner_per_stack(self) -> None:
+        """A stack deploys in one workflow job, so every self-hosted cluster names the same runner."""
+        labels: dict[tuple[str, ...], str] = {}
+        for name, cluster in self.clusters.items():
+            if cluster.ci_access is not None and cluster.ci_access.mode == "selfHostedRunner":
+                labels.setdefault(tuple(cluster.ci_access.runner_labels), name)
+        if len(labels) > 1:
+            (first, first_cluster), (_, second_cluster) = list(labels.items())[:2]
+            raise rule_error(
+                ("clusters", second_cluster, "ciAccess", "runnerLabels"),
+                f"one job deploys the stack, on one runner: use the runnerLabels of cluster "
+                f"{first_cluster!r} ({list(first)}) here too",
+            )
+
+    @property
+    def runner_labels(self) -> list[str] | None:
+        """The `runs-on` labels of the stack's deploy job; None: a GitHub-hosted runner."""
+        for cluster in self.clusters.values():
+            if cluster.ci_access is not None and cluster.ci_access.mode == "selfHostedRunner":
+                return list(cluster.ci_access.runner_labels)
+        return None
+
+    def teams_on(self, cluster: str) -> list[str]:
+        """The teams with a workload on `cluster` (their namespaces are created there), sorted."""
+        return sorted(
+            {
+                self.team_of(w)
+                for w in [*self.models.values(), *self.jobs.values()]
+                if self.cluster_of(w) == cluster
+            }
+        )
+
+    def rbac_subjects(self, cluster: str, team: str, role: str) -> list[str]:
+        """The group names a team's `role` RoleBinding binds on `cluster`: its identities, or on
+        EKS the Kubernetes group its role ARNs are mapped to (stacks/access.py)."""
+        identities = getattr(self.teams[team], role)
+        if self.clusters[cluster].cloud == "aws":
+            return [access.eks_group(team, role)] if identities else []
+        return list(identities)
+
+    def eks_team_groups(self, cluster: str) -> dict[str, list[str]]:
+        """IAM role ARN -> the Kubernetes groups its access entry on `cluster` carries (one entry
+        per principal: EKS refuses a second entry for the same ARN)."""
+        groups: dict[str, list[str]] = {}
+        for team in self.teams_on(cluster):
+            for role in access.ROLES:
+                for arn in getattr(self.teams[team], role):
+                    groups.setdefault(arn, []).append(access.eks_group(team, role))
+        return groups
 
     def _quotas_hold_their_workloads(self) -> None:
         """A team's quota admits every model at its minimum replicas and every job's pods at once:
@@ -221,7 +315,7 @@ class StackConfig(StrictModel):
                     _add_pods(need, model.resources, model.minimum_replicas)
             for job in self.jobs.values():
                 if self.team_of(job) == team_name:
-                    _add_pods(need, job.resources, job.parallelism)
+                    _add_pods(need, job.resources, self.parallelism_of(job))
             quota = team.quota
             have = {
                 "cpu": kubernetes_rules.quantity(quota.cpu),
@@ -286,13 +380,10 @@ class StackConfig(StrictModel):
 
     def team_subjects_on(self, cluster: str) -> list[str]:
         """Deployers and viewers of every team with a workload on `cluster`, each once."""
-        teams = {
-            self.team_of(w)
-            for w in [*self.models.values(), *self.jobs.values()]
-            if self.cluster_of(w) == cluster
-        }
         subjects = [
-            s for team in sorted(teams) for s in [*self.teams[team].deployers, *self.teams[team].viewers]
+            s
+            for team in self.teams_on(cluster)
+            for s in [*self.teams[team].deployers, *self.teams[team].viewers]
         ]
         return list(dict.fromkeys(subjects))
 
@@ -301,6 +392,14 @@ class StackConfig(StrictModel):
 
     def team_of(self, workload: ModelConfig | JobConfig) -> str:
         return workload.team or next(iter(self.teams))
+
+    def parallelism_of(self, job: JobConfig) -> int:
+        """The job's pods at once: as configured, else a multi-host TPU slice's hosts, else 1."""
+        if job.parallelism is not None:
+            return job.parallelism
+        cluster = self.clusters.get(self.cluster_of(job))
+        pool = cluster.pools.get(job.pool) if cluster else None
+        return pool.tpu_slice.hosts if pool and pool.tpu_slice and pool.tpu_multi_host else 1
 
     @property
     def warnings(self) -> list[str]:
@@ -313,6 +412,25 @@ class StackConfig(StrictModel):
                 warning = versions.expiry_warning(cluster.cloud, cluster.kubernetes_version, phase, today)
                 if warning:
                     found.append(f"mlplatform:clusters.{name}.kubernetesVersion: {warning}: plan the upgrade")
+            if cluster.routing.insecure_http:
+                found.append(
+                    f"mlplatform:clusters.{name}.routing.insecureHttp: the entry point serves plain HTTP "
+                    "(no TLS): requests and API keys cross the network readable"
+                )
+            if cluster.cloud != "existing" and cluster.ci_access is None:
+                found.append(
+                    f"mlplatform:clusters.{name}.ciAccess is not set: only authorizedNetworks reach the API "
+                    "server, so the deploy workflow on a GitHub-hosted runner cannot (docs/ci.md)"
+                )
+            found.extend(_uncatalogued_machine_types(name, cluster))
+        for name, job in self.jobs.items():
+            pool = self.clusters[self.cluster_of(job)].pools[job.pool]
+            if job.restart_policy == "OnFailure" and pool.spot:
+                # A pod failure policy (components/k8s/jobs.py) needs restartPolicy Never.
+                found.append(
+                    f"mlplatform:jobs.{name}.restartPolicy: OnFailure on spot pool {job.pool!r}: every "
+                    "preemption counts against backoffLimit; restartPolicy Never lets them not count"
+                )
         return found
 
     @property
@@ -352,6 +470,28 @@ def _check_gcp_physical_names(name: str, cluster: ClusterConfig) -> None:
             )
 
 
+# The machine catalog per cloud, as the warnings name it.
+MACHINE_CATALOG = {"gcp": "gke.yaml", "aws": "eks.yaml", "azure": "aks.yaml"}
+
+
+def _uncatalogued_machine_types(name: str, cluster: ClusterConfig) -> list[str]:
+    """Machine types the catalog does not list. A family or series the catalog lists is complete
+    there, so an unknown size of it is an error (the cluster checks); a whole family it does not
+    list (a new generation, a custom type) is likely real and only unchecked: blocking it would
+    keep users off machine types newer than the catalog. So it is a warning, and the cost
+    envelope reports the pool unpriced unless policies/prices.yaml has it."""
+    if cluster.cloud not in MACHINE_CATALOG:
+        return []
+    where = catalog.cited(MACHINE_CATALOG[cluster.cloud])
+    return [
+        f"mlplatform:clusters.{name}.pools.{pool_name}.machineType: {pool.machine_type} is not in the "
+        f"catalog ({where}): its capacity is unchecked (requests against one node, GPUs it carries); "
+        "add its shape to the catalog with its source"
+        for pool_name, pool in cluster.pools.items()
+        if cluster.node_shape(pool_name) is None
+    ]
+
+
 def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:
     need["cpu"] += count * kubernetes_rules.quantity(resources.cpu_limit or resources.cpu)
     need["memory"] += count * kubernetes_rules.quantity(resources.memory_limit or resources.memory)
@@ -361,22 +501,120 @@ def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:
 
 
 def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
-    """The autoscaler's minimum replicas fit on the pool at its maximum size (accelerators are
-    whole devices, so this is exact for GPU and TPU pools)."""
+    """The autoscaler's minimum replicas fit on the pool at its maximum size. Accelerators are
+    whole devices, so this is exact for GPU and TPU pools; on a CPU pool it counts the pods of
+    this model alone that one node's allocatable holds (other pods only lower it)."""
+    if cluster.cloud == "existing":
+        return
     pool = cluster.pools[model.pool]
     per_node = pool.gpus_per_node if pool.kind == "gpu" else pool.tpu_chips_per_node
     per_pod = model.resources.gpu or model.resources.tpu
-    if cluster.cloud == "existing" or not per_pod or pool.kind == "cpu":
-        return
-    pods_per_node = per_node // per_pod
     replicas = model.minimum_replicas
+    if per_pod and pool.kind != "cpu":
+        if replicas > pool.max * (per_node // per_pod):
+            raise rule_error(
+                (*where, "autoscale", "min"),
+                f"{replicas} replicas at minimum need {replicas * per_pod} accelerators, but pool "
+                f"{model.pool!r} holds {pool.max * per_node} at its max of {pool.max} nodes: raise the "
+                "pool's max or lower the minimum",
+            )
+        return
+    allocatable = cluster.node_allocatable(model.pool)
+    if allocatable is None:
+        return
+    cpu = kubernetes_rules.quantity(model.resources.cpu)
+    memory = kubernetes_rules.quantity(model.resources.memory) / 2**30
+    fits = [
+        int(have // need) for have, need in ((allocatable.cpu, cpu), (allocatable.memory_gib, memory)) if need
+    ]
+    pods_per_node = min(fits, default=replicas)
     if replicas > pool.max * pods_per_node:
         raise rule_error(
             (*where, "autoscale", "min"),
-            f"{replicas} replicas at minimum need {replicas * per_pod} accelerators, but pool "
-            f"{model.pool!r} holds {pool.max * per_node} at its max of {pool.max} nodes: raise the pool's "
-            "max or lower the minimum",
+            f"{replicas} replicas at minimum of {model.resources.cpu} CPU and {model.resources.memory} "
+            f"each need more than pool {model.pool!r} allocates at its max of {pool.max} nodes "
+            f"({pods_per_node} such pods per {pool.machine_type} node): raise the pool's max or "
+            "lower the minimum",
         )
+
+
+def _check_requests_fit_a_node(
+    where: tuple[str, ...], workload: ModelConfig | JobConfig, cluster: ClusterConfig
+) -> None:
+    """A pod runs on one node: its requests must fit one node's allocatable, or the scheduler
+    leaves it Pending and the autoscaler, finding no node group that fits, never scales up.
+    Allocatable comes from the machine catalog and the cloud's reservation formula
+    (stacks/capacity.py); an unlisted machine type is not checked."""
+    allocatable = cluster.node_allocatable(workload.pool)
+    shape = cluster.node_shape(workload.pool)
+    if allocatable is None or shape is None:
+        return
+    resources = workload.resources
+    service = versions.SERVICE[cluster.cloud].upper()
+    node = f"one {shape.name} node of pool {workload.pool!r}"
+    cpu = kubernetes_rules.quantity(resources.cpu)
+    if cpu > allocatable.cpu + 1e-9:
+        millicores = math.floor(allocatable.cpu * 1000 + 1e-6)
+        raise rule_error(
+            (*where, "resources", "cpu"),
+            f"{resources.cpu} CPU does not fit {node}: it has {shape.vcpu} vCPUs, {millicores / 1000:g} "
+            f"allocatable after {service}'s system reservations; request at most {millicores}m or choose "
+            "a larger machineType",
+        )
+    memory_gib = kubernetes_rules.quantity(resources.memory) / 2**30
+    if memory_gib > allocatable.memory_gib + 1e-9:
+        most = math.floor(allocatable.memory_gib * 1024)
+        raise rule_error(
+            (*where, "resources", "memory"),
+            f"{resources.memory} of memory does not fit {node}: it has {shape.memory_gib:g} GiB, "
+            f"{allocatable.memory_gib:.2f} GiB allocatable after {service}'s system reservations; "
+            f"request at most {most}Mi or choose a larger machineType",
+        )
+
+
+# A pod's hostname is a DNS label of at most 63 characters; the Job controller sets an Indexed
+# pod's to <job>-<index>, untruncated (kubernetes pkg/controller/job/job_controller.go,
+# manageJob), and a CronJob names its Jobs <cronjob>-<minutes since the epoch> (8 digits today,
+# pkg/controller/cronjob getJobName).
+MAX_HOSTNAME = 63
+CRONJOB_RUN_SUFFIX = len("-12345678")
+
+
+def _check_parallel_job(
+    where: tuple[str, ...], name: str, job: JobConfig, pods: int, cluster: ClusterConfig
+) -> None:
+    """A distributed job's pods run together: a multi-host TPU slice is exactly its hosts, all
+    pods fit the pool at its max at once (one missing rank stalls the rest), and each pod's
+    hostname (its rank's address) is a DNS label."""
+    pool = cluster.pools[job.pool]
+    tpu_slice = pool.tpu_slice
+    if tpu_slice is not None and tpu_slice.multi_host and pods != tpu_slice.hosts:
+        raise rule_error(
+            (*where, "parallelism"),
+            f"pool {job.pool!r} is a {pool.topology} slice of {tpu_slice.hosts} hosts that GKE runs as "
+            f"one unit: one pod per host, so parallelism is {tpu_slice.hosts} (or leave it unset)",
+        )
+    per_node = pool.gpus_per_node if pool.kind == "gpu" else pool.tpu_chips_per_node
+    per_pod = job.resources.gpu or job.resources.tpu
+    known_nodes = cluster.cloud != "existing" or pool.accelerator_count is not None
+    if per_pod and pool.kind != "cpu" and known_nodes:
+        fit = pool.max * (per_node // per_pod)
+        if pods > fit:
+            raise rule_error(
+                (*where, "parallelism"),
+                f"{pods} pods at once need {pods * per_pod} accelerators, but pool {job.pool!r} holds "
+                f"{fit} such pods at its max of {pool.max} nodes: raise the pool's max or lower parallelism",
+            )
+    if pods > 1:
+        base = len(name) + (CRONJOB_RUN_SUFFIX if job.schedule else 0)
+        hostname = base + len(f"-{pods - 1}")
+        if hostname > MAX_HOSTNAME:
+            raise rule_error(
+                where,
+                f"its pods' hostnames (<job>-<index>) would be {hostname} characters, beyond the "
+                f"{MAX_HOSTNAME} of a DNS label: shorten the job name to at most "
+                f"{MAX_HOSTNAME - hostname + len(name)}",
+            )
 
 
 def _check_name(where: tuple[str, ...], name: str, max_length: int) -> None:
@@ -426,6 +664,7 @@ def _check_workload(
             (*where, "resources", "gpu"),
             f"{resources.gpu} GPUs do not fit on a {workload.pool!r} node ({pool.gpus_per_node} per node)",
         )
+    _check_requests_fit_a_node(where, workload, cluster)
     for bucket in workload.buckets:
         if bucket not in cluster.buckets:
             raise rule_error(

@@ -1,6 +1,7 @@
 """What EKS and EC2 accept, checked at the door, from the dated catalog
 `stacks/catalogs/eks.yaml` (sources and check date inside): autoscaler images per Kubernetes
-minor, the AZ IDs without an EKS control plane, and the NVIDIA GPU instance types.
+minor, the regions and their AZ IDs, the AZ IDs without an EKS control plane, and the instance
+types (vCPUs, memory, ENIs; GPUs and their model for the NVIDIA types).
 
 The components read the same catalog (`gpu_instance`, `cluster_autoscaler_image`), so what is
 checked is what is built.
@@ -8,22 +9,19 @@ checked is what is built.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from stacks import versions
+from stacks import catalog, versions
 from stacks.base import rule_error
+from stacks.capacity import MachineShape
 
 if TYPE_CHECKING:
     from stacks.clusters import ClusterConfig
 
-CATALOG = Path(__file__).with_name("catalogs") / "eks.yaml"
+CATALOG = "eks.yaml"
 # EKS API Taint: key 1-63 characters, value 0-63
 # (https://docs.aws.amazon.com/eks/latest/APIReference/API_Taint.html).
 TAINT_KEY_MAX = 63
@@ -53,13 +51,60 @@ class GpuInstance:
     gpu: str
 
 
-@cache
 def _catalog() -> dict[str, Any]:
-    return yaml.safe_load(CATALOG.read_text())
+    return catalog.load(CATALOG)
 
 
 def catalog_checked() -> str:
     return str(_catalog()["checked"])
+
+
+@cache
+def instance_shapes() -> dict[str, MachineShape]:
+    """Instance type -> its shape, with the pods the EKS AMI lets it run (nodeadm's standard
+    max pods: ENIs x (IPv4 addresses per ENI - 1) + 2)."""
+    return {
+        name: MachineShape(
+            name,
+            spec["vcpu"],
+            spec["memoryGiB"],
+            spec.get("gpus", 0),
+            spec.get("gpu"),
+            max_pods=spec["enis"] * (spec["ipsPerEni"] - 1) + 2,
+        )
+        for name, spec in _catalog()["instanceTypes"].items()
+    }
+
+
+def instance_shape(instance_type: str) -> MachineShape | None:
+    return instance_shapes().get(instance_type)
+
+
+def known_family(instance_type: str) -> bool:
+    """The catalog lists every size of this instance type's family (m6i of m6i.xlarge)."""
+    family = instance_type.split(".")[0]
+    return any(name.split(".")[0] == family for name in _catalog()["instanceTypes"])
+
+
+def _size_vcpus(instance_type: str) -> int | None:
+    """The vCPUs an EC2 size name stands for in the m/c/r families: large 2, xlarge 4, Nxlarge 4N."""
+    match = re.fullmatch(r"[^.]+\.([0-9]*)(x?)large", instance_type)
+    if not match:
+        return None
+    return (int(match.group(1) or 1) * 4) if match.group(2) else 2
+
+
+def regions() -> list[str]:
+    return list(_catalog()["regions"])
+
+
+def region_problem(region: str) -> str | None:
+    if region in _catalog()["regions"]:
+        return None
+    return (
+        f"{region!r} is not an AWS region with EKS ({catalog.cited(CATALOG)}): nearest known: "
+        f"{catalog.nearest(region, regions())}"
+    )
 
 
 def cluster_autoscaler_images() -> dict[str, str]:
@@ -69,8 +114,9 @@ def cluster_autoscaler_images() -> dict[str, str]:
 
 def gpu_instances() -> dict[str, GpuInstance]:
     return {
-        name: GpuInstance(name, spec["vcpu"], spec["memoryGiB"], spec["gpus"], spec["gpu"])
-        for name, spec in _catalog()["gpuInstanceTypes"].items()
+        name: GpuInstance(name, shape.vcpu, shape.memory_gib, shape.gpus, shape.gpu)
+        for name, shape in instance_shapes().items()
+        if shape.gpu is not None
     }
 
 
@@ -96,6 +142,9 @@ def zone_id_error(region: str, zone_id: str) -> str | None:
             f"{zone_id!r} is not an AZ ID of {region} (such as {code}-az1; list them with "
             f"`aws ec2 describe-availability-zones --region {region}`, field ZoneId)"
         )
+    existing = [f"{code}-az{n}" for n in _catalog()["regions"].get(region, [])]
+    if existing and zone_id not in existing:
+        return f"{region} has no AZ ID {zone_id} ({catalog.cited(CATALOG)}): use one of {', '.join(existing)}"
     if zone_id in unsupported_zone_ids(region):
         return (
             f"EKS runs no control plane in {zone_id} (UnsupportedAvailabilityZoneException; "
@@ -124,6 +173,21 @@ def check_eks_cluster(cluster: ClusterConfig) -> None:
                     f"EKS taint keys are 1-{TAINT_KEY_MAX} characters, this one has {len(taint.key)}: "
                     "shorten it",
                 )
+        machine_type = pool.machine_type or ""
+        if instance_shape(machine_type) is None and known_family(machine_type):
+            family = {
+                n: s.vcpu
+                for n, s in instance_shapes().items()
+                if n.split(".")[0] == machine_type.split(".")[0]
+            }
+            raise rule_error(
+                ("pools", name, "machineType"),
+                f"EC2 has no {machine_type} ({catalog.cited(CATALOG)}): nearest sizes: "
+                f"{catalog.nearest_sizes(machine_type, family, _size_vcpus)}",
+            )
+        shape = instance_shape(machine_type)
+        if pool.kind == "cpu" and shape is not None and shape.gpu is not None:
+            raise rule_error(("pools", name, "kind"), catalog.gpu_machine_in_cpu_pool(shape))
         if pool.kind == "gpu":
             _check_gpu_pool(name, pool)
 
@@ -131,11 +195,12 @@ def check_eks_cluster(cluster: ClusterConfig) -> None:
 def _check_gpu_pool(name: str, pool) -> None:
     instance = gpu_instance(pool.machine_type or "")
     if instance is None:
-        known = difflib.get_close_matches(pool.machine_type or "", list(gpu_instances()), n=3, cutoff=0)
+        # Unlike a CPU type, a GPU type must be in the catalog: the node group's accelerator
+        # label and the autoscaler's scale-from-zero GPU tag are read from it.
         raise rule_error(
             ("pools", name, "machineType"),
-            f"{pool.machine_type} is not a known NVIDIA GPU instance type (stacks/catalogs/eks.yaml, "
-            f"checked {catalog_checked()}); nearest known: {', '.join(known)}",
+            f"{pool.machine_type} is not a known NVIDIA GPU instance type ({catalog.cited(CATALOG)}); "
+            f"nearest known: {catalog.nearest(pool.machine_type or '', gpu_instances())}",
         )
     if pool.accelerator != instance.gpu:
         raise rule_error(

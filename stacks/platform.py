@@ -7,6 +7,7 @@ model services, the fanout entry point and batch jobs.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Any
 
@@ -55,16 +56,20 @@ def build_platform(stack: StackConfig) -> dict[str, ClusterHandle]:
         module = importlib.import_module(CLOUD_MODULES[cluster.cloud])
         handles[name] = module.build_cluster(name, cluster, stack)
     for name, handle in handles.items():
-        build_workloads(stack, name, handle)
+        address = build_workloads(stack, name, handle)
+        if address is not None:
+            handles[name] = dataclasses.replace(handle, entry_address=address)
     return handles
 
 
-def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle) -> None:
+def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle) -> pulumi.Input[str] | None:
+    """Declare the cluster's team namespaces, models, fanout and jobs; returns where the fanout
+    answers (None without routes)."""
     cluster = stack.clusters[cluster_name]
     models = {n: m for n, m in stack.models.items() if stack.cluster_of(m) == cluster_name}
     jobs = {n: j for n, j in stack.jobs.items() if stack.cluster_of(j) == cluster_name}
     if not models and not jobs:
-        return
+        return None
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": handle.kubernetes_provider})
     labels = stack.labels
 
@@ -85,8 +90,9 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
             f"{cluster_name}-{team}",
             TeamNamespaceArgs(
                 namespace=team,
-                deployers=config.deployers,
-                viewers=config.viewers,
+                # The groups the cluster's tokens carry for the team (EKS: its access entries').
+                deployers=stack.rbac_subjects(cluster_name, team, "deployers"),
+                viewers=stack.rbac_subjects(cluster_name, team, "viewers"),
                 quota=QuotaLimits(quota.cpu, quota.memory, quota.gpu, quota.tpu, quota.pods)
                 if quota
                 else None,
@@ -175,20 +181,21 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 )
             )
 
+    fanout = None
     if routes:
         mode = cluster.routing_mode
         routing = handle.routing
         class_name = cluster.routing.class_name or (
             routing.gateway_class if mode == "gateway" else routing.ingress_class
         )
-        Fanout(
+        fanout = Fanout(
             f"{cluster_name}-fanout",
             FanoutArgs(
                 mode=mode,  # type: ignore[arg-type]
                 class_name=class_name or "",
                 routing=routing,
                 routes=routes,
-                host=cluster.routing.host,
+                hosts=tuple(cluster.routing.hosts),
                 labels=labels,
             ),
             opts=k8s_opts,
@@ -198,13 +205,20 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
         team = stack.team_of(job)
         BatchJob(
             f"{cluster_name}-{job_name}",
-            _job_args(job_name, job, team, handle, labels, [namespaces[team]]),
+            _job_args(job_name, job, stack.parallelism_of(job), team, handle, labels, [namespaces[team]]),
             opts=k8s_opts,
         )
+    return fanout.address if fanout is not None else None
 
 
 def _job_args(
-    name: str, job: JobConfig, team: str, handle: ClusterHandle, labels: dict[str, str], depends_on: list
+    name: str,
+    job: JobConfig,
+    parallelism: int,
+    team: str,
+    handle: ClusterHandle,
+    labels: dict[str, str],
+    depends_on: list,
 ) -> BatchJobArgs:
     schedule = None
     if job.schedule is not None:
@@ -230,7 +244,7 @@ def _job_args(
         restart_policy=job.restart_policy,
         active_deadline_seconds=job.active_deadline_seconds,
         ttl_seconds_after_finished=job.ttl_seconds_after_finished,
-        parallelism=job.parallelism,
+        parallelism=parallelism,
         schedule=schedule,
         labels=labels,
         buckets=dict(job.buckets),
@@ -318,7 +332,14 @@ def export_outputs(handles: dict[str, ClusterHandle]) -> None:
             output["name"] = handle.access.name
             output["endpoint"] = handle.access.endpoint
             output["kubeconfig"] = pulumi.Output.secret(handle.access.kubeconfig)
+            if handle.access.credentials_policy is not None:
+                output["credentialsPolicyArn"] = handle.access.credentials_policy
         if handle.registry_url is not None:
             output["registry"] = handle.registry_url
         output["buckets"] = dict(handle.buckets)
+        if handle.certificate_dns_records is not None:
+            output["certificateDnsRecords"] = handle.certificate_dns_records
+        if handle.entry_address is not None:
+            # What the hosts' DNS records point at: an A record for an IP, a CNAME for a name.
+            output["gatewayAddress"] = handle.entry_address
         pulumi.export(name, output)

@@ -259,7 +259,16 @@ class JobConfig(StrictModel):
     restart_policy: Literal["Never", "OnFailure"] = "Never"
     active_deadline_seconds: int = Field(default=86400, ge=60)
     ttl_seconds_after_finished: int = Field(default=86400, ge=0)
-    parallelism: int = Field(default=1, ge=1, le=1000)
+    # Pods that run at once (Indexed completions). Above 1, a distributed job: its pods find each
+    # other by name (headless Service, rendezvous env) and all must fit the pool at once. Unset:
+    # 1, or on a multi-host TPU slice the slice's hosts (the slice runs as one unit).
+    parallelism: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="pods at once, 1-1000; above 1 a distributed job (docs/configuration.md, Distributed "
+        "training). Unset: 1, or one pod per host of a multi-host TPU slice",
+    )
 
     @field_validator("schedule")
     @classmethod

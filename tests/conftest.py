@@ -18,6 +18,7 @@ from tests.eks_plan import EXAMPLE as EKS_EXAMPLE
 from tests.eks_plan import EksPlan, eks_variant_document, plan_eks
 
 DEV_STACK = PROJECT_DIR / "Pulumi.dev.yaml"
+PROD_STACK = PROJECT_DIR / "Pulumi.prod.yaml"
 
 # Support windows are checked as of a fixed day, so results do not drift with the calendar
 # (the CLI uses today): the day the version catalog was last checked.
@@ -28,6 +29,12 @@ os.environ.setdefault(versions.TODAY_VARIABLE, str(versions.catalog_checked()))
 def dev_config() -> dict[str, Any]:
     """The dev stack file as a mutable document (`config:` mapping inside)."""
     return yaml.safe_load(DEV_STACK.read_text())
+
+
+@pytest.fixture
+def prod_config() -> dict[str, Any]:
+    """The prod stack file as a mutable document."""
+    return yaml.safe_load(PROD_STACK.read_text())
 
 
 @pytest.fixture
@@ -74,7 +81,7 @@ def dev_plan() -> PlanRecord:
 
 @pytest.fixture(scope="session")
 def prod_plan() -> PlanRecord:
-    return run_program(PROJECT_DIR / "Pulumi.prod.yaml")
+    return run_program(PROD_STACK)
 
 
 @pytest.fixture(autouse=True)

@@ -53,6 +53,8 @@ def eks_variant_document() -> dict[str, Any]:
     cluster["aws"]["natGateways"] = "perAz"
     cluster["privateEndpoint"] = True
     del cluster["authorizedNetworks"]
+    # A private endpoint: CI deploys from a runner inside the VPC.
+    cluster["ciAccess"] = {"mode": "selfHostedRunner", "runnerLabels": ["self-hosted", "linux", "vpc-dev"]}
     cluster["pools"]["system"]["machineType"] = "m7g.xlarge"
     cluster["pools"]["gpu-l4"].update(
         labels={"team": "research"},

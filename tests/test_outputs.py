@@ -1,9 +1,10 @@
 """Stack outputs: one structured output per cluster (name, endpoint, kubeconfig as a secret,
-registry URL, bucket names), what `pulumi stack output <cluster>` shows."""
+registry URL, bucket names, the gateway address), what `pulumi stack output <cluster>` shows."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pulumi
 from pulumi.runtime import settings
@@ -36,6 +37,30 @@ def test_each_cluster_exports_how_to_reach_it_and_where_its_artifacts_go(run_com
         # The kubeconfig is exported as a secret (its future resolved during the run).
         assert is_secret(exported[name]["kubeconfig"]), cloud
         assert not is_secret(exported[name]["endpoint"]), cloud
+        # Where the hosts' DNS records point: the address the load balancer answers on.
+        assert re.fullmatch(ADDRESS_FORMS[cloud], output["gatewayAddress"]), (cloud, output["gatewayAddress"])
+
+
+# GKE: the reserved global IP (A record); EKS: the ALB's DNS name, AKS: AGC's frontend FQDN (CNAME).
+ADDRESS_FORMS = {
+    "gcp": r"\d+\.\d+\.\d+\.\d+",
+    "aws": r"k8s-[a-z0-9-]+\.elb\.amazonaws\.com",
+    "azure": r"[a-z0-9.-]+\.alb\.azure\.com",
+}
+
+
+def test_the_gke_gateway_asks_for_the_reserved_address_its_hosts_point_at(dev_plan):
+    (address,) = dev_plan.of_type("gcp:compute/globalAddress:GlobalAddress")
+    (gateway,) = dev_plan.of_type("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert gateway.inputs["spec"]["addresses"] == [{"type": "NamedAddress", "value": address.inputs["name"]}]
+
+
+def test_without_host_names_no_address_is_reserved(plan_of, dev_config):
+    routing = dev_config["config"]["mlplatform:clusters"]["main"]["routing"]
+    routing.pop("hosts", None)
+    routing["insecureHttp"] = True
+    record = plan_of(dev_config)
+    assert record.of_type("gcp:compute/globalAddress:GlobalAddress") == []
 
 
 def is_secret(output: pulumi.Output) -> bool:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from plan.engine import PROJECT_DIR
+from stacks import load_stack_file
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
@@ -140,10 +141,11 @@ def list_stacks(root: Path) -> dict[str, list]:
 
 
 def test_ci_lists_every_stack_file_with_its_environment(tmp_path):
+    hosted = '"ubuntu-24.04"'
     assert list_stacks(PROJECT_DIR) == {
-        "stacks": ["dev", "prod"],
-        "staged": [{"stack": "dev", "environment": "dev"}],
-        "production": [{"stack": "prod", "environment": "production"}],
+        "stacks": [{"stack": "dev", "runner": hosted}, {"stack": "prod", "runner": hosted}],
+        "staged": [{"stack": "dev", "environment": "dev", "runner": hosted}],
+        "production": [{"stack": "prod", "environment": "production", "runner": hosted}],
     }
     # A new stack file is picked up, and where it deploys follows its environment, not its name.
     for name, environment in {"staging": "staging", "prod-eu": "prod", "dev": "dev"}.items():
@@ -152,17 +154,58 @@ def test_ci_lists_every_stack_file_with_its_environment(tmp_path):
         )
     (tmp_path / "Pulumi.yaml").write_text("name: mlplatform\n")
     assert list_stacks(tmp_path) == {
-        "stacks": ["dev", "prod-eu", "staging"],
-        "staged": [{"stack": "dev", "environment": "dev"}, {"stack": "staging", "environment": "staging"}],
-        "production": [{"stack": "prod-eu", "environment": "production"}],
+        "stacks": [{"stack": name, "runner": hosted} for name in ("dev", "prod-eu", "staging")],
+        "staged": [
+            {"stack": "dev", "environment": "dev", "runner": hosted},
+            {"stack": "staging", "environment": "staging", "runner": hosted},
+        ],
+        "production": [{"stack": "prod-eu", "environment": "production", "runner": hosted}],
     }
+
+
+def test_a_self_hosted_runner_in_config_is_where_the_pulumi_job_runs(tmp_path):
+    """The labels of a cluster's ciAccess selfHostedRunner become the Pulumi job's runs-on, for
+    the preview and the deploy, exactly as the validated config reads them."""
+    example = PROJECT_DIR / "examples" / "azure-aks.yaml"
+    (tmp_path / "Pulumi.staging.yaml").write_text(example.read_text())
+    labels = load_stack_file(example).runner_labels
+    assert labels == ["self-hosted", "linux", "aks-staging"]
+    listed = list_stacks(tmp_path)
+    assert [json.loads(entry["runner"]) for entry in listed["stacks"] + listed["staged"]] == [labels, labels]
+
+    workflow = load("pulumi.yml")
+    assert workflow["jobs"]["pulumi"]["runs-on"] == "${{ fromJSON(inputs.runner) }}"
+    assert json.loads(triggers(workflow)["workflow_call"]["inputs"]["runner"]["default"]) == "ubuntu-24.04"
+    # The check for credentials needs no network path: it stays on a GitHub-hosted runner.
+    assert workflow["jobs"]["credentials"]["runs-on"] == "ubuntu-24.04"
+    callers = [
+        load("pr.yml")["jobs"]["preview"],
+        *(load("deploy.yml")["jobs"][j] for j in ("staged", "production")),
+    ]
+    for job in callers:
+        assert job["with"]["runner"] == "${{ matrix.runner }}"
+
+
+def test_two_runners_for_one_stack_fail_the_listing(tmp_path):
+    document = yaml.safe_load((PROJECT_DIR / "examples" / "azure-aks.yaml").read_text())
+    clusters = document["config"]["mlplatform:clusters"]
+    clusters["other"] = {"ciAccess": {"mode": "selfHostedRunner", "runnerLabels": ["self-hosted", "other"]}}
+    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(document))
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / ".github" / "scripts" / "list_stacks.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Pulumi.staging.yaml: clusters name different runnerLabels" in result.stderr
 
 
 def test_previews_and_deploys_take_their_stacks_from_the_listing():
     pr = load("pr.yml")["jobs"]
     assert pr["stacks"]["permissions"] == {"contents": "read"}
     assert "list_stacks.py" in pr["stacks"]["steps"][-1]["run"]
-    assert pr["preview"]["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    assert pr["preview"]["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
     assert "stacks" in pr["preview"]["needs"]
 
     jobs = load("deploy.yml")["jobs"]
@@ -187,6 +230,7 @@ def test_deploy_runs_staged_stacks_then_prod_behind_an_approval_and_never_overla
             "stack": "${{ matrix.stack }}",
             "command": "up",
             "environment": "${{ matrix.environment }}",
+            "runner": "${{ matrix.runner }}",
         }
         assert jobs[name]["permissions"] == {"contents": "read", "id-token": "write"}
 

@@ -44,6 +44,8 @@ class EksClusterArgs:
     deletion_protection: bool = True
     # What the control plane must wait for (the network's routes: nodes join through NAT).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # The VPC's range, when a self-hosted CI runner inside it deploys (ciAccess: selfHostedRunner).
+    runner_vpc_cidr: str | None = None
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -101,11 +103,16 @@ class EksCluster(pulumi.ComponentResource):
         # depends on it, so a destroy deletes the log group only once the cluster is gone (as
         # terraform-aws-eks v21 main.tf orders them); EKS writes into this fixed name, so a
         # replacement must delete the old group first (create-first collides: terraform-aws-eks #3465).
+        log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            name=f"/aws/eks/{args.cluster_name}/cluster",
+            name=log_group_name,
             retention_in_days=args.log_retention_days,
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                delete_before_replace=True,
+                import_=_existing_log_group(log_group_name, self),
+            ),
         )
 
         public = not args.private_endpoint
@@ -149,6 +156,21 @@ class EksCluster(pulumi.ComponentResource):
                 delete_before_replace=True,
             ),
         )
+
+        if args.runner_vpc_cidr is not None:
+            # The cluster security group admits only itself (the nodes and control plane; "Amazon
+            # EKS security group requirements"): a runner in the VPC reaches the private endpoint
+            # on 443 once its range is allowed.
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-runner-to-api",
+                security_group_id=self.cluster.vpc_config.cluster_security_group_id,
+                cidr_ipv4=args.runner_vpc_cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="Self-hosted CI runners in the VPC reach the Kubernetes API",
+                opts=child,
+            )
 
         self.deployer_access = self._cluster_admin(f"{name}-deployer", args.deployer_role_arn, args.region)
         for arn in args.admin_role_arns:
@@ -294,6 +316,23 @@ def _secrets_key_policy(key_arn: str) -> str:
             ],
         }
     )
+
+
+def _existing_log_group(log_group_name: str, parent: pulumi.Resource) -> str | None:
+    """The control-plane log group's name when it already exists in the account, to adopt it.
+
+    A destroyed cluster's log group comes back: EKS's service-linked role writes the last log
+    events after the group is deleted and re-creates it, untagged and unmanaged, and a Deny on
+    logs:CreateLogGroup does not stop it (terraform-aws-eks #920, #2486, #2763). The next create
+    of a cluster of the same name then fails with ResourceAlreadyExistsException. Importing it
+    instead is safe in every state: a group already in the stack under this id is treated as any
+    other resource, and one that is not is imported, then updated to the program's retention and
+    tags (pulumi/pulumi#19339; docs: "Resource option: import").
+    """
+    found = aws.cloudwatch.get_log_groups(
+        log_group_name_prefix=log_group_name, opts=pulumi.InvokeOptions(parent=parent)
+    )
+    return log_group_name if log_group_name in (found.log_group_names or []) else None
 
 
 def eks_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

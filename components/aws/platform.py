@@ -8,16 +8,18 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.access import EksTeamAccess, EksTeamAccessArgs
 from components.aws.addons import EksAddons, EksAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.bucket import S3Bucket, S3BucketArgs
+from components.aws.certificate import AcmCertificate, AcmCertificateArgs, https_annotations
 from components.aws.cluster import EksCluster, EksClusterArgs
 from components.aws.identity import EksWorkloadIdentity, NodeRole, NodeRoleArgs, role_name
 from components.aws.load_balancer import INGRESS_CLASS, LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import EksNetwork, EksNetworkArgs
 from components.aws.node_group import EksNodeGroup, EksNodeGroupArgs
 from components.aws.registry import EcrRegistry, EcrRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, Routing
+from components.handle import ClusterAccess, ClusterHandle, EntryTls, Routing
 from components.naming import fitted_name
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
@@ -32,6 +34,8 @@ class EksPlatformArgs:
     labels: dict[str, str] = field(default_factory=dict)
     # Image repositories the cluster's workloads pull (one ECR repository each).
     repositories: tuple[str, ...] = ()
+    # Team IAM role ARN -> the Kubernetes groups its access entry carries.
+    team_role_groups: dict[str, list[str]] = field(default_factory=dict)
 
 
 class EksPlatform(pulumi.ComponentResource):
@@ -80,7 +84,7 @@ class EksPlatform(pulumi.ComponentResource):
                 service_cidr=config.network.service_cidr,
                 role_prefix=cluster_name,
                 private_endpoint=config.private_endpoint,
-                authorized_networks=config.authorized_networks,
+                authorized_networks=config.api_networks,
                 deployer_role_arn=settings.deployer_role_arn,
                 account_id=account_id,
                 admin_role_arns=settings.admin_role_arns,
@@ -89,6 +93,19 @@ class EksPlatform(pulumi.ComponentResource):
                 deletion_protection=config.deletion_protection,
                 # Nodes join through the NAT routes; load balancers need the subnet tags.
                 depends_on=[self.network],
+                runner_vpc_cidr=config.network.cidr
+                if config.ci_access is not None and config.ci_access.mode == "selfHostedRunner"
+                else None,
+            ),
+            opts=child,
+        )
+        self.team_access = EksTeamAccess(
+            f"{name}-team-access",
+            EksTeamAccessArgs(
+                cluster_name=self.cluster.cluster.name,
+                cluster_arn=self.cluster.cluster.arn,
+                name_prefix=cluster_name,
+                role_groups=dict(args.team_role_groups),
             ),
             opts=child,
         )
@@ -204,6 +221,14 @@ class EksPlatform(pulumi.ComponentResource):
             for bucket_name, bucket in config.buckets.items()
         }
 
+        self.certificate = None
+        ingress_annotations = alb_annotations(cluster_name, tags)
+        if config.managed_tls:
+            self.certificate = AcmCertificate(
+                f"{name}-tls", AcmCertificateArgs(hosts=tuple(config.routing.hosts)), opts=child
+            )
+            ingress_annotations.update(https_annotations(self.certificate.certificate.arn))
+
         self.handle = ClusterHandle(
             name=name,
             cloud="aws",
@@ -214,7 +239,8 @@ class EksPlatform(pulumi.ComponentResource):
                 gateway_class=None,
                 ingress_class=INGRESS_CLASS,
                 ingress_weights="alb-actions",
-                ingress_annotations=alb_annotations(cluster_name, tags),
+                ingress_annotations=ingress_annotations,
+                tls=EntryTls() if self.certificate else None,
                 health_check="alb-annotation",
                 ready=(self.load_balancer_controller,),
                 # The ALB reaches pod IPs (target type ip) from its addresses in the public subnets.
@@ -238,8 +264,12 @@ class EksPlatform(pulumi.ComponentResource):
             ],
             pool_ready={pool_name: [group] for pool_name, group in self.node_groups.items()},
             access=ClusterAccess(
-                self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
+                self.cluster.cluster.name,
+                self.cluster.cluster.endpoint,
+                self.cluster.kubeconfig,
+                credentials_policy=self.team_access.credentials_policy.arn,
             ),
+            certificate_dns_records=self.certificate.dns_records if self.certificate else None,
         )
         self.register_outputs(
             {
@@ -250,7 +280,7 @@ class EksPlatform(pulumi.ComponentResource):
         )
 
 
-def alb_annotations(cluster_name: str, tags: dict[str, str]) -> dict[str, str]:
+def alb_annotations(cluster_name: str, tags: dict[str, str]) -> dict[str, pulumi.Input[str]]:
     """What every Ingress of the fanout tells the AWS Load Balancer Controller."""
     return {
         "alb.ingress.kubernetes.io/scheme": "internet-facing",
@@ -287,5 +317,6 @@ def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> Clus
             cluster=cluster,
             labels=stack.labels,
             repositories=image_repositories(stack, name),
+            team_role_groups=stack.eks_team_groups(name),
         ),
     ).handle

@@ -48,6 +48,8 @@ class AksClusterArgs:
     service_cidr: str
     # The minor AKS runs (stacks.aks.aks_kubernetes_version); AKS applies its patches.
     kubernetes_version: str
+    # Entra object ID of the principal running `pulumi up` (gets RBAC Cluster Admin here).
+    deployer_object_id: str
     sku_tier: str = "Standard"
     # KubernetesOfficial or AKSLongTermSupport (Premium tier only).
     support_plan: str = "KubernetesOfficial"
@@ -60,6 +62,7 @@ class AksClusterArgs:
     private_endpoint: bool = False
     authorized_networks: list[str] = field(default_factory=list)
     kubelogin_mode: str = "azurecli"
+    # Its type: User or ServicePrincipal.
     deployer_principal_type: str = "User"
     # The application routing add-on (managed NGINX Ingress), for `routing.mode: ingress` only.
     app_routing: bool = False
@@ -197,14 +200,11 @@ class AksCluster(pulumi.ComponentResource):
             "/subscriptions/", args.subscription_id, "/resourceGroups/", self.cluster.node_resource_group
         )
 
-        # Whoever runs `pulumi up` must reach the API to declare the workloads: grant that
-        # principal cluster-admin through Azure RBAC (local accounts are disabled).
-        deployer = authorization.get_client_config_output(
-            opts=pulumi.InvokeOutputOptions(provider=args.provider)
-        )
+        # The deployer (azure.deployerObjectId) must reach the API to declare the workloads:
+        # Azure Kubernetes Service RBAC Cluster Admin, on this cluster only (local accounts are off).
         deployer_access = authorization.RoleAssignment(
             f"{name}-deployer-admin",
-            principal_id=deployer.object_id,
+            principal_id=args.deployer_object_id,
             principal_type=args.deployer_principal_type,
             role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN),
             scope=self.cluster.id,

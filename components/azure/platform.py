@@ -18,7 +18,9 @@ from components.azure.identity import AksWorkloadIdentity
 from components.azure.network import AksNetwork, AksNetworkArgs
 from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
-from components.handle import ClusterAccess, ClusterHandle, Routing
+from components.handle import ClusterAccess, ClusterHandle, EntryTls, Routing, secret_tls
+from components.k8s.cert_manager import ISSUER, CertManager, CertManagerArgs
+from components.k8s.fanout import GATEWAY_NAME, GATEWAY_NAMESPACE
 from components.naming import unique_alnum_name
 from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, node_subnet_cidr
 from stacks.clusters import ClusterConfig
@@ -108,8 +110,9 @@ class AksPlatform(pulumi.ComponentResource):
                 user_group_object_ids=list(args.team_groups),
                 log_retention_days=settings.log_retention_days,
                 private_endpoint=config.private_endpoint,
-                authorized_networks=list(config.authorized_networks),
+                authorized_networks=config.api_networks,
                 kubelogin_mode=settings.kubelogin_mode,
+                deployer_object_id=settings.deployer_object_id,
                 deployer_principal_type=settings.deployer_principal_type,
                 app_routing=config.routing_mode == "ingress",
                 protect=config.deletion_protection,
@@ -229,6 +232,20 @@ class AksPlatform(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.cert_manager = None
+        if self.gateway is not None and config.managed_tls:
+            self.cert_manager = CertManager(
+                f"{name}-cert-manager",
+                CertManagerArgs(
+                    kubernetes_provider=self.cluster.kubernetes_provider,
+                    system_pool=contracts[config.system_pool],
+                    depends_on=(self.cluster.cluster,),
+                    gateway=(GATEWAY_NAME, GATEWAY_NAMESPACE),
+                    email=config.routing.tls.acme_email,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
         ready: list[pulumi.Resource] = [*self.agent_pools.values()]
         if self.registry is not None:
             ready.extend([*self.registry.pull_grants, *self.registry.private_access])
@@ -247,7 +264,7 @@ class AksPlatform(pulumi.ComponentResource):
             kubernetes_provider=self.cluster.kubernetes_provider,
             pools=contracts,
             system_pool=config.system_pool,
-            routing=self._routing(),
+            routing=self._routing(config),
             registry_url=self.registry.url if self.registry else None,
             buckets=dict(self.storage.urls) if self.storage else {},
             identity=self.identity,
@@ -266,22 +283,35 @@ class AksPlatform(pulumi.ComponentResource):
             }
         )
 
-    def _routing(self) -> Routing:
+    def _routing(self, config: ClusterConfig) -> Routing:
         if self.gateway is None:
             return Routing(
                 gateway_class=None,
                 ingress_class=APP_ROUTING_INGRESS_CLASS,
                 source_namespace=APP_ROUTING_NAMESPACE,
+                tls=secret_tls(config),
             )
+        tls = None
+        ready: tuple[pulumi.Resource, ...] = (self.gateway,)
+        if self.cert_manager is not None:
+            # AGC terminates TLS with a Secret the listener names (AGC docs, "SSL offloading with
+            # Application Gateway for Containers - Gateway API"); cert-manager keeps it filled.
+            tls = EntryTls(secret_name=f"{GATEWAY_NAME}-tls", cluster_issuer=ISSUER)
+            ready = (self.gateway, self.cert_manager)
         return Routing(
             gateway_class=GATEWAY_CLASS,
             ingress_class=None,
             gateway_annotations=self.gateway.gateway_annotations,
             gateway_addresses=self.gateway.gateway_addresses,
-            ready=(self.gateway,),
+            # AGC gives each frontend a generated FQDN; the hosts get CNAMEs to it (AGC docs,
+            # "Frontend": "Frontends ... are assigned an FQDN", no static IP).
+            address=self.gateway.frontend.fqdn,
+            ready=ready,
             # AGC's proxies reach pods straight from its subnet (the overlay is extended to it);
             # AGC takes health probes from the pods' readiness probes, so no policy is needed.
             source_cidrs=(self.gateway.subnet_cidr,),
+            tls=tls,
+            route_timeouts="agc-route-policy",
         )
 
 

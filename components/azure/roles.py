@@ -1,4 +1,5 @@
-"""Azure built-in roles the platform grants, by their fixed role-definition GUIDs."""
+"""Azure built-in roles the platform grants, by their fixed role-definition GUIDs (Azure built-in
+roles reference, learn.microsoft.com/azure/role-based-access-control/built-in-roles)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from components.handle import BucketAccess
 
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+# Azure Kubernetes Service RBAC Cluster Admin: every Kubernetes action on the cluster it is
+# assigned on (built-in roles, Containers); the deployer's, scoped to its cluster.
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"

@@ -34,10 +34,16 @@ class GkeClusterArgs:
     # Binary Authorization admits only images matching these name patterns (e.g. `<registry>/**`);
     # Google's own system images are exempt through the policy's global evaluation mode.
     image_allowlist: list[pulumi.Input[str]] = field(default_factory=list)
+    # Google Groups for RBAC: the gke-security-groups@<domain> group (None: group subjects unused).
+    security_group: str | None = None
+    # Serve the API on the IAM-authorized DNS endpoint too, and reach it there (CI's path).
+    dns_endpoint: bool = False
 
 
 class GkeCluster(pulumi.ComponentResource):
     cluster: gcp.container.Cluster
+    # What the kubeconfig reaches: the DNS endpoint (dns_endpoint) or the endpoint IP.
+    api_endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     kubernetes_provider: k8s.Provider
 
@@ -148,6 +154,23 @@ class GkeCluster(pulumi.ComponentResource):
             security_posture_config=gcp.container.ClusterSecurityPostureConfigArgs(
                 mode="BASIC", vulnerability_mode="VULNERABILITY_DISABLED"
             ),
+            # Tokens carry the caller's Google groups that are members of the security group, so
+            # RoleBindings can name team groups by e-mail (GKE docs "Google Groups for RBAC").
+            authenticator_groups_config=gcp.container.ClusterAuthenticatorGroupsConfigArgs(
+                security_group=args.security_group
+            )
+            if args.security_group
+            else None,
+            # The DNS-based endpoint: reachable from anywhere, each request authorized by IAM
+            # (container.clusters.connect) before it reaches the API server; no IP allow-list
+            # (GKE docs "About network isolation", DNS-based endpoint; pulumi-gcp 10.2.0 fields).
+            control_plane_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigArgs(
+                dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
+                    allow_external_traffic=True
+                )
+            )
+            if args.dns_endpoint
+            else None,
             resource_labels=args.labels,
             deletion_protection=args.deletion_protection,
             opts=pulumi.ResourceOptions(
@@ -184,10 +207,22 @@ class GkeCluster(pulumi.ComponentResource):
                 opts=child,
             )
 
+        if args.dns_endpoint:
+            # The DNS endpoint's certificate is signed by a public Google CA, not the cluster root
+            # CA (GKE "About network isolation"); pinning the cluster CA fails TLS verification
+            # (crossplane-contrib/provider-upjet-gcp #988, fluxcd/flux2 #5896): none is given.
+            server = self.cluster.control_plane_endpoints_config.apply(
+                lambda config: config.dns_endpoint_config.endpoint
+            )
+            ca_certificate: pulumi.Input[str | None] = None
+        else:
+            server = self.cluster.endpoint
+            ca_certificate = self.cluster.master_auth.cluster_ca_certificate
+        self.api_endpoint = server
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(
-                self.cluster.name, self.cluster.endpoint, self.cluster.master_auth.cluster_ca_certificate
-            ).apply(lambda parts: gke_kubeconfig(*parts))
+            pulumi.Output.all(self.cluster.name, server, ca_certificate).apply(
+                lambda parts: gke_kubeconfig(*parts)
+            )
         )
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s",
@@ -198,11 +233,11 @@ class GkeCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs(
-            {"name": self.cluster.name, "endpoint": self.cluster.endpoint, "kubeconfig": self.kubeconfig}
+            {"name": self.cluster.name, "endpoint": self.api_endpoint, "kubeconfig": self.kubeconfig}
         )
 
 
-def gke_kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str) -> str:
+def gke_kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str | None) -> str:
     """A kubeconfig that authenticates through gke-gcloud-auth-plugin."""
     return exec_kubeconfig(
         f"gke-{cluster_name}",

@@ -7,13 +7,23 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from components.gcp.access import GkeTeamAccess, GkeTeamAccessArgs
 from components.gcp.bucket import GcsBucket, GcsBucketArgs
+from components.gcp.certificates import CERTMAP_ANNOTATION, ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
 from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdentityArgs, account_id
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, Egress, Routing
+from components.handle import (
+    ClusterAccess,
+    ClusterHandle,
+    Egress,
+    EntryTls,
+    GatewayAddress,
+    Routing,
+    secret_tls,
+)
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 from stacks.images import chart_image_repositories
@@ -35,6 +45,8 @@ class GkePlatformArgs:
     # cluster's own registry: the stack's allow-list and the installed charts' images.
     allowed_image_prefixes: tuple[str, ...] = ()
     allowed_image_repositories: tuple[str, ...] = ()
+    # Google group e-mails of the teams whose namespaces are on the cluster.
+    team_groups: list[str] = field(default_factory=list)
 
 
 class GkePlatform(pulumi.ComponentResource):
@@ -103,7 +115,7 @@ class GkePlatform(pulumi.ComponentResource):
                 master_cidr=settings.master_cidr,
                 kubernetes_version=config.kubernetes_version,
                 private_endpoint=config.private_endpoint,
-                authorized_networks=config.authorized_networks,
+                authorized_networks=config.api_networks,
                 deletion_protection=config.deletion_protection,
                 labels=labels,
                 node_service_account=self.node_identity.email,
@@ -114,6 +126,8 @@ class GkePlatform(pulumi.ComponentResource):
                         args.allowed_image_prefixes, args.allowed_image_repositories
                     ),
                 ],
+                security_group=settings.security_group,
+                dns_endpoint=config.ci_access is not None and config.ci_access.mode == "dnsEndpoint",
             ),
             # The default pool's nodes register with the node role already granted.
             opts=pulumi.ResourceOptions.merge(
@@ -137,6 +151,12 @@ class GkePlatform(pulumi.ComponentResource):
             for pool_name, pool in config.pools.items()
         }
 
+        self.team_access = GkeTeamAccess(
+            f"{name}-team-access",
+            GkeTeamAccessArgs(project=settings.project, groups=list(args.team_groups)),
+            opts=child,
+        )
+
         self.buckets = {
             bucket_name: GcsBucket(
                 f"{name}-{bucket_name}",
@@ -151,6 +171,34 @@ class GkePlatform(pulumi.ComponentResource):
             for bucket_name, bucket in config.buckets.items()
         }
 
+        # Host names need an address that outlives the Gateway for their DNS records: a reserved
+        # global IP named in the Gateway's spec.addresses, type NamedAddress (GKE docs, "Deploying
+        # Gateways", static IP). Only the global class, the platform's default, takes a global
+        # address; `gce` Ingresses get one load balancer (and address) each, per team namespace.
+        self.entry_address = None
+        if config.routing.hosts and config.routing_mode == "gateway" and config.routing.class_name is None:
+            self.entry_address = gcp.compute.GlobalAddress(
+                f"{name}-entry",
+                name=f"{args.environment}-{name}-entry",
+                description=f"Entry point of the {args.environment}-{name} ML platform cluster",
+                project=settings.project,
+                labels=labels,
+                opts=child,
+            )
+
+        self.certificate = None
+        if config.managed_tls:
+            self.certificate = ManagedCertificate(
+                f"{name}-tls",
+                ManagedCertificateArgs(
+                    project=settings.project,
+                    prefix=f"{args.environment}-{name}",
+                    hosts=tuple(config.routing.hosts),
+                    labels=labels,
+                ),
+                opts=child,
+            )
+
         self.handle = ClusterHandle(
             name=name,
             cloud="gcp",
@@ -163,6 +211,8 @@ class GkePlatform(pulumi.ComponentResource):
                 health_check="gke-policy",
                 # Google front ends and health checkers reach pods (container-native LB) from here.
                 source_cidrs=GOOGLE_LB_RANGES,
+                **self._tls(config),
+                **self._entry_address(),
             ),
             registry_url=self.registry.url if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
@@ -179,8 +229,9 @@ class GkePlatform(pulumi.ComponentResource):
             ready=list(self.node_pools.values()),
             pool_ready={pool_name: [pool] for pool_name, pool in self.node_pools.items()},
             access=ClusterAccess(
-                self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
+                self.cluster.cluster.name, self.cluster.api_endpoint, self.cluster.kubeconfig
             ),
+            certificate_dns_records=self.certificate.dns_records if self.certificate else None,
         )
         self.register_outputs(
             {
@@ -189,6 +240,23 @@ class GkePlatform(pulumi.ComponentResource):
                 "buckets": self.handle.buckets,
             }
         )
+
+    def _tls(self, config: ClusterConfig) -> dict:
+        """The Gateway serves the Certificate Manager map; a `gce` Ingress the stack's Secret."""
+        if self.certificate is None:
+            return {"tls": secret_tls(config)}
+        return {
+            "tls": EntryTls(),
+            "gateway_annotations": {CERTMAP_ANNOTATION: self.certificate.certificate_map.name},
+        }
+
+    def _entry_address(self) -> dict:
+        if self.entry_address is None:
+            return {}
+        return {
+            "gateway_addresses": (GatewayAddress("NamedAddress", self.entry_address.name),),
+            "address": self.entry_address.address,
+        }
 
 
 def binary_authorization_patterns(prefixes: tuple[str, ...], repositories: tuple[str, ...]) -> list[str]:
@@ -208,5 +276,6 @@ def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> Clus
             labels=stack.labels,
             allowed_image_prefixes=tuple(stack.image_policy.prefixes),
             allowed_image_repositories=chart_image_repositories(),
+            team_groups=stack.team_subjects_on(name),
         ),
     ).handle

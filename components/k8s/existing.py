@@ -7,7 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import PoolContract, pool_contract
-from components.handle import ClusterHandle, Routing
+from components.handle import ClusterHandle, Routing, secret_tls
 from stacks.clusters import ClusterConfig, PoolConfig
 from stacks.config import StackConfig
 
@@ -45,6 +45,7 @@ class ExistingCluster(pulumi.ComponentResource):
             routing=Routing(
                 gateway_class=class_name if cluster.routing_mode == "gateway" else None,
                 ingress_class=class_name,
+                tls=secret_tls(cluster),
             ),
         )
         self.register_outputs({"context": settings.context})

@@ -11,7 +11,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.handle import Routing
+from components.handle import EntryTls, Routing
 from components.k8s.model_service import Backend
 from components.k8s.namespace import TEAM_NAMESPACE_LABEL
 from components.k8s.pod import object_metadata
@@ -42,7 +42,8 @@ class FanoutArgs:
     class_name: str
     routing: Routing
     routes: list[RouteSpec]
-    host: str | None = None
+    # Host names the entry point serves (routes and certificates); empty: any host.
+    hosts: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -54,11 +55,17 @@ class Fanout(pulumi.ComponentResource):
             "app.kubernetes.io/managed-by": "pulumi",
             **args.labels,
         }
+        # Where clients reach the routes: what the cloud reserved ahead (routing.address), else
+        # the load balancer the first Ingress reports (the provider waits for it: Ingress await
+        # logic); a Gateway's own status is not an output of CustomResource, so None there.
+        self.address: pulumi.Input[str] | None = args.routing.address
         if args.mode == "gateway":
             self._gateway(name, args, labels)
         else:
-            self._ingresses(name, args, labels)
-        self.register_outputs({"routes": {r.path: r.model for r in args.routes}})
+            ingresses = self._ingresses(name, args, labels)
+            if self.address is None and ingresses:
+                self.address = ingresses[0].status.apply(_load_balancer_address)
+        self.register_outputs({"routes": {r.path: r.model for r in args.routes}, "address": self.address})
 
     def _gateway(self, name: str, args: FanoutArgs, labels: dict[str, str]) -> None:
         namespace = k8s.core.v1.Namespace(
@@ -68,21 +75,7 @@ class Fanout(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        listener: dict = {
-            "name": "http",
-            "protocol": "HTTP",
-            "port": 80,
-            # Only team namespaces may attach routes to the shared entry point.
-            "allowedRoutes": {
-                "namespaces": {
-                    "from": "Selector",
-                    "selector": {"matchLabels": {TEAM_NAMESPACE_LABEL: "true"}},
-                }
-            },
-        }
-        if args.host:
-            listener["hostname"] = args.host
-        gateway_spec: dict = {"gatewayClassName": args.class_name, "listeners": [listener]}
+        gateway_spec: dict = {"gatewayClassName": args.class_name, "listeners": _listeners(args.routing.tls)}
         if args.routing.gateway_addresses:
             gateway_spec["addresses"] = [
                 {"type": address.type, "value": address.value} for address in args.routing.gateway_addresses
@@ -97,6 +90,11 @@ class Fanout(pulumi.ComponentResource):
             spec=gateway_spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.routing.ready]),
         )
+        tls = args.routing.tls
+        if tls is not None:
+            self._tls_objects(name, args, labels, tls, gateway)
+        # Models attach to the HTTPS listener when there is one; port 80 then only redirects.
+        section = "https" if tls is not None else "http"
         for route in args.routes:
             rule: dict = {
                 "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
@@ -114,12 +112,14 @@ class Fanout(pulumi.ComponentResource):
                     }
                 ]
             spec: dict = {
-                "parentRefs": [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE}],
+                "parentRefs": [
+                    {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": section}
+                ],
                 "rules": [rule],
             }
-            if args.host:
-                spec["hostnames"] = [args.host]
-            k8s.apiextensions.CustomResource(
+            if args.hosts:
+                spec["hostnames"] = list(args.hosts)
+            http_route = k8s.apiextensions.CustomResource(
                 f"{name}-{route.model}-route",
                 api_version="gateway.networking.k8s.io/v1",
                 kind="HTTPRoute",
@@ -127,8 +127,88 @@ class Fanout(pulumi.ComponentResource):
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway, *_services([route])]),
             )
+            if args.routing.route_timeouts == "agc-route-policy" and route.timeout_seconds is not None:
+                self._route_policy(name, route, labels, http_route)
 
-    def _ingresses(self, name: str, args: FanoutArgs, labels: dict[str, str]) -> None:
+    def _tls_objects(
+        self,
+        name: str,
+        args: FanoutArgs,
+        labels: dict[str, str],
+        tls: EntryTls,
+        gateway: pulumi.Resource,
+    ) -> None:
+        """The port-80 redirect to HTTPS and, with cert-manager, the listener's Certificate."""
+        if tls.cluster_issuer is not None and tls.secret_name is not None:
+            # cert-manager v1.19 Certificate: the issuer keeps the listener's Secret filled (the
+            # Gateway's own namespace: Gateway API certificateRefs default to it). The private key
+            # is cert-manager's default (RSA 2048, rotated at each renewal since v1.18).
+            k8s.apiextensions.CustomResource(
+                f"{name}-certificate",
+                api_version="cert-manager.io/v1",
+                kind="Certificate",
+                metadata=object_metadata(GATEWAY_NAME, GATEWAY_NAMESPACE, labels),
+                spec={
+                    "secretName": tls.secret_name,
+                    "dnsNames": list(args.hosts),
+                    "issuerRef": {
+                        "group": "cert-manager.io",
+                        "kind": "ClusterIssuer",
+                        "name": tls.cluster_issuer,
+                    },
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+            )
+        redirect: dict = {
+            "parentRefs": [{"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": "http"}],
+            # Gateway API v1.4.0 HTTPRequestRedirectFilter (Core): scheme https, its well-known
+            # port 443, path and host kept; 301 so that clients remember.
+            "rules": [
+                {
+                    "filters": [
+                        {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+                    ]
+                }
+            ],
+        }
+        if args.hosts:
+            redirect["hostnames"] = list(args.hosts)
+        k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="HTTPRoute",
+            metadata=object_metadata("https-redirect", GATEWAY_NAMESPACE, labels),
+            spec=redirect,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+
+    def _route_policy(
+        self, name: str, route: RouteSpec, labels: dict[str, str], http_route: pulumi.Resource
+    ) -> None:
+        """AGC cuts a request at 60 s unless the route's RoutePolicy raises it (AGC API
+        specification for Kubernetes, alb.networking.azure.io/v1 RoutePolicy:
+        default.timeouts.routeTimeout, a metav1.Duration; targetRef names the HTTPRoute)."""
+        k8s.apiextensions.CustomResource(
+            f"{name}-{route.model}-route-policy",
+            api_version="alb.networking.azure.io/v1",
+            kind="RoutePolicy",
+            metadata=object_metadata(route.model, route.namespace, labels),
+            spec={
+                "targetRef": {
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "HTTPRoute",
+                    "name": route.model,
+                    "namespace": route.namespace,
+                },
+                "default": {"timeouts": {"routeTimeout": f"{route.timeout_seconds}s"}},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[http_route]),
+        )
+
+    def _ingresses(
+        self, name: str, args: FanoutArgs, labels: dict[str, str]
+    ) -> list[k8s.networking.v1.Ingress]:
+        ingresses = []
         by_namespace: dict[str, list[RouteSpec]] = defaultdict(list)
         for route in args.routes:
             by_namespace[route.namespace].append(route)
@@ -184,17 +264,56 @@ class Fanout(pulumi.ComponentResource):
                 annotations["alb.ingress.kubernetes.io/load-balancer-attributes"] = (
                     f"idle_timeout.timeout_seconds={max(timeouts)}"
                 )
-            rule: dict = {"http": {"paths": paths}}
-            if args.host:
-                rule["host"] = args.host
-            k8s.networking.v1.Ingress(
+            rules = [{"host": host, "http": {"paths": paths}} for host in args.hosts] or [
+                {"http": {"paths": paths}}
+            ]
+            spec: dict = {"ingressClassName": args.class_name, "rules": rules}
+            tls = args.routing.tls
+            if tls is not None and tls.secret_name is not None:
+                # networking.k8s.io/v1 IngressTLS: the Secret lives in the Ingress's namespace.
+                entry: dict = {"secretName": tls.secret_name}
+                if args.hosts:
+                    entry["hosts"] = list(args.hosts)
+                spec["tls"] = [entry]
+                if tls.cluster_issuer is not None:
+                    # cert-manager v1.19 ingress-shim: a Certificate for spec.tls, from this issuer.
+                    annotations["cert-manager.io/cluster-issuer"] = tls.cluster_issuer
+            ingress = k8s.networking.v1.Ingress(
                 f"{name}-{namespace}-ingress",
                 metadata=object_metadata(INGRESS_NAME, namespace, labels, annotations or None),
-                spec={"ingressClassName": args.class_name, "rules": [rule]},
+                spec=spec,
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=[*_services(routes), *args.routing.ready]
                 ),
             )
+            ingresses.append(ingress)
+        return ingresses
+
+
+def _load_balancer_address(status) -> str | None:
+    """networking.k8s.io/v1 IngressStatus: the first load balancer entry's host name (ALB) or IP."""
+    entries = (status.load_balancer.ingress if status and status.load_balancer else None) or []
+    if not entries:
+        return None
+    return entries[0].hostname or entries[0].ip
+
+
+def _listeners(tls: EntryTls | None) -> list[dict]:
+    # Only team namespaces may attach routes to the shared entry point.
+    team_routes = {
+        "namespaces": {"from": "Selector", "selector": {"matchLabels": {TEAM_NAMESPACE_LABEL: "true"}}}
+    }
+    if tls is None:
+        return [{"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": team_routes}]
+    https: dict = {"name": "https", "protocol": "HTTPS", "port": 443, "allowedRoutes": team_routes}
+    if tls.secret_name is not None:
+        # Without certificateRefs the implementation brings the certificate (GKE: the certmap
+        # annotation, "Secure a Gateway"); the CRD allows an HTTPS listener without tls.
+        https["tls"] = {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": tls.secret_name}]}
+    # Port 80 serves the platform's redirect (and cert-manager's HTTP-01 challenges), both in the
+    # gateway namespace: no team route can answer in plain HTTP.
+    http = {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "Same"}}}
+    return [http, https]
 
 
 def _services(routes: list[RouteSpec]) -> list[pulumi.Resource]:

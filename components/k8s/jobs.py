@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.contract import POOL_LABEL, PoolContract
 from components.handle import BucketAccess, WorkloadIdentity
+from components.k8s.namespace import peers_policy
 from components.k8s.pod import (
     ContainerResources,
     ContainerSpec,
@@ -19,6 +20,45 @@ from components.k8s.pod import (
     standard_labels,
     workload_service_account,
 )
+
+# torchrun's default rendezvous port (https://docs.pytorch.org/docs/stable/elastic/run.html,
+# --master-port).
+RENDEZVOUS_PORT = 29500
+# The Job controller labels each pod with its Job's name (for a CronJob: the run's Job) and
+# annotates it with its completion index; the index also reaches the container as
+# JOB_COMPLETION_INDEX, set by Kubernetes
+# (https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-labels, #completion-mode).
+JOB_NAME_FIELD = "metadata.labels['batch.kubernetes.io/job-name']"
+COMPLETION_INDEX_FIELD = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+# Spot preemptions, node drains and evictions mark the pod with the DisruptionTarget condition
+# (https://kubernetes.io/docs/concepts/workloads/pods/disruptions/#pod-disruption-conditions);
+# Ignore replaces the pod without counting it against backoffLimit
+# (https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy; GA in
+# 1.31, below every version the catalogs offer). The API admits podFailurePolicy only with
+# restartPolicy Never; `status` is required by the batch/v1 schema of 1.30 (kubernetes-validate,
+# tests/manifests).
+IGNORE_DISRUPTIONS = {
+    "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
+}
+
+
+def rendezvous_env(service: str, pods: int, processes_per_pod: int) -> tuple[dict[str, str], dict[str, str]]:
+    """The (field, value) variables a distributed job's pods meet through: index 0 is the
+    master. Plain names for torch.distributed's env:// init (MASTER_ADDR, MASTER_PORT, WORLD_SIZE:
+    all processes), and torchrun's own (it reads each --option from PET_<OPTION>,
+    torch/distributed/argparse_util.py), so `torchrun train.py` needs no flags."""
+    master = f"$(BATCH_JOB_NAME)-0.{service}"
+    fields = {"BATCH_JOB_NAME": JOB_NAME_FIELD, "PET_NODE_RANK": COMPLETION_INDEX_FIELD}
+    values = {
+        "MASTER_ADDR": master,
+        "MASTER_PORT": str(RENDEZVOUS_PORT),
+        "WORLD_SIZE": str(pods * processes_per_pod),
+        "PET_MASTER_ADDR": master,
+        "PET_MASTER_PORT": str(RENDEZVOUS_PORT),
+        "PET_NNODES": str(pods),
+        "PET_NPROC_PER_NODE": str(processes_per_pod),
+    }
+    return fields, values
 
 
 @dataclass(frozen=True)
@@ -46,6 +86,8 @@ class BatchJobArgs:
     active_deadline_seconds: int = 86400
     # Finished scheduled runs are cleaned up after this; a one-off Job is kept (see below).
     ttl_seconds_after_finished: int = 86400
+    # Pods that run at once; above 1 a distributed job: Indexed, with a headless Service, its own
+    # NetworkPolicy and rendezvous env. On a multi-host TPU slice: the slice's hosts.
     parallelism: int = 1
     # None: a one-off Job; otherwise a CronJob running the same template on the schedule.
     schedule: Schedule | None = None
@@ -76,13 +118,50 @@ class BatchJob(pulumi.ComponentResource):
         pod_labels = workload_service_account(
             name, args.job, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
         )
-        job_spec = {
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
+        distributed = args.parallelism > 1
+        field_env: dict[str, str] = {}
+        env = {**args.env, **args.bucket_env, "JOB_NAME": args.job}
+        if distributed:
+            peers = {"app.kubernetes.io/name": args.job, "app.kubernetes.io/component": component}
+            # Indexed pods are named <job>-<index>; with this headless Service as their subdomain
+            # they resolve as <job>-<index>.<service>
+            # (https://kubernetes.io/docs/tasks/job/job-with-pod-to-pod-communication). On GKE the
+            # same shape (Indexed, subdomain, parallelism above 1, google.com/tpu requested) makes
+            # GKE's mutating webhook set TPU_WORKER_ID and TPU_WORKER_HOSTNAMES for a multi-host
+            # slice (https://cloud.google.com/kubernetes-engine/docs/how-to/tpus, multi-host
+            # workload; quoted in abatilo/gke-tpu-env-injector's README), so the platform sets
+            # neither.
+            k8s.core.v1.Service(
+                f"{name}-peers",
+                metadata=object_metadata(args.job, args.namespace, labels),
+                spec={
+                    "clusterIP": "None",
+                    "selector": peers,
+                    # Ranks look each other up before any of them is Ready.
+                    "publishNotReadyAddresses": True,
+                },
+                opts=child,
+            )
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-peers-policy",
+                metadata=object_metadata(f"{args.job}-peers", args.namespace, labels),
+                spec=peers_policy(peers),
+                opts=child,
+            )
+            processes = args.resources.accelerators if args.pool.kind == "gpu" else 1
+            field_env, rendezvous = rendezvous_env(args.job, args.parallelism, max(processes, 1))
+            env.update(rendezvous)
+        job_spec: dict = {
             "backoffLimit": args.backoff_limit,
             "activeDeadlineSeconds": args.active_deadline_seconds,
             "parallelism": args.parallelism,
             "completions": args.parallelism,
             # Indexed pods get stable hostnames and ranks: what multi-host TPU and torchrun need.
-            "completionMode": "Indexed" if args.parallelism > 1 else "NonIndexed",
+            # Retries stay counted for the whole Job, not per index (backoffLimitPerIndex, GA only
+            # since 1.33 while EKS 1.32 is offered): one rank cannot restart alone anyway, its
+            # peers lose the collective with it.
+            "completionMode": "Indexed" if distributed else "NonIndexed",
             "template": {
                 "metadata": {
                     "labels": {
@@ -100,7 +179,8 @@ class BatchJob(pulumi.ComponentResource):
                                 resources=args.resources,
                                 command=args.command,
                                 args=args.args,
-                                env={**args.env, **args.bucket_env, "JOB_NAME": args.job},
+                                env=env,
+                                field_env=field_env,
                             ),
                             args.pool,
                         )
@@ -109,9 +189,12 @@ class BatchJob(pulumi.ComponentResource):
                     args.job,
                     shm_size=args.resources.shm_size,
                     restart_policy=args.restart_policy,
+                    subdomain=args.job if distributed else None,
                 ),
             },
         }
+        if args.restart_policy == "Never":
+            job_spec["podFailurePolicy"] = IGNORE_DISRUPTIONS
         opts_with_deps = pulumi.ResourceOptions(
             parent=self, depends_on=[*args.depends_on, *args.pods_depend_on]
         )

@@ -208,5 +208,19 @@ class TeamNamespace(pulumi.ComponentResource):
         }
 
 
+def peers_policy(pod_labels: dict[str, str]) -> dict:
+    """A NetworkPolicy spec letting one workload's pods (a distributed job's ranks) reach each
+    other on any port, and nothing else: the namespace's default-deny blocks pod-to-pod traffic
+    both ways, so it allows ingress from and egress to exactly those pods. No port list: NCCL and
+    the TPU runtime pick their ports at run time, beyond the rendezvous port."""
+    peers = [{"podSelector": {"matchLabels": pod_labels}}]
+    return {
+        "podSelector": {"matchLabels": pod_labels},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"from": peers}],
+        "egress": [{"to": peers}],
+    }
+
+
 def _groups(names: list[str]) -> list[dict]:
     return [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group} for group in names]

@@ -118,6 +118,10 @@ class ContainerSpec:
     command: list[str] = field(default_factory=list)
     args: list[str] = field(default_factory=list)
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Variables from the pod's own fields (downward API: name -> fieldPath). They come first in
+    # the list, so `env` values may refer to them as $(NAME): Kubernetes expands only references
+    # to variables defined earlier (EnvVar.value, core/v1 API reference).
+    field_env: dict[str, str] = field(default_factory=dict)
     port: int | None = None
     # Further named ports (e.g. a separate metrics port).
     ports: dict[str, int] = field(default_factory=dict)
@@ -151,8 +155,13 @@ def container(spec: ContainerSpec, pool: PoolContract) -> dict:
         body["command"] = spec.command
     if spec.args:
         body["args"] = spec.args
-    if spec.env:
-        body["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    env = [
+        {"name": k, "valueFrom": {"fieldRef": {"fieldPath": path}}}
+        for k, path in sorted(spec.field_env.items())
+    ]
+    env += [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    if env:
+        body["env"] = env
     ports = {"http": spec.port} if spec.port is not None else {}
     ports.update(spec.ports)
     if ports:
@@ -170,6 +179,7 @@ def pod_spec(
     termination_grace_seconds: int = 30,
     topology_spread_labels: dict[str, str] | None = None,
     volumes: list[dict] | None = None,
+    subdomain: str | None = None,
 ) -> dict:
     """A restricted-profile pod: non-root, no token, read-only root, scheduled by the pool contract."""
     spec: dict = {
@@ -195,6 +205,10 @@ def pod_spec(
     }
     if restart_policy:
         spec["restartPolicy"] = restart_policy
+    if subdomain:
+        # With a headless Service of this name, the pod resolves as <hostname>.<subdomain>
+        # (Kubernetes docs, "DNS for Services and Pods": Pod's hostname and subdomain fields).
+        spec["subdomain"] = subdomain
     if topology_spread_labels:
         spec["topologySpreadConstraints"] = [
             {

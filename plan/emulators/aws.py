@@ -114,6 +114,20 @@ def _role(r: Emulated) -> dict[str, Any]:
     }
 
 
+@resource("aws:iam/policy:Policy")
+def _policy(r: Emulated) -> dict[str, Any]:
+    name = r.get("name") or r.autoname
+    path = r.get("path") or "/"
+    arn = _arn(r, "iam", f"policy{path}{name}", regional=False)
+    return {
+        "id": arn,
+        "name": name,
+        "path": path,
+        "arn": arn,
+        "policyId": f"ANPA{stable_hex(r.urn, 17).upper()}",
+    }
+
+
 @resource("aws:iam/rolePolicy:RolePolicy")
 def _role_policy(r: Emulated) -> dict[str, Any]:
     name = r.get("name") or r.autoname
@@ -201,6 +215,18 @@ def _addon_version(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@call("aws:cloudwatch/getLogGroups:getLogGroups")
+def _log_groups(args: dict[str, Any]) -> dict[str, Any]:
+    """A fresh account: no log group under any prefix (a test may emulate a leftover one)."""
+    return {
+        "id": args.get("logGroupNamePrefix") or "",
+        "arns": [],
+        "logGroupNames": [],
+        "logGroupNamePrefix": args.get("logGroupNamePrefix"),
+        "region": args.get("region") or "",
+    }
+
+
 @resource("aws:eks/accessEntry:AccessEntry")
 def _eks_access_entry(r: Emulated) -> dict[str, Any]:
     cluster, principal = r.get("clusterName"), r.get("principalArn")
@@ -263,3 +289,23 @@ def _bucket(r: Emulated) -> dict[str, Any]:
 def _bucket_configuration(r: Emulated) -> dict[str, Any]:
     # Each bucket sub-resource is identified by its bucket.
     return {"id": r.get("bucket")}
+
+
+@resource("aws:acm/certificate:Certificate")
+def _acm_certificate(r: Emulated) -> dict[str, Any]:
+    # DNS validation: one CNAME per name of the certificate (ACM DescribeCertificate,
+    # DomainValidationOptions.ResourceRecord).
+    names = [r.get("domainName"), *(r.get("subjectAlternativeNames") or [])]
+    certificate_id = f"{stable_hex(r.urn, 8)}-{stable_hex(r.urn + '/1', 4)}-{stable_hex(r.urn + '/2', 4)}"
+    return {
+        "arn": _arn(r, "acm", f"certificate/{certificate_id}"),
+        "domainValidationOptions": [
+            {
+                "domainName": name,
+                "resourceRecordName": f"_{stable_hex(name, 32)}.{name}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{stable_hex(r.urn + name, 32)}.acm-validations.aws.",
+            }
+            for name in names
+        ],
+    }

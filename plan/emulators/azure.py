@@ -294,16 +294,6 @@ def _agc_association(r: Emulated) -> dict[str, Any]:
     return {"name": name, "id": resource_id, "provisioningState": "Succeeded"}
 
 
-@call("azure-native:authorization:getClientConfig")
-def _client_config(args: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "clientId": stable_guid("deployer/client"),
-        "objectId": stable_guid("deployer/object"),
-        "subscriptionId": "00000000-0000-4000-8000-000000000000",
-        "tenantId": EMULATED_TENANT,
-    }
-
-
 @call("azure-native:containerservice:listManagedClusterUserCredentials")
 def _user_credentials(args: dict[str, Any]) -> dict[str, Any]:
     """What AKS returns for an Entra ID cluster: a kubeconfig whose user runs kubelogin."""

@@ -26,6 +26,29 @@ def _cluster(r: Emulated) -> dict[str, Any]:
         "masterAuth": {"clusterCaCertificate": fake_certificate(r.urn)},
         "selfLink": f"https://container.googleapis.com/v1/projects/{_project(r)}/locations/{location}/clusters/{name}",
         "masterVersion": r.get("minMasterVersion") or "1.33.5-gke.1000000",
+        # GKE always assigns the DNS endpoint (<uid>.<region>.gke.goog), used or not.
+        "controlPlaneEndpointsConfig": _dns_endpoint(r, location),
+    }
+
+
+def _dns_endpoint(r: Emulated, location: str) -> dict[str, Any]:
+    config = r.get("controlPlaneEndpointsConfig") or {}
+    region = location if location.count("-") == 1 else location.rsplit("-", 1)[0]
+    dns = {
+        **(config.get("dnsEndpointConfig") or {}),
+        "endpoint": f"gke-{stable_hex(r.urn, 32)}.{region}.gke.goog",
+    }
+    return {**config, "dnsEndpointConfig": dns}
+
+
+@resource("gcp:compute/globalAddress:GlobalAddress")
+def _global_address(r: Emulated) -> dict[str, Any]:
+    name = r.get("name") or r.autoname
+    return {
+        "name": name,
+        "id": f"projects/{_project(r)}/global/addresses/{name}",
+        "address": stable_ip(r.urn),
+        "selfLink": f"https://www.googleapis.com/compute/v1/projects/{_project(r)}/global/addresses/{name}",
     }
 
 
@@ -79,3 +102,28 @@ def _bucket(r: Emulated) -> dict[str, Any]:
         "url": f"gs://{name}",
         "selfLink": f"https://www.googleapis.com/storage/v1/b/{name}",
     }
+
+
+@resource("gcp:certificatemanager/dnsAuthorization:DnsAuthorization")
+def _dns_authorization(r: Emulated) -> dict[str, Any]:
+    # The CNAME Certificate Manager asks for ("Create a DNS authorization": dnsResourceRecord).
+    domain = r.get("domain")
+    return {
+        "id": f"projects/{_project(r)}/locations/global/dnsAuthorizations/{r.get('name')}",
+        "dnsResourceRecords": [
+            {
+                "name": f"_acme-challenge.{domain}.",
+                "type": "CNAME",
+                "data": f"{stable_hex(r.urn, 12)}.{r.digest(2)}.authorize.certificatemanager.goog.",
+            }
+        ],
+    }
+
+
+@resource(
+    "gcp:certificatemanager/certificate:Certificate",
+    "gcp:certificatemanager/certificateMap:CertificateMap",
+)
+def _certificate_manager(r: Emulated) -> dict[str, Any]:
+    kind = "certificates" if r.typ.endswith(":Certificate") else "certificateMaps"
+    return {"id": f"projects/{_project(r)}/locations/global/{kind}/{r.get('name')}"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plan.emulators import RESOURCES, Emulated, stable_hex
+from plan.emulators import RESOURCES, Emulated, stable_hex, stable_ip
 
 CLUSTER_SCOPED_KINDS = {
     "Namespace",
@@ -29,6 +29,19 @@ def kubernetes_object(r: Emulated) -> dict[str, Any]:
         metadata.setdefault("namespace", "default")
     metadata["uid"] = _uid(r.urn)
     return {"metadata": metadata}
+
+
+def ingress(r: Emulated) -> dict[str, Any]:
+    """An Ingress once its controller has a load balancer (the provider's await waits for it):
+    the ALB's DNS name when the ALB controller serves it, else an IP."""
+    state = kubernetes_object(r)
+    annotations = state["metadata"].get("annotations") or {}
+    group = annotations.get("alb.ingress.kubernetes.io/group.name")
+    if group:
+        entry = {"hostname": f"k8s-{group[:15]}-{stable_hex(r.urn, 10)}.elb.amazonaws.com"}
+    else:
+        entry = {"ip": stable_ip(r.urn)}
+    return {**state, "status": {"loadBalancer": {"ingress": [entry]}}}
 
 
 def helm_release(r: Emulated) -> dict[str, Any]:
@@ -57,6 +70,8 @@ def emulate(r: Emulated) -> dict[str, Any] | None:
         return RESOURCES[r.typ](r)
     if r.typ.startswith("kubernetes:helm.sh/"):
         return helm_release(r)
+    if r.typ == "kubernetes:networking.k8s.io/v1:Ingress":
+        return ingress(r)
     if r.typ.startswith("kubernetes:") and not r.typ.startswith("kubernetes:index:"):
         return kubernetes_object(r)
     return None

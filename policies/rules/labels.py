@@ -26,6 +26,11 @@ GCP_TAGGABLE = {
     "gcp:container/nodePool:NodePool": LabelField("nodeConfig.resourceLabels", provider_defaults=False),
     "gcp:storage/bucket:Bucket": LabelField("labels"),
     "gcp:artifactregistry/repository:Repository": LabelField("labels"),
+    "gcp:compute/globalAddress:GlobalAddress": LabelField("labels"),
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": LabelField("labels"),
+    "gcp:certificatemanager/certificate:Certificate": LabelField("labels"),
+    "gcp:certificatemanager/certificateMap:CertificateMap": LabelField("labels"),
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": LabelField("labels"),
 }
 AWS_TAGGABLE = {
     token: LabelField("tags")
@@ -46,10 +51,12 @@ AWS_TAGGABLE = {
         "aws:ec2/flowLog:FlowLog",
         "aws:kms/key:Key",
         "aws:iam/role:Role",
+        "aws:iam/policy:Policy",
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "aws:ecr/repository:Repository",
         "aws:s3/bucket:Bucket",
         "aws:cloudwatch/logGroup:LogGroup",
+        "aws:acm/certificate:Certificate",
     )
 }
 AZURE_TAGGABLE = {

@@ -40,6 +40,9 @@ def test_the_stacks_render_the_custom_resources_under_check(custom_resources):
         ("gateway.networking.k8s.io/v1", "HTTPRoute"),
         ("networking.gke.io/v1", "HealthCheckPolicy"),
         ("networking.gke.io/v1", "GCPBackendPolicy"),
+        ("alb.networking.azure.io/v1", "RoutePolicy"),
+        ("cert-manager.io/v1", "Certificate"),
+        ("cert-manager.io/v1", "ClusterIssuer"),
     } <= kinds
 
 
@@ -74,13 +77,30 @@ def test_schema_validation_sees_a_wrongly_typed_field(custom_resources):
 
 
 def test_schema_validation_refuses_a_kind_it_has_no_schema_for():
-    route_policy = {
+    frontend_policy = {
         "apiVersion": "alb.networking.azure.io/v1",
-        "kind": "RoutePolicy",
+        "kind": "FrontendTLSPolicy",
         "metadata": {"name": "x", "namespace": "ml"},
         "spec": {},
     }
-    assert validate_custom_resources({"x": route_policy})["x"]["status"] == "no-schema"
+    assert validate_custom_resources({"x": frontend_policy})["x"]["status"] == "no-schema"
+
+
+def test_schema_validation_sees_a_misspelt_agc_timeout_and_a_certificate_without_secret(custom_resources):
+    policy = _one(custom_resources, "RoutePolicy")
+    policy["spec"]["default"]["timeouts"] = {"requestTimeout": "600s"}
+    certificate = _one(custom_resources, "Certificate")
+    del certificate["spec"]["secretName"]
+    issuer = _one(custom_resources, "ClusterIssuer")
+    issuer["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["serviceType"] = 80
+    results = validate_custom_resources({"policy": policy, "certificate": certificate, "issuer": issuer})
+    assert {key: r["status"] for key, r in results.items()} == {
+        "policy": "invalid",
+        "certificate": "invalid",
+        "issuer": "invalid",
+    }
+    assert results["policy"]["errors"] == ["/spec/default/timeouts must NOT have additional properties"]
+    assert any("secretName" in e for e in results["certificate"]["errors"])
 
 
 def test_cel_rules_see_a_dropped_port_specification(custom_resources):

@@ -1,6 +1,8 @@
 // Validates custom resources against the OpenAPI schemas of their CRDs, with the validators the
 // @kubernetes-models packages ship (package.json pins them; CEL rules are not part of these
-// schemas: components/k8s/crd_rules.py holds those).
+// schemas: components/k8s/crd_rules.py holds those). A group no package covers may have a JSON
+// schema written from its API reference under schemas/<group>/<version>/<Kind>.json (each says
+// its source).
 //
 // stdin: a JSON list of {"id": ..., "manifest": {...}}. stdout: a JSON list of
 // {"id", "status": "valid" | "invalid" | "no-schema", "errors": [...]}, one per input.
@@ -13,7 +15,9 @@ const PACKAGES = {
   "cloud.google.com": "@kubernetes-models/gke",
   "monitoring.gke.io": "@kubernetes-models/gke",
   "autoscaling.gke.io": "@kubernetes-models/gke",
+  "cert-manager.io": "@kubernetes-models/cert-manager",
 };
+const SCHEMAS = new URL("./schemas/", import.meta.url);
 
 async function readStdin() {
   const chunks = [];
@@ -21,10 +25,36 @@ async function readStdin() {
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 
+async function schemaValidatorOf(apiVersion, kind) {
+  const { readFile } = await import("node:fs/promises");
+  let schema;
+  try {
+    schema = JSON.parse(await readFile(new URL(`${apiVersion}/${kind}.json`, SCHEMAS), "utf8"));
+  } catch (error) {
+    if (error.code === "ENOENT") return null;
+    throw error;
+  }
+  const { default: Ajv } = await import("ajv");
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  // The shape of a @kubernetes-models model: construct, then validate() throws with ajv's errors.
+  return class {
+    constructor(manifest) {
+      this.manifest = manifest;
+    }
+    validate() {
+      if (!validate(this.manifest)) {
+        const error = new Error("schema validation failed");
+        error.errors = validate.errors;
+        throw error;
+      }
+    }
+  };
+}
+
 async function modelOf(apiVersion, kind) {
   const [group, version] = apiVersion.split("/");
   const pkg = PACKAGES[group];
-  if (!pkg) return null;
+  if (!pkg) return schemaValidatorOf(apiVersion, kind);
   try {
     const module = await import(`${pkg}/${group}/${version}/${kind}`);
     return module[kind] ?? null;

@@ -9,8 +9,9 @@ from plan.workloads import render_workloads
 def test_preview_summarises_the_eks_platform_and_workloads(eks):
     out = render_preview(eks.record, sections=[render_workloads])
     assert (
+        # The operators' network, then the named CI runners' range (ciAccess: runnerCidrs).
         "aws:eks/cluster:Cluster  main  [Kubernetes 1.35, endpoint public to 203.0.113.0/24, "
-        "secrets KMS-encrypted, logs api,audit,authenticator]"
+        "198.51.100.16/28, secrets KMS-encrypted, logs api,audit,authenticator]"
     ) in out
     assert (
         "aws:eks/nodeGroup:NodeGroup  main-gpu-l4  "

@@ -31,7 +31,10 @@ def test_example_loads_with_azure_settings():
     assert cluster.cloud == "azure" and settings is not None
     assert settings.spot_max_price == {"gpu-t4": 0.35}
     assert settings.kubelogin_mode == "azurecli"
-    assert settings.deployer_principal_type == "User"
+    assert (settings.deployer_object_id, settings.deployer_principal_type) == (
+        "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        "ServicePrincipal",
+    )
     assert cluster.system_pool == "system"
     # Gateway API through Application Gateway for Containers is the AKS default: it can weigh.
     assert cluster.routing_mode == "gateway" and cluster.weighted_routing
@@ -223,7 +226,7 @@ def test_invalid_aks_config_names_file_key_and_problem(aks_document, write_stack
 def test_weighted_variants_need_the_gateway_on_aks(aks_document, write_stack):
     # The example splits model1 90/10: fine through AGC, refused through the app routing Ingress.
     assert load_stack_file(write_stack(aks_document)).models["model1"].variants
-    _cluster(aks_document)["routing"] = {"mode": "ingress"}
+    _cluster(aks_document)["routing"] = {"mode": "ingress", "tls": {"secretName": "ml-tls"}}
     with pytest.raises(ConfigError) as caught:
         load_stack_file(write_stack(aks_document))
     assert (
@@ -235,7 +238,11 @@ def test_weighted_variants_need_the_gateway_on_aks(aks_document, write_stack):
 def test_the_ingress_mode_needs_neither_agc_room_nor_a_recent_kubernetes(aks_document, write_stack):
     _drop_workloads(aks_document)
     cluster = _cluster(aks_document)
-    cluster.update(routing={"mode": "ingress"}, kubernetesVersion="1.35", network={"cidr": "10.60.0.0/24"})
+    cluster.update(
+        routing={"mode": "ingress", "tls": {"secretName": "ml-tls"}},
+        kubernetesVersion="1.35",
+        network={"cidr": "10.60.0.0/24"},
+    )
     loaded = load_stack_file(write_stack(aks_document)).clusters["aks"]
     assert loaded.routing_mode == "ingress" and not loaded.weighted_routing
 
@@ -252,7 +259,7 @@ def test_node_subnet_room_counts_every_node_at_max_plus_surge(aks_document, writ
     # A /25 VNet gives a /26 node subnet: 64 addresses, 5 reserved by Azure. (Too small for
     # the gateway's /24 as well: the app routing Ingress keeps this about the node subnet.)
     _cluster(document)["network"]["cidr"] = "10.60.0.0/25"
-    _cluster(document)["routing"] = {"mode": "ingress"}
+    _cluster(document)["routing"] = {"mode": "ingress", "tls": {"secretName": "ml-tls"}}
     pools = _cluster(document)["pools"]
     pools["system"]["max"], pools["cpu"]["max"], pools["gpu-t4"]["max"] = 4, 46, 6  # 56 + 3 surge + 5 = 64
     assert load_stack_file(write_stack(document)).clusters["aks"]

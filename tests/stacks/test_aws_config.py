@@ -134,7 +134,7 @@ INVALID = [
         _drop("kubernetesVersion"), "kubernetesVersion: EKS clusters are upgraded explicitly", id="no-version"
     ),
     pytest.param(
-        _drop("authorizedNetworks"),
+        _drop("authorizedNetworks", "ciAccess"),
         "authorizedNetworks: a public EKS endpoint must be limited to known networks",
         id="open-endpoint",
     ),
@@ -181,8 +181,8 @@ INVALID = [
     ),
     pytest.param(
         _pool("gpu-l4", machineType="g6.3xlarge"),
-        "pools.gpu-l4.machineType: g6.3xlarge is not a known NVIDIA GPU instance type "
-        "(stacks/catalogs/eks.yaml, checked 2026-12-01); nearest known: g6.xlarge",
+        "pools.gpu-l4.machineType: EC2 has no g6.3xlarge (stacks/catalogs/eks.yaml, checked "
+        "2026-12-01): nearest sizes: g6.2xlarge, g6.4xlarge, g6.xlarge",
         id="unknown-size",
     ),
     pytest.param(
@@ -246,6 +246,8 @@ def test_private_endpoint_needs_no_authorized_networks(eks_config, write_stack):
     cluster = _cluster(eks_config)
     del cluster["authorizedNetworks"]
     cluster["privateEndpoint"] = True
+    # CI then deploys from a runner inside the VPC.
+    cluster["ciAccess"] = {"mode": "selfHostedRunner", "runnerLabels": ["self-hosted", "vpc-dev"]}
     assert load_stack_file(write_stack(eks_config)).clusters["main"].private_endpoint
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from plan.engine import PROJECT_DIR
+from tests.helpers import preview_cli
 
 DEV = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
 
@@ -16,13 +16,7 @@ DEV = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
 def _preview(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
     path = tmp_path / "Pulumi.test.yaml"
     path.write_text(text)
-    return subprocess.run(
-        [sys.executable, "-m", "plan", "preview", "--config", str(path)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return preview_cli(path)
 
 
 @pytest.mark.parametrize(

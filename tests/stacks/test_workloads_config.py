@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from plan.cli import main
 from stacks import ConfigError, load_stack_file
+from tests.helpers import multi_host_tpu
 
 
 def _models(document: dict[str, Any]) -> dict[str, Any]:
@@ -31,8 +33,18 @@ def _job(name: str, **changes):
     return mutate
 
 
+def _renamed_job(name: str, new_name: str, **changes):
+    def mutate(document):
+        _jobs(document)[new_name] = {**_jobs(document).pop(name), **changes}
+
+    return mutate
+
+
 def _ingress_cluster(document):
-    document["config"]["mlplatform:clusters"]["main"]["routing"] = {"mode": "ingress"}
+    document["config"]["mlplatform:clusters"]["main"]["routing"] = {
+        "mode": "ingress",
+        "tls": {"secretName": "ml-tls"},
+    }
     for model in _models(document).values():
         model["route"]["stripPrefix"] = False  # GKE's Ingress cannot rewrite paths
 
@@ -265,6 +277,37 @@ INVALID = [
         "mlplatform:clusters.second.gcp.project: cluster 'main' is in project acme-ml-dev already",
         id="two-gke-clusters-in-one-project",
     ),
+    pytest.param(
+        _job("train-bert", parallelism=4),
+        "mlplatform:jobs.train-bert.parallelism: 4 pods at once need 4 accelerators, but pool 'gpu-t4' "
+        "holds 3 such pods at its max of 3 nodes: raise the pool's max or lower parallelism",
+        id="distributed-job-beyond-its-pool",
+    ),
+    pytest.param(
+        # Fits the pool (3 T4 nodes), not the team's 3 GPUs next to the LLM's two variants.
+        _job("train-bert", parallelism=2),
+        "mlplatform:teams.ml.quota.gpu: the team's models at their minimum replicas and its jobs need 4 gpu",
+        id="distributed-job-beyond-the-quota",
+    ),
+    pytest.param(
+        _renamed_job("train-bert", "t" * 62, parallelism=2),
+        f"mlplatform:jobs.{'t' * 62}: its pods' hostnames (<job>-<index>) would be 64 characters, beyond the "
+        "63 of a DNS label: shorten the job name to at most 61",
+        id="distributed-job-hostname-too-long",
+    ),
+    pytest.param(
+        _renamed_job("train-bert", "model1-candidate", parallelism=2),
+        "mlplatform:jobs.model1-candidate: its pods' headless Service 'model1-candidate' would clash with "
+        "the Service of model 'model1' in namespace 'ml': rename the job",
+        id="distributed-job-service-named-like-a-model-variant",
+    ),
+    pytest.param(
+        # A CronJob's runs are named <cronjob>-<8 digits>: 52 + 9 + len("-10") = 64.
+        _renamed_job("nightly-batch", "n" * 52, parallelism=11),
+        f"mlplatform:jobs.{'n' * 52}: its pods' hostnames (<job>-<index>) would be 64 characters, beyond the "
+        "63 of a DNS label: shorten the job name to at most 51",
+        id="distributed-cronjob-hostname-too-long",
+    ),
 ]
 
 
@@ -277,12 +320,8 @@ def test_invalid_workload_config_is_refused_with_its_key(dev_config, write_stack
     assert message in str(caught.value)
 
 
-def test_tpu_request_must_take_the_whole_host(write_stack):
-    import yaml
-
-    from plan.engine import PROJECT_DIR
-
-    document = yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+def test_tpu_request_must_take_the_whole_host(prod_config, write_stack):
+    document = prod_config
     document["config"]["mlplatform:jobs"]["train-t5-tpu"]["resources"]["tpu"] = 2
     with pytest.raises(
         ConfigError, match=r"jobs\.train-t5-tpu\.resources\.tpu: a ct5lp-hightpu-4t node has 4 TPU"
@@ -312,3 +351,38 @@ def test_an_image_from_an_allowed_registry_is_accepted(dev_config, write_stack):
     stack = load_stack_file(write_stack(dev_config))
     assert stack.image_policy.prefixes == ["nvcr.io/nvidia/"]
     assert stack.jobs["train-bert"].image.name == "nvcr.io/nvidia/pytorch"
+
+
+def test_a_multi_host_tpu_job_defaults_to_one_pod_per_host(prod_config, write_stack):
+    config = load_stack_file(write_stack(multi_host_tpu(prod_config)))
+    assert config.parallelism_of(config.jobs["train-t5-tpu"]) == 4
+    assert config.parallelism_of(config.jobs["nightly-batch"]) == 1
+
+
+@pytest.mark.parametrize("parallelism", [2, 8])
+def test_a_multi_host_tpu_job_takes_the_whole_slice_or_nothing(prod_config, write_stack, parallelism):
+    document = multi_host_tpu(prod_config)
+    document["config"]["mlplatform:jobs"]["train-t5-tpu"]["parallelism"] = parallelism
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(write_stack(document))
+    assert (
+        "mlplatform:jobs.train-t5-tpu.parallelism: pool 'tpu-v5e' is a 4x4 slice of 4 hosts that GKE runs "
+        "as one unit: one pod per host, so parallelism is 4 (or leave it unset)"
+    ) in str(caught.value)
+
+
+def test_a_distributed_job_beyond_its_pool_exits_2_naming_the_key(dev_config, write_stack, capsys):
+    dev_config["config"]["mlplatform:jobs"]["train-bert"]["parallelism"] = 4
+    assert main(["preview", "--config", str(write_stack(dev_config))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "mlplatform:jobs.train-bert.parallelism: 4 pods at once" in err
+
+
+def test_on_failure_restarts_on_a_spot_pool_are_a_warning(dev_config, write_stack):
+    assert load_stack_file(write_stack(dev_config)).warnings == []
+    dev_config["config"]["mlplatform:jobs"]["train-bert"]["restartPolicy"] = "OnFailure"
+    assert load_stack_file(write_stack(dev_config)).warnings == [
+        "mlplatform:jobs.train-bert.restartPolicy: OnFailure on spot pool 'gpu-t4': every preemption counts "
+        "against backoffLimit; restartPolicy Never lets them not count"
+    ]

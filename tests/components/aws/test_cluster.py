@@ -7,6 +7,8 @@ import json
 import yaml
 
 from components.aws.cluster import eks_kubeconfig
+from plan import emulators
+from tests.eks_plan import EXAMPLE as EKS_EXAMPLE
 from tests.eks_plan import eks_variant_document
 from tests.helpers import dig
 
@@ -49,9 +51,19 @@ def test_secrets_key_has_its_own_policy_root_administers_the_control_plane_uses(
 def test_endpoint_is_limited_to_authorized_networks_or_private(eks, eks_variant):
     vpc = eks.custom(CLUSTER)["main"]["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is True
-    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    # The operators' network, then the CI runners' named egress range (ciAccess: runnerCidrs).
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.16/28"]
+    assert not eks.record.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     private = eks_variant.custom(CLUSTER)["main"]["vpcConfig"]
     assert private["endpointPublicAccess"] is False and "publicAccessCidrs" not in private
+    # A self-hosted runner in the VPC reaches the private endpoint through the cluster security group.
+    [rule] = eks_variant.record.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rule.inputs["securityGroupId"].startswith("sg-")  # the cluster security group EKS reports
+    assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
+        "10.30.0.0/16",
+        443,
+        443,
+    )
 
 
 def test_cluster_runs_in_private_subnets_with_api_access_and_standard_support(eks):
@@ -83,6 +95,34 @@ def test_log_group_outlives_the_cluster_and_is_replaced_delete_first(eks):
     # or the new log group and cluster collide with the old ones.
     assert eks.options(log_group).get("deleteBeforeReplace") is True
     assert eks.options((CLUSTER, "main")).get("deleteBeforeReplace") is True
+
+
+def test_a_fresh_account_creates_the_log_group(eks):
+    log_group = ("aws:cloudwatch/logGroup:LogGroup", "main-control-plane")
+    assert "import" not in eks.options(log_group)
+
+
+def test_a_log_group_left_by_a_destroyed_cluster_is_adopted_not_collided_with(plan_of, monkeypatch):
+    # EKS re-creates /aws/eks/<name>/cluster after a destroy (terraform-aws-eks #2763); the next
+    # create would fail with ResourceAlreadyExistsException, so the program imports it.
+    leftover = "/aws/eks/dev-main/cluster"
+    token = "aws:cloudwatch/getLogGroups:getLogGroups"
+    seen = []
+
+    def account_with_leftover(args):
+        seen.append(args["logGroupNamePrefix"])
+        names = [leftover, f"{leftover}-other"] if leftover.startswith(args["logGroupNamePrefix"]) else []
+        return {"id": args["logGroupNamePrefix"], "arns": [], "logGroupNames": names}
+
+    monkeypatch.setitem(emulators.CALLS, token, account_with_leftover)
+    record = plan_of(yaml.safe_load(EKS_EXAMPLE.read_text()))
+    (group,) = [
+        g for g in record.of_type("aws:cloudwatch/logGroup:LogGroup") if g.name == "main-control-plane"
+    ]
+    assert seen == [leftover]
+    assert group.options["import"] == leftover and group.id == leftover
+    # Adopted with the program's retention, which the update after the import applies.
+    assert group.inputs["retentionInDays"] == 30
 
 
 def test_extended_support_is_set_only_when_chosen(plan_of):

@@ -102,7 +102,11 @@ def test_control_plane_identity_may_join_the_node_subnet(aks, cluster):
 def test_the_deployer_is_cluster_admin_through_azure_rbac(aks):
     grant = one(aks.record, ROLE_ASSIGNMENT, "aks-deployer-admin")
     assert grant.inputs["scope"] == one(aks.record, CLUSTER, "aks").id
-    assert grant.inputs["principalType"] == "User"
+    # The principal named in config (CI's service principal), not whoever runs the deploy.
+    assert (grant.inputs["principalId"], grant.inputs["principalType"]) == (
+        "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        "ServicePrincipal",
+    )
     assert grant.inputs["roleDefinitionId"] == (
         f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{AKS_RBAC_CLUSTER_ADMIN}"
     )
@@ -204,3 +208,12 @@ def test_without_a_configured_version_the_catalog_default_is_pinned(plan_of):
     assert inputs["agentPoolProfiles"][0]["orchestratorVersion"] == default
     assert {p["orchestratorVersion"] for p in pools} == {default}
     assert inputs["autoUpgradeProfile"]["upgradeChannel"] == "patch"
+
+
+def test_named_runner_cidrs_join_the_api_servers_authorized_ranges(plan_of):
+    def runners(cluster):
+        cluster["ciAccess"] = {"mode": "runnerCidrs", "runnerCidrs": {"ci": "192.0.2.32/28"}}
+
+    inputs, _ = _example_cluster_plan(plan_of, runners)
+    ranges = inputs["apiServerAccessProfile"]["authorizedIPRanges"]
+    assert ranges[:2] == ["198.51.100.0/24", "192.0.2.32/28"] and ranges[2].endswith("/32")

@@ -150,7 +150,7 @@ def ingress_mode(tmp_path_factory) -> PlanRecord:
     """The example with `routing.mode: ingress` (and model1 unsplit: that Ingress cannot weigh)."""
     document = yaml.safe_load(EXAMPLE.read_text())
     config = document["config"]
-    config["mlplatform:clusters"]["aks"]["routing"] = {"mode": "ingress"}
+    config["mlplatform:clusters"]["aks"]["routing"] = {"mode": "ingress", "tls": {"secretName": "ml-tls"}}
     for key in ("variants", "weight"):
         config["mlplatform:models"]["model1"].pop(key)
     # The add-on's Ingress has no standard prefix rewrite (stacks/config.py refuses stripPrefix).

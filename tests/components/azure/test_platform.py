@@ -66,7 +66,8 @@ def test_handle_offers_pools_routing_registry_and_buckets(aks):
     assert handle.routing.source_namespace is None
     assert handle.routing.health_check is None
     # The Gateway waits for the controller that serves its class and installs its CRDs.
-    assert [type(r).__name__ for r in handle.routing.ready] == ["GatewayController"]
+    # With cert-manager: its ClusterIssuer must exist before the listener's Certificate.
+    assert [type(r).__name__ for r in handle.routing.ready] == ["GatewayController", "CertManager"]
     assert handle.identity is not None
     assert aks.record.outputs["container.artifacts"].endswith("/containers/artifacts")
 
@@ -106,7 +107,10 @@ def test_a_private_minimal_cluster_gets_no_registry_storage_or_device_plugin(pla
     record = plan_of(document)
     for absent in ("azure-native:containerregistry:Registry", "azure-native:storage:StorageAccount"):
         assert record.of_type(absent) == [], absent
-    assert [r.inputs["name"] for r in record.of_type("kubernetes:helm.sh/v3:Release")] == ["alb-controller"]
+    assert [r.inputs["name"] for r in record.of_type("kubernetes:helm.sh/v3:Release")] == [
+        "alb-controller",
+        "cert-manager",
+    ]
     cluster_inputs = one(record, "azure-native:containerservice:ManagedCluster", "aks").inputs
     assert cluster_inputs["apiServerAccessProfile"] == {
         "enablePrivateCluster": True,

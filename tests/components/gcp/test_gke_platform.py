@@ -135,6 +135,29 @@ def test_kubeconfig_authenticates_through_the_gke_plugin():
     assert "token" not in user and "client-key-data" not in user
 
 
+def test_ci_path_dns_endpoint_is_iam_authorized_and_what_the_kubeconfig_reaches(
+    dev_plan, dev_config, plan_of
+):
+    """ciAccess dnsEndpoint: the DNS endpoint admits external traffic (IAM decides), and the
+    provider's and the output's kubeconfig reach it, with no cluster CA (a public certificate)."""
+    cluster = one(dev_plan, CLUSTER).inputs
+    assert dig(cluster, "controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic") is True
+    output = dev_plan.outputs["main"]
+    assert output["endpoint"].endswith(".europe-west4.gke.goog")
+    server = yaml.safe_load(output["kubeconfig"])["clusters"][0]["cluster"]
+    assert server == {"server": f"https://{output['endpoint']}"}
+
+    # Without a CI path the IP endpoint (and its CA) stays the way in, and the DNS one is not opened.
+    del dev_config["config"]["mlplatform:clusters"]["main"]["ciAccess"]
+    plain = plan_of(dev_config)
+    assert "controlPlaneEndpointsConfig" not in one(plain, CLUSTER).inputs
+    server = yaml.safe_load(plain.outputs["main"]["kubeconfig"])["clusters"][0]["cluster"]
+    assert (
+        server["server"] == f"https://{plain.outputs['main']['endpoint']}"
+        and server["certificate-authority-data"]
+    )
+
+
 def test_pool_contract_targets_gke_labels_and_taints():
     gpu = gke_pool_contract(
         "gpu",

@@ -19,11 +19,17 @@ ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 def test_gateway_routes_paths_to_models_with_a_weighted_split(dev_plan):
     gateway = one(dev_plan, "kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs
     assert gateway["spec"]["gatewayClassName"] == "gke-l7-global-external-managed"
-    assert dig(gateway, "spec.listeners.0.allowedRoutes.namespaces.from") == "Selector"
-    # GKE provisions the load balancer from the class alone (AKS adds annotations and addresses:
-    # tests/components/azure/test_gateway.py).
-    assert "addresses" not in gateway["spec"] and "annotations" not in gateway["metadata"]
-    routes = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in dev_plan.of_type(ROUTE)}
+    https = next(listener for listener in gateway["spec"]["listeners"] if listener["name"] == "https")
+    assert dig(https, "allowedRoutes.namespaces.from") == "Selector"
+    # GKE provisions the load balancer from the class, on the address reserved for the hosts'
+    # DNS (tests/test_outputs.py); the certificate rides on the certmap annotation.
+    assert gateway["spec"]["addresses"] == [{"type": "NamedAddress", "value": "dev-main-entry"}]
+    assert set(gateway["metadata"]["annotations"]) == {"networking.gke.io/certmap"}
+    routes = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in dev_plan.of_type(ROUTE)
+        if r.inputs["metadata"]["namespace"] == "ml"
+    }
     assert set(routes) == {"model1", "model2"}
     rule = routes["model1"]["rules"][0]
     assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/model1"}}]
@@ -31,7 +37,9 @@ def test_gateway_routes_paths_to_models_with_a_weighted_split(dev_plan):
         {"name": "model1", "port": 80, "weight": 90},
         {"name": "model1-candidate", "port": 80, "weight": 10},
     ]
-    assert routes["model2"]["parentRefs"] == [{"name": "ml-gateway", "namespace": "mlplatform-gateway"}]
+    assert routes["model2"]["parentRefs"] == [
+        {"name": "ml-gateway", "namespace": "mlplatform-gateway", "sectionName": "https"}
+    ]
 
 
 def _ingress_fanout(routing: Routing):
@@ -47,7 +55,7 @@ def _ingress_fanout(routing: Routing):
                     RouteSpec("a", "team", "/a", [Backend("a", 80, 100)]),
                     RouteSpec("b", "team", "/b", [Backend("b", 80, 80), Backend("b-canary", 80, 20)]),
                 ],
-                host="ml.example.com",
+                hosts=("ml.example.com",),
             ),
             opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
         )

@@ -1,0 +1,49 @@
+"""The catalogs hold together: dated, sourced, and consistent with each other."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from stacks import aks, catalog, eks, gke, tpu
+
+FILES = ["gke.yaml", "gke_tpu.yaml", "eks.yaml", "aks.yaml", "kubernetes.yaml"]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_catalog_is_dated_and_sourced(name):
+    document = catalog.load(name)
+    assert isinstance(document["checked"], datetime.date)
+    assert document["sources"]
+
+
+def test_every_tpu_machine_type_has_a_host_shape_and_every_tpu_zone_list_a_tpu():
+    for machine_type in tpu.tpu_machine_types():
+        assert gke.machine_shape(machine_type) is not None, machine_type
+    accelerators = {tpu.tpu_accelerator(m) for m in tpu.tpu_machine_types()}
+    zones = catalog.load("gke.yaml")["tpuZones"]
+    assert set(zones) - {"coveredRegions"} <= accelerators
+    for region in zones["coveredRegions"]:
+        assert region in gke.regions(), region
+    for accelerator in accelerators:
+        for zone in zones.get(accelerator, []):
+            assert zone in gke.regions()[zone.rsplit("-", 1)[0]], zone
+
+
+def test_gpu_machine_types_name_gpus_the_clouds_share():
+    """GPU names are GKE's accelerator names on every cloud (one vocabulary for the pool contract)."""
+    names = {
+        *gke.accelerators(),
+        *(s.gpu for s in eks.instance_shapes().values()),
+        *(s.gpu for s in aks.vm_shapes().values()),
+    } - {None}
+    assert all(name.startswith("nvidia-") for name in names), names
+
+
+def test_every_eks_instance_type_runs_pods_and_unsupported_zones_are_in_their_regions():
+    for shape in eks.instance_shapes().values():
+        assert shape.max_pods and shape.max_pods >= 8, shape
+    for region, zone_ids in catalog.load("eks.yaml")["unsupportedAvailabilityZoneIds"].items():
+        existing = [f"{eks.region_code(region)}-az{n}" for n in catalog.load("eks.yaml")["regions"][region]]
+        assert set(zone_ids) <= set(existing), region

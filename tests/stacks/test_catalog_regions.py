@@ -1,0 +1,132 @@
+"""Every region of the catalogs is a place a stack can go: its config validates, and its preview
+has a cost envelope (priced where policies/prices.yaml has the region, the rest reported as
+unpriced, never an error). Every machine type of the catalogs is priced or reported unpriced."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from plan.cost import estimate_record
+from plan.engine import PROJECT_DIR
+from plan.record import PlanRecord, ResourceRecord
+from policies.cost_model import default_prices, estimate
+from stacks import aks, eks, gke
+from stacks.loading import load_stack_file
+from tests.helpers import preview_cli
+
+STACKS = {
+    "gcp": PROJECT_DIR / "Pulumi.dev.yaml",
+    "aws": PROJECT_DIR / "examples" / "aws-eks.yaml",
+    "azure": PROJECT_DIR / "examples" / "azure-aks.yaml",
+}
+REGION_KEY = {"gcp": "region", "aws": "region", "azure": "location"}
+CATALOG_REGIONS = {"gcp": list(gke.regions()), "aws": eks.regions(), "azure": list(aks.regions())}
+
+
+def _settings(document: dict[str, Any], cloud: str) -> dict[str, Any]:
+    (cluster,) = document["config"]["mlplatform:clusters"].values()
+    return cluster[cloud]
+
+
+def _moved(document: dict[str, Any], cloud: str, region: str) -> dict[str, Any]:
+    """The stack in `region`, with zones of that region."""
+    moved = copy.deepcopy(document)
+    settings = _settings(moved, cloud)
+    settings[REGION_KEY[cloud]] = region
+    if cloud == "gcp":
+        settings["zones"] = gke.regions()[region][:1]
+    elif cloud == "aws":
+        code = eks.region_code(region)
+        ids = [f"{code}-az{n}" for n in eks._catalog()["regions"][region]]
+        settings["availabilityZoneIds"] = [z for z in ids if z not in eks.unsupported_zone_ids(region)][:3]
+    else:
+        settings["zones"] = aks.regions()[region]
+    return moved
+
+
+def _relocated(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, dict):
+        return {key: _relocated(item, old, new) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_relocated(item, old, new) for item in value]
+    return value
+
+
+def _record_in(record: PlanRecord, old: str, new: str) -> PlanRecord:
+    resources = [
+        ResourceRecord(**{**vars(r), "inputs": _relocated(r.inputs, old, new)}) for r in record.resources
+    ]
+    return PlanRecord(record.project, record.stack, record.source, resources, record.outputs)
+
+
+@pytest.mark.parametrize("cloud", sorted(STACKS))
+def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, write_stack):
+    document = yaml.safe_load(STACKS[cloud].read_text())
+    home = _settings(document, cloud)[REGION_KEY[cloud]]
+    record = plan_of(document)
+    priced = set(default_prices().cloud(cloud)["regions"])
+    assert home in priced
+    for region in CATALOG_REGIONS[cloud]:
+        load_stack_file(write_stack(_moved(document, cloud, region)))  # raises ConfigError if refused
+        envelope = estimate_record(_record_in(record, home, region))
+        assert any(line.item.startswith("control plane") for line in envelope.lines), region
+        if region in priced:
+            assert envelope.unpriced == (), (region, envelope.unpriced)
+        else:
+            assert envelope.unpriced, region
+            assert all(f"no prices for {cloud} region {region}" in item for item in envelope.unpriced), (
+                region,
+                envelope.unpriced,
+            )
+
+
+def test_a_stack_in_an_unpriced_catalog_region_previews_with_its_envelope(tmp_path: Path):
+    document = _moved(yaml.safe_load(STACKS["gcp"].read_text()), "gcp", "us-east1")
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = preview_cli(path)
+    assert result.returncode == 0, result.stderr
+    assert "Cost envelope: floor $" in result.stdout
+    assert "Unpriced (6, left out of floor and ceiling" in result.stdout
+    assert "no prices for gcp region us-east1 in policies/prices.yaml" in result.stdout
+    # The nodes count for the NAT line although their price is unknown.
+    assert "Cloud NAT for 1..6 nodes" in result.stdout
+
+
+NODE_POOLS = {
+    "gcp": lambda machine: (
+        "gcp:container/nodePool:NodePool",
+        {
+            "location": "us-central1",
+            "nodeConfig": {"machineType": machine},
+            "autoscaling": {"totalMaxNodeCount": 1},
+        },
+    ),
+    "aws": lambda machine: (
+        "aws:eks/nodeGroup:NodeGroup",
+        {"region": "us-east-1", "instanceTypes": [machine], "scalingConfig": {"minSize": 0, "maxSize": 1}},
+    ),
+    "azure": lambda machine: (
+        "azure-native:containerservice:AgentPool",
+        {"location": "eastus", "vmSize": machine, "enableAutoScaling": True, "minCount": 0, "maxCount": 1},
+    ),
+}
+MACHINES = {"gcp": gke.machine_shapes, "aws": eks.instance_shapes, "azure": aks.vm_shapes}
+
+
+@pytest.mark.parametrize("cloud", sorted(NODE_POOLS))
+def test_every_catalog_machine_type_is_priced_or_reported_unpriced(cloud):
+    for machine in MACHINES[cloud]():
+        envelope = estimate([NODE_POOLS[cloud](machine)])
+        pools = [line for line in envelope.lines if line.item.startswith("pool")]
+        if pools:
+            assert pools[0].ceiling_usd > 0, machine
+        else:
+            assert any(machine in item for item in envelope.unpriced), (machine, envelope.unpriced)

@@ -103,6 +103,7 @@ class StackConfig(StrictModel):
             cluster_name, cluster = self._placement(where, model.cluster)
             self._check_team(where, model.team)
             _check_workload(where, model, cluster_name, cluster)
+            _check_artifacts_source(where, model, cluster_name, cluster)
             _check_minimum_fits_pool(where, model, cluster)
             if model.autoscale.gpu_util is not None and not model.resources.gpu:
                 raise rule_error(
@@ -147,6 +148,12 @@ class StackConfig(StrictModel):
             cluster_name, cluster = self._placement(where, job.cluster)
             self._check_team(where, job.team)
             _check_workload(where, job, cluster_name, cluster)
+            if job.artifacts is not None and job.artifacts.uri is not None:
+                raise rule_error(
+                    (*where, "artifacts", "uri"),
+                    "a job names its data by bucket and path (env MODEL_URI, BUCKET_<NAME>); "
+                    "uri downloads are for models on existing clusters",
+                )
         return self
 
     def _team_identities_work_on_their_clusters(self) -> None:
@@ -315,6 +322,27 @@ def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:
     need["gpu"] += count * resources.gpu
     need["tpu"] += count * resources.tpu
     need["pods"] += count
+
+
+def _check_artifacts_source(
+    where: tuple[str, ...], model: ModelConfig, cluster_name: str, cluster: ClusterConfig
+) -> None:
+    """A cloud cluster mounts its own buckets; an existing one (no buckets, no CSI driver the
+    platform installs) downloads a URI into the model's cache volume."""
+    artifacts = model.artifacts
+    if artifacts is None:
+        return
+    if artifacts.uri is not None and cluster.cloud != "existing":
+        raise rule_error(
+            (*where, "artifacts", "uri"),
+            f"cluster {cluster_name!r} mounts its own buckets read-only: give bucket and path "
+            "(e.g. {bucket: artifacts, path: models/llm/1.2}) instead of a URI",
+        )
+    if artifacts.uri is not None and model.server == "custom" and model.resources.cache_size is None:
+        raise rule_error(
+            (*where, "resources", "cacheSize"),
+            "the artifacts are downloaded into the cache volume: give its size (e.g. cacheSize: 20Gi)",
+        )
 
 
 def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:

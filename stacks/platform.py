@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from components.handle import ClusterHandle
+from components.k8s.artifacts import ArtifactSource
 from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
 from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
 from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
@@ -136,6 +137,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 if model.server != "custom" or model.resources.cache_size
                 else None,
                 config=model.config,
+                artifacts=_artifact_source(handle, model),
                 env={
                     **preset.env,
                     **_bucket_env(handle, model.buckets, model.artifacts),
@@ -253,9 +255,20 @@ def _bucket_env(handle: ClusterHandle, buckets: dict, artifacts) -> dict[str, pu
         handle.cloud,
         handle.buckets,
         buckets,
-        Artifacts(artifacts.bucket, artifacts.path) if artifacts else None,
-        handle.blob_endpoint,
+        Artifacts(artifacts.bucket, artifacts.path) if artifacts and artifacts.bucket else None,
     )
+
+
+def _artifact_source(handle: ClusterHandle, model: ModelConfig) -> ArtifactSource | None:
+    """The cluster's bucket through its driver, or (existing clusters) the URI to download."""
+    artifacts = model.artifacts
+    if artifacts is None:
+        return None
+    if artifacts.uri is not None:
+        return ArtifactSource(path=artifacts.uri.split("://", 1)[1], uri=artifacts.uri)
+    driver = handle.bucket_driver
+    assert driver is not None and artifacts.bucket is not None  # the config checked both
+    return ArtifactSource(path=artifacts.path, bucket=driver.names[artifacts.bucket], driver=driver)
 
 
 def _scales_on_gpu(model: ModelConfig) -> bool:

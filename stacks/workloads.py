@@ -23,6 +23,8 @@ MAX_JOB_NAME = 52
 ACCESS = Literal["read", "write"]
 
 NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# An object prefix: segments of letters, digits, '_', '.', '-' (no '..' tricks, no trailing '/').
+ARTIFACT_PATH = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 
 
 class ImageRef(StrictModel):
@@ -132,14 +134,39 @@ class Route(StrictModel):
 
 
 class Artifacts(StrictModel):
-    """Where the weights live: a config bucket of the cluster and a path in it."""
+    """Where the weights live: a config bucket of the cluster and a path in it (mounted read-only
+    through the cloud's CSI driver), or on an existing cluster a gs:// or s3:// URI that an init
+    container copies into the cache volume."""
 
-    bucket: str
-    path: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    bucket: str | None = None
+    path: str | None = Field(default=None, pattern=ARTIFACT_PATH)
+    uri: str | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _bucket_uri(cls, uri: str | None) -> str | None:
+        # Bucket names: 3-63 lowercase letters, digits, '-', '.', '_' (GCS, S3 naming rules).
+        if uri is not None and not re.fullmatch(
+            rf"(gs|s3)://[a-z0-9][-a-z0-9_.]{{1,61}}[a-z0-9]/{ARTIFACT_PATH[1:]}", uri
+        ):
+            raise ValueError(f"{uri!r} is not a gs:// or s3:// bucket path (e.g. s3://acme-models/llm/1.2)")
+        return uri
+
+    @model_validator(mode="after")
+    def _bucket_path_or_uri(self) -> Artifacts:
+        if self.uri is not None:
+            if self.bucket is not None or self.path is not None:
+                raise rule_error(("uri",), "give uri, or bucket and path, not both")
+        elif self.bucket is None or self.path is None:
+            raise rule_error(
+                ("bucket" if self.bucket is None else "path",),
+                "give bucket and path (e.g. {bucket: artifacts, path: models/llm/1.2}) or uri",
+            )
+        return self
 
 
 def _artifacts_readable(artifacts: Artifacts | None, buckets: dict[str, str]) -> None:
-    if artifacts is not None and artifacts.bucket not in buckets:
+    if artifacts is not None and artifacts.bucket is not None and artifacts.bucket not in buckets:
         raise rule_error(
             ("artifacts", "bucket"),
             f"the workload has no access to bucket {artifacts.bucket!r}: "

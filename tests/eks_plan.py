@@ -62,4 +62,5 @@ def eks_variant_document() -> dict[str, Any]:
         machineType="g6.12xlarge",
     )
     config["mlplatform:models"]["embeddings"]["buckets"] = {}
+    del config["mlplatform:models"]["embeddings"]["artifacts"]
     return document

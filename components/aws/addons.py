@@ -1,6 +1,6 @@
-"""Cluster add-ons that need running nodes: CoreDNS and the EBS CSI driver (EKS managed) with
-a default gp3 StorageClass, metrics-server (for HPAs) and the NVIDIA device plugin (for
-`nvidia.com/gpu`)."""
+"""Cluster add-ons that need running nodes: CoreDNS, the EBS CSI driver (EKS managed) with a
+default gp3 StorageClass and the Mountpoint for Amazon S3 CSI driver, metrics-server (for HPAs)
+and the NVIDIA device plugin (for `nvidia.com/gpu`)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ class EksAddonsArgs:
     gpu_pools: list[PoolContract] = field(default_factory=list)
     # The GPU pools' node groups, where the device plugin's DaemonSet runs.
     gpu_nodes: list[pulumi.Resource] = field(default_factory=list)
+    # Workloads mount the cluster's buckets: install the Mountpoint for Amazon S3 CSI driver.
+    bucket_mounts: bool = False
 
 
 class EksAddons(pulumi.ComponentResource):
@@ -132,6 +134,21 @@ class EksAddons(pulumi.ComponentResource):
             opts=on_nodes,
             create_namespace=False,
         )
+        self.s3_csi = None
+        if args.bucket_mounts:
+            # Mountpoint for Amazon S3 CSI driver, EKS add-on (docs.aws.amazon.com/eks/latest/
+            # userguide/s3-csi.html). Its v2 node DaemonSet and mounter pods tolerate every taint
+            # (chart 2.7.0 values.yaml node.defaultTolerations; awslabs/mountpoint-s3-csi-driver
+            # docs/CONFIGURATION.md "Configure driver toleration settings"). No driver-level role:
+            # every volume authenticates as its pod's IRSA role (authenticationSource: pod), so a
+            # model reads exactly the buckets its own role grants, read-only.
+            self.s3_csi = managed_addon(
+                f"{name}-s3-csi",
+                "aws-mountpoint-s3-csi-driver",
+                args.cluster_name,
+                args.kubernetes_version,
+                on_nodes,
+            )
         self.device_plugin = None
         if args.gpu_pools:
             self.device_plugin = chart_release(

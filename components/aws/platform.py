@@ -17,7 +17,7 @@ from components.aws.load_balancer import INGRESS_CLASS, LoadBalancerController, 
 from components.aws.network import EksNetwork, EksNetworkArgs
 from components.aws.node_group import EksNodeGroup, EksNodeGroupArgs
 from components.aws.registry import EcrRegistry, EcrRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, Routing
+from components.handle import BucketDriver, ClusterAccess, ClusterHandle, Routing
 from components.naming import fitted_name
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
@@ -133,6 +133,7 @@ class EksPlatform(pulumi.ComponentResource):
                 system_nodes=system_nodes,
                 gpu_pools=[contracts[pool_name] for pool_name in gpu_pools],
                 gpu_nodes=[self.node_groups[pool_name] for pool_name in gpu_pools],
+                bucket_mounts=bool(config.buckets),
             ),
             opts=cluster_child,
         )
@@ -218,6 +219,14 @@ class EksPlatform(pulumi.ComponentResource):
             ),
             registry_url=pulumi.Output.from_input(self.registry.url) if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            bucket_driver=BucketDriver(
+                kind="mountpoint-s3",
+                names={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+                region=region,
+                ready=(self.addons.s3_csi,),
+            )
+            if self.addons.s3_csi is not None
+            else None,
             identity=EksWorkloadIdentity(
                 name_prefix=cluster_name,
                 region=region,

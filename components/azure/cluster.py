@@ -63,6 +63,8 @@ class AksClusterArgs:
     deployer_principal_type: str = "User"
     # The application routing add-on (managed NGINX Ingress), for `routing.mode: ingress` only.
     app_routing: bool = False
+    # Workloads mount blob containers: run the Blob CSI driver (BlobFuse2).
+    blob_csi_driver: bool = False
     protect: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -177,6 +179,14 @@ class AksCluster(pulumi.ComponentResource):
             ingress_profile=containerservice.ManagedClusterIngressProfileArgs(
                 web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(
                     enabled=args.app_routing
+                )
+            ),
+            # The managed Blob CSI driver (learn.microsoft.com/azure/aks/azure-blob-csi, "Enable CSI
+            # driver on a new or existing AKS cluster": storageProfile.blobCSIDriver.enabled); off
+            # unless the cluster's buckets are mounted, its DaemonSet costs on every node.
+            storage_profile=containerservice.ManagedClusterStorageProfileArgs(
+                blob_csi_driver=containerservice.ManagedClusterStorageProfileBlobCSIDriverArgs(
+                    enabled=args.blob_csi_driver
                 )
             ),
             tags=args.tags,

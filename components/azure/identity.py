@@ -125,4 +125,5 @@ class AksWorkloadIdentity:
         return IdentityBinding(
             service_account_annotations={CLIENT_ID_ANNOTATION: binding.client_id},
             pod_labels={USE_LABEL: "true"},
+            client_id=binding.client_id,
         )

@@ -18,7 +18,7 @@ from components.azure.identity import AksWorkloadIdentity
 from components.azure.network import AksNetwork, AksNetworkArgs
 from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
-from components.handle import ClusterAccess, ClusterHandle, Routing
+from components.handle import BucketDriver, ClusterAccess, ClusterHandle, Routing
 from components.naming import unique_alnum_name
 from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, node_subnet_cidr
 from stacks.clusters import ClusterConfig
@@ -112,6 +112,7 @@ class AksPlatform(pulumi.ComponentResource):
                 kubelogin_mode=settings.kubelogin_mode,
                 deployer_principal_type=settings.deployer_principal_type,
                 app_routing=config.routing_mode == "ingress",
+                blob_csi_driver=bool(config.buckets),
                 protect=config.deletion_protection,
                 tags=tags,
             ),
@@ -250,6 +251,15 @@ class AksPlatform(pulumi.ComponentResource):
             routing=self._routing(),
             registry_url=self.registry.url if self.registry else None,
             buckets=dict(self.storage.urls) if self.storage else {},
+            bucket_driver=BucketDriver(
+                kind="blobfuse2",
+                names={bucket: container.name for bucket, container in self.storage.containers.items()},
+                storage_account=self.storage.account.name,
+                resource_group=rg_name,
+                # The driver runs with the cluster; the mounts need the identity grants only.
+            )
+            if self.storage
+            else None,
             identity=self.identity,
             ready=ready,
             pool_ready=pool_ready,

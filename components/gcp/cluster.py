@@ -97,6 +97,8 @@ class GkeCluster(pulumi.ComponentResource):
                 horizontal_pod_autoscaling=gcp.container.ClusterAddonsConfigHorizontalPodAutoscalingArgs(
                     disabled=False
                 ),
+                # Models mount their artifacts bucket through it (CSI ephemeral volumes; GKE docs,
+                # "Access Cloud Storage buckets with the Cloud Storage FUSE CSI driver").
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(
                     enabled=True
                 ),

@@ -13,7 +13,7 @@ from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdent
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, Egress, Routing
+from components.handle import BucketDriver, ClusterAccess, ClusterHandle, Egress, Routing
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -155,6 +155,11 @@ class GkePlatform(pulumi.ComponentResource):
             ),
             registry_url=self.registry.url if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            # The cluster runs the Cloud Storage FUSE CSI driver add-on (GkeCluster).
+            bucket_driver=BucketDriver(
+                kind="gcsfuse",
+                names={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            ),
             identity=GkeWorkloadIdentity(
                 project=settings.project,
                 prefix=f"{args.environment}-{name}",

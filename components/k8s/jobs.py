@@ -75,7 +75,7 @@ class BatchJob(pulumi.ComponentResource):
 
         pod_labels = workload_service_account(
             name, args.job, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
-        )
+        ).pod_labels
         job_spec = {
             "backoffLimit": args.backoff_limit,
             "activeDeadlineSeconds": args.active_deadline_seconds,

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components.contract import POOL_LABEL, PoolContract
 from components.handle import BucketAccess, WorkloadIdentity
+from components.k8s.artifacts import ArtifactSource, artifact_mount, artifacts_directory
 from components.k8s.pod import (
     ContainerResources,
     ContainerSpec,
@@ -81,9 +82,8 @@ class ModelServiceArgs:
     cache_dir: str | None = None
     # Non-secret settings: a ConfigMap named by its content, mounted read-only at CONFIG_DIR.
     config: dict[str, str] = field(default_factory=dict)
-    # Further pod volumes and their mounts in the server (e.g. a CSI mount of the artifacts bucket).
-    volumes: list[dict] = field(default_factory=list)
-    volume_mounts: list[dict] = field(default_factory=list)
+    # The weights: mounted read-only from the cluster's bucket (or downloaded into the cache).
+    artifacts: ArtifactSource | None = None
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
@@ -107,16 +107,26 @@ class ModelService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         labels = standard_labels(args.model, COMPONENT, args.labels)
 
-        pod_labels = workload_service_account(
+        binding = workload_service_account(
             name, args.model, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
         )
+        pod_labels = dict(binding.pod_labels)
 
-        volumes = list(args.volumes)
-        mounts = list(args.volume_mounts)
+        volumes: list[dict] = []
+        mounts: list[dict] = []
         if args.cache_dir is not None:
             volumes.append({"name": "cache", "emptyDir": {"sizeLimit": args.resources.cache_size or "1Gi"}})
             mounts.append({"name": "cache", "mountPath": args.cache_dir})
         pods_wait_for = [*args.depends_on, *args.pods_depend_on]
+        self.artifacts = None
+        if args.artifacts is not None:
+            self.artifacts = artifact_mount(
+                name, args.model, args.namespace, args.artifacts, binding, args.pool, args.cache_dir, self
+            )
+            volumes.extend(self.artifacts.volumes)
+            if self.artifacts.volume_mount is not None:
+                mounts.append(self.artifacts.volume_mount)
+            pods_wait_for.extend(self.artifacts.depends_on)
         if args.config:
             config_name = config_map_name(args.model, args.config)
             config_map = k8s.core.v1.ConfigMap(
@@ -154,7 +164,9 @@ class ModelService(pulumi.ComponentResource):
                     "progressDeadlineSeconds": args.startup_seconds + 600,
                     "template": {
                         "metadata": _pod_metadata(
-                            {**variant_labels, **pod_labels, POOL_LABEL: args.pool.name}, args
+                            {**variant_labels, **pod_labels, POOL_LABEL: args.pool.name},
+                            args,
+                            self.artifacts.pod_annotations if self.artifacts else {},
                         ),
                         "spec": pod_spec(
                             [container(self._server(args, variant, mounts), args.pool)],
@@ -166,6 +178,7 @@ class ModelService(pulumi.ComponentResource):
                             + max(30, args.request_timeout_seconds or 0),
                             topology_spread_labels=selector,
                             volumes=volumes,
+                            init_containers=self.artifacts.init_containers if self.artifacts else None,
                         ),
                     },
                 },
@@ -277,6 +290,9 @@ class ModelService(pulumi.ComponentResource):
             env["HOME"] = args.cache_dir
         if args.config:
             env["MODEL_CONFIG_DIR"] = CONFIG_DIR
+        if args.artifacts is not None:
+            # The server's `--model $(MODEL_DIR)` (or its own flag) reads the weights from here.
+            env["MODEL_DIR"] = artifacts_directory(args.artifacts, args.cache_dir)
         return ContainerSpec(
             name="server",
             image=variant.image,
@@ -329,16 +345,22 @@ def _service_ports(args: ModelServiceArgs) -> list[dict]:
     return ports
 
 
-def _pod_metadata(labels: dict[str, str], args: ModelServiceArgs) -> dict:
+def _pod_metadata(labels: dict[str, str], args: ModelServiceArgs, annotations: dict[str, str]) -> dict:
     """Pods carry the variant label, so scraped request counts compare per variant; the
-    prometheus.io annotations tell annotation-based scrapers where the metrics are."""
+    prometheus.io annotations tell annotation-based scrapers where the metrics are; the
+    artifacts' driver may ask for more (`annotations`)."""
     metadata: dict = {"labels": labels}
+    annotations = dict(annotations)
     if args.metrics_path is not None:
-        metadata["annotations"] = {
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": str(args.metrics_port or args.port),
-            "prometheus.io/path": args.metrics_path,
-        }
+        annotations.update(
+            {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(args.metrics_port or args.port),
+                "prometheus.io/path": args.metrics_path,
+            }
+        )
+    if annotations:
+        metadata["annotations"] = annotations
     return metadata
 
 

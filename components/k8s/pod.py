@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import PoolContract
-from components.handle import BucketAccess, WorkloadIdentity
+from components.handle import BucketAccess, IdentityBinding, WorkloadIdentity
 
 # A high, fixed UID: non-root, and never a UID that exists on the node.
 RUN_AS_USER = 10001
@@ -170,6 +170,7 @@ def pod_spec(
     termination_grace_seconds: int = 30,
     topology_spread_labels: dict[str, str] | None = None,
     volumes: list[dict] | None = None,
+    init_containers: list[dict] | None = None,
 ) -> dict:
     """A restricted-profile pod: non-root, no token, read-only root, scheduled by the pool contract."""
     spec: dict = {
@@ -193,6 +194,8 @@ def pod_spec(
         ],
         **pool.pod_scheduling(),
     }
+    if init_containers:
+        spec["initContainers"] = init_containers
     if restart_policy:
         spec["restartPolicy"] = restart_policy
     if topology_spread_labels:
@@ -213,7 +216,6 @@ def bucket_env(
     buckets: dict[str, pulumi.Output[str]],
     accessed: dict[str, BucketAccess],
     artifacts: Artifacts | None,
-    blob_endpoint: pulumi.Output[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """BUCKET_<NAME> for every bucket the workload may use, and MODEL_BUCKET/PATH/URI for its
     artifacts, in the URI form of the cloud's own SDKs and CLIs."""
@@ -228,12 +230,10 @@ def bucket_env(
         env["MODEL_PATH"] = artifacts.path
         if cloud in URI_SCHEMES:
             env["MODEL_URI"] = bucket.apply(lambda b: f"{URI_SCHEMES[cloud]}://{b}/{artifacts.path}")
-        elif cloud == "azure" and blob_endpoint is not None:
-            # https://<account>.blob.core.windows.net/<container>/<blob> (Azure Storage docs,
-            # "Resource URI syntax").
-            env["MODEL_URI"] = pulumi.Output.all(blob_endpoint, bucket).apply(
-                lambda parts: f"{parts[0].rstrip('/')}/{parts[1]}/{artifacts.path}"
-            )
+        elif cloud == "azure":
+            # An Azure bucket is its container's URL, https://<account>.blob.core.windows.net/
+            # <container>; a blob's is that plus its name (Azure Storage docs, "Resource URI syntax").
+            env["MODEL_URI"] = bucket.apply(lambda url: f"{url.rstrip('/')}/{artifacts.path}")
     return env
 
 
@@ -246,9 +246,9 @@ def workload_service_account(
     identity: WorkloadIdentity | None,
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource],
-) -> dict[str, str]:
+) -> IdentityBinding:
     """The workload's own ServiceAccount (no token), bound to a cloud identity with exactly its
-    buckets; returns the labels its pods need for that identity."""
+    buckets; returns that binding (the labels its pods need, the identity's client ID)."""
     binding = (
         identity.bind(name, namespace, account, buckets, parent=parent) if identity and buckets else None
     )
@@ -260,4 +260,4 @@ def workload_service_account(
         automount_service_account_token=False,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )
-    return dict(binding.pod_labels) if binding else {}
+    return binding or IdentityBinding()

@@ -23,6 +23,16 @@ class IdentityBinding:
     client_id: pulumi.Input[str] | None = None
 
 
+@dataclass(frozen=True)
+class SecretReference:
+    """A secret in the cloud's secret manager, by name and version: never its value."""
+
+    name: str
+    # "latest": the current version (Secret Manager `latest`, Secrets Manager AWSCURRENT, the
+    # Key Vault secret's current version).
+    version: str = "latest"
+
+
 class WorkloadIdentity(Protocol):
     """A cloud's keyless identity for pods: GKE Workload Identity, EKS IRSA/Pod Identity,
     AKS workload identity. Each cloud package implements it for its clusters."""
@@ -34,9 +44,32 @@ class WorkloadIdentity(Protocol):
         service_account: str,
         buckets: dict[str, BucketAccess],
         parent: pulumi.Resource,
+        secrets: tuple[SecretReference, ...] = (),
     ) -> IdentityBinding:
         """Declare a cloud identity for `namespace/service_account` with exactly `buckets`
-        (config bucket name -> access); resources are children of `parent`."""
+        (config bucket name -> access) and read access to exactly `secrets`; resources are
+        children of `parent`."""
+        ...
+
+
+@dataclass(frozen=True)
+class SecretProvider:
+    """A SecretProviderClass's provider and parameters, and the CSI driver that serves it."""
+
+    csi_driver: str
+    provider: str
+    parameters: dict[str, pulumi.Input[str]]
+
+
+class SecretStore(Protocol):
+    """The cloud's secret manager behind the Secrets Store CSI driver (GKE's Secret Manager
+    add-on, the AWS provider on EKS, AKS's Key Vault provider add-on)."""
+
+    # What must run before a pod can mount secrets (the driver's Helm release on EKS).
+    ready: tuple[pulumi.Resource, ...]
+
+    def provider(self, files: dict[str, SecretReference], binding: IdentityBinding) -> SecretProvider:
+        """How the driver fetches `files` (file name -> secret) as the pod's identity."""
         ...
 
 
@@ -127,6 +160,8 @@ class ClusterHandle:
     # How workloads mount those buckets read-only; None: an init container downloads (existing).
     bucket_driver: BucketDriver | None = None
     identity: WorkloadIdentity | None = None
+    # Secrets from the cloud's secret manager; None: the cluster has none wired (existing).
+    secret_store: SecretStore | None = None
     extra_egress: tuple[Egress, ...] = ()
     # The resources Kubernetes objects must wait for (node pools, add-ons).
     ready: list[pulumi.Resource] = field(default_factory=list)

@@ -104,6 +104,7 @@ class StackConfig(StrictModel):
             self._check_team(where, model.team)
             _check_workload(where, model, cluster_name, cluster)
             _check_artifacts_source(where, model, cluster_name, cluster)
+            _check_secret_store(where, model, cluster_name, cluster)
             _check_minimum_fits_pool(where, model, cluster)
             if model.autoscale.gpu_util is not None and not model.resources.gpu:
                 raise rule_error(
@@ -343,6 +344,36 @@ def _check_artifacts_source(
             (*where, "resources", "cacheSize"),
             "the artifacts are downloaded into the cache volume: give its size (e.g. cacheSize: 20Gi)",
         )
+
+
+def _check_secret_store(
+    where: tuple[str, ...], model: ModelConfig, cluster_name: str, cluster: ClusterConfig
+) -> None:
+    """Secrets need the cluster's secret manager: Key Vault must be named on AKS."""
+    if not model.secrets:
+        return
+    key = (*where, "secrets", next(iter(model.secrets)))
+    if cluster.cloud == "existing":
+        raise rule_error(
+            key,
+            f"cluster {cluster_name!r} is an existing cluster: the platform wires no secret manager "
+            "there; create the Kubernetes Secret yourself and reference it from the image's config",
+        )
+    if cluster.cloud == "azure":
+        assert cluster.azure is not None
+        if cluster.azure.key_vault is None or cluster.azure.tenant_id is None:
+            raise rule_error(
+                key,
+                f"cluster {cluster_name!r} needs azure.keyVault {{name, resourceGroup}} and "
+                "azure.tenantId to read secrets from Key Vault",
+            )
+        for name, secret in model.secrets.items():
+            # Key Vault secret names: 1-127 letters, digits and '-'.
+            if not re.fullmatch(r"[0-9A-Za-z-]{1,127}", secret.name):
+                raise rule_error(
+                    (*where, "secrets", name, "name"),
+                    f"{secret.name!r}: Key Vault secret names take letters, digits and '-' only",
+                )
 
 
 def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from components.handle import ClusterHandle
+from components.handle import ClusterHandle, SecretReference
 from components.k8s.artifacts import ArtifactSource
 from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
 from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
@@ -137,6 +137,9 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 if model.server != "custom" or model.resources.cache_size
                 else None,
                 config=model.config,
+                config_env=model.config_env,
+                secrets={key: SecretReference(ref.name, ref.version) for key, ref in model.secrets.items()},
+                secret_store=handle.secret_store,
                 artifacts=_artifact_source(handle, model),
                 env={
                     **preset.env,

@@ -174,6 +174,58 @@ def _artifacts_readable(artifacts: Artifacts | None, buckets: dict[str, str]) ->
         )
 
 
+# Environment variable names (POSIX portable set; Kubernetes accepts these everywhere).
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Values no setting should hold in plain text: well-known credential formats.
+LITERAL_SECRET = re.compile(
+    r"(hf_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{20,}"
+    r"|(AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|xox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+)
+# Variable names that say they carry a credential.
+SECRET_NAME = re.compile(
+    r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_KEY|CREDENTIALS?|ACCESS_KEY)$", re.I
+)
+
+
+class SecretRef(StrictModel):
+    """A secret in the cluster's cloud secret manager (Secret Manager, Secrets Manager, Key
+    Vault): its name and version only. The value never appears in a stack file."""
+
+    # Secret Manager ids: letters, digits, '-', '_' (<= 255); Secrets Manager adds /_+=.@;
+    # Key Vault letters, digits, '-' (<= 127): each cluster's cloud checks the rest.
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_+=.@-]{0,254}$")
+    # "latest" (the current version), a version number/id, or an AWS version stage.
+    version: str = Field(default="latest", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_value(cls, name: str) -> str:
+        if LITERAL_SECRET.search(name):
+            raise ValueError("this looks like a secret value: give the secret's name in the secret manager")
+        return name
+
+
+def literal_secret_problems(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(key, problem) for settings that hold what looks like a credential in plain text."""
+    problems = []
+    for key, value in values.items():
+        if LITERAL_SECRET.search(value):
+            problems.append((key, "looks like a credential in plain text"))
+        elif SECRET_NAME.search(key) and value and not value.startswith("/"):
+            problems.append((key, "names a credential; its value must not be in the stack file"))
+    return problems
+
+
+def _refuse_literal_secrets(where: str, values: dict[str, str]) -> None:
+    for key, problem in literal_secret_problems(values):
+        raise rule_error(
+            (where, key),
+            f"{problem}: keep it in the cloud's secret manager and name it under "
+            f"secrets: {{{key}: {{name: <secret name>}}}}",
+        )
+
+
 class Variant(StrictModel):
     image: ImageOverride
     weight: int = Field(ge=0, le=100)
@@ -198,6 +250,11 @@ class ModelConfig(StrictModel):
     artifacts: Artifacts | None = None
     # Non-secret server settings, mounted read-only as files under /etc/model-config.
     config: dict[str, str] = Field(default_factory=dict)
+    # Non-secret settings as environment variables, from a content-named ConfigMap (envFrom).
+    config_env: dict[str, str] = Field(default_factory=dict)
+    # Env-style name -> secret manager reference: a read-only file /etc/model-secrets/<NAME>
+    # (and <NAME>_FILE pointing at it), fetched as the model's own identity.
+    secrets: dict[str, SecretRef] = Field(default_factory=dict)
     route: Route | None = None
     # The primary's share of the route when variants split it; the variants take the rest.
     weight: int | None = Field(default=None, ge=0, le=100)
@@ -224,6 +281,29 @@ class ModelConfig(StrictModel):
             if not re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", key) or key in (".", ".."):
                 raise ValueError(f"config key {key!r}: letters, digits, '-', '_', '.' only (a file name)")
         return config
+
+    @field_validator("config_env", "secrets")
+    @classmethod
+    def _env_names(cls, values: dict) -> dict:
+        for key in values:
+            if not re.fullmatch(ENV_NAME, key):
+                raise ValueError(f"{key!r} is not an environment variable name (letters, digits, '_')")
+        return values
+
+    @model_validator(mode="after")
+    def _no_plain_text_secrets(self) -> ModelConfig:
+        _refuse_literal_secrets("env", self.env)
+        _refuse_literal_secrets("configEnv", self.config_env)
+        for key, value in self.config.items():
+            if LITERAL_SECRET.search(value):
+                raise rule_error(("config", key), "holds what looks like a credential: use secrets")
+        for index, arg in enumerate(self.args):
+            if LITERAL_SECRET.search(arg):
+                raise rule_error(("args", index), "looks like a credential in plain text: use secrets")
+        overlap = sorted(set(self.secrets) & (set(self.env) | set(self.config_env)))
+        if overlap:
+            raise rule_error(("secrets", overlap[0]), "is also set in env/configEnv: keep one")
+        return self
 
     @model_validator(mode="after")
     def _artifacts_bucket(self) -> ModelConfig:
@@ -307,6 +387,7 @@ class JobConfig(StrictModel):
     @model_validator(mode="after")
     def _artifacts_bucket(self) -> JobConfig:
         _artifacts_readable(self.artifacts, self.buckets)
+        _refuse_literal_secrets("env", self.env)
         return self
 
     @model_validator(mode="after")

@@ -63,4 +63,5 @@ def eks_variant_document() -> dict[str, Any]:
     )
     config["mlplatform:models"]["embeddings"]["buckets"] = {}
     del config["mlplatform:models"]["embeddings"]["artifacts"]
+    del config["mlplatform:models"]["embeddings"]["secrets"]
     return document

@@ -12,7 +12,7 @@ from components.aws.addons import EksAddons, EksAddonsArgs
 from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.bucket import S3Bucket, S3BucketArgs
 from components.aws.cluster import EksCluster, EksClusterArgs
-from components.aws.identity import EksWorkloadIdentity, NodeRole, NodeRoleArgs, role_name
+from components.aws.identity import EksSecretStore, EksWorkloadIdentity, NodeRole, NodeRoleArgs, role_name
 from components.aws.load_balancer import INGRESS_CLASS, LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import EksNetwork, EksNetworkArgs
 from components.aws.node_group import EksNodeGroup, EksNodeGroupArgs
@@ -32,6 +32,8 @@ class EksPlatformArgs:
     labels: dict[str, str] = field(default_factory=dict)
     # Image repositories the cluster's workloads pull (one ECR repository each).
     repositories: tuple[str, ...] = ()
+    # A workload reads Secrets Manager secrets: install the Secrets Store CSI driver.
+    secrets: bool = False
 
 
 class EksPlatform(pulumi.ComponentResource):
@@ -134,6 +136,7 @@ class EksPlatform(pulumi.ComponentResource):
                 gpu_pools=[contracts[pool_name] for pool_name in gpu_pools],
                 gpu_nodes=[self.node_groups[pool_name] for pool_name in gpu_pools],
                 bucket_mounts=bool(config.buckets),
+                secrets=args.secrets,
             ),
             opts=cluster_child,
         )
@@ -227,9 +230,13 @@ class EksPlatform(pulumi.ComponentResource):
             )
             if self.addons.s3_csi is not None
             else None,
+            secret_store=EksSecretStore(region=region, ready=(self.addons.secrets_store,))
+            if self.addons.secrets_store is not None
+            else None,
             identity=EksWorkloadIdentity(
                 name_prefix=cluster_name,
                 region=region,
+                account_id=account_id,
                 oidc=self.cluster.oidc,
                 provider=self.provider,
                 buckets=bucket_names,
@@ -292,5 +299,6 @@ def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> Clus
             cluster=cluster,
             labels=stack.labels,
             repositories=image_repositories(stack, name),
+            secrets=any(stack.cluster_of(m) == name and m.secrets for m in stack.models.values()),
         ),
     ).handle

@@ -65,6 +65,8 @@ class AksClusterArgs:
     app_routing: bool = False
     # Workloads mount blob containers: run the Blob CSI driver (BlobFuse2).
     blob_csi_driver: bool = False
+    # Workloads read Key Vault secrets: run the Key Vault provider for the Secrets Store CSI driver.
+    key_vault_secrets: bool = False
     protect: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -189,6 +191,15 @@ class AksCluster(pulumi.ComponentResource):
                     enabled=args.blob_csi_driver
                 )
             ),
+            # The Key Vault provider add-on (learn.microsoft.com/azure/aks/csi-secrets-store-driver,
+            # addon azureKeyvaultSecretsProvider; rotation polls every 2 minutes by default).
+            addon_profiles={
+                "azureKeyvaultSecretsProvider": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={"enableSecretRotation": "true"}
+                )
+            }
+            if args.key_vault_secrets
+            else None,
             tags=args.tags,
             opts=pulumi.ResourceOptions(
                 parent=self,

@@ -14,14 +14,14 @@ from components.azure.addons import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from components.azure.agent_pool import AksAgentPool, AksAgentPoolArgs, AksPoolSpec, aks_pool_contract
 from components.azure.cluster import AksCluster, AksClusterArgs
 from components.azure.gateway import GATEWAY_CLASS, GatewayController, GatewayControllerArgs
-from components.azure.identity import AksWorkloadIdentity
+from components.azure.identity import AksSecretStore, AksWorkloadIdentity
 from components.azure.network import AksNetwork, AksNetworkArgs
 from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
 from components.handle import BucketDriver, ClusterAccess, ClusterHandle, Routing
 from components.naming import unique_alnum_name
 from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, node_subnet_cidr
-from stacks.clusters import ClusterConfig
+from stacks.clusters import ClusterConfig, KeyVaultRef
 from stacks.config import StackConfig
 
 # The application routing add-on (`routing.mode: ingress`): a managed NGINX Ingress class (no
@@ -113,6 +113,7 @@ class AksPlatform(pulumi.ComponentResource):
                 deployer_principal_type=settings.deployer_principal_type,
                 app_routing=config.routing_mode == "ingress",
                 blob_csi_driver=bool(config.buckets),
+                key_vault_secrets=settings.key_vault is not None,
                 protect=config.deletion_protection,
                 tags=tags,
             ),
@@ -205,6 +206,9 @@ class AksPlatform(pulumi.ComponentResource):
                 bucket: container.id
                 for bucket, container in (self.storage.containers if self.storage else {}).items()
             },
+            key_vault_id=key_vault_id(settings.subscription_id, settings.key_vault)
+            if settings.key_vault
+            else None,
             tags=tags,
         )
         self.gateway = None
@@ -261,6 +265,9 @@ class AksPlatform(pulumi.ComponentResource):
             if self.storage
             else None,
             identity=self.identity,
+            secret_store=AksSecretStore(key_vault_name=settings.key_vault.name, tenant_id=settings.tenant_id)
+            if settings.key_vault and settings.tenant_id
+            else None,
             ready=ready,
             pool_ready=pool_ready,
             access=ClusterAccess(
@@ -293,6 +300,13 @@ class AksPlatform(pulumi.ComponentResource):
             # AGC takes health probes from the pods' readiness probes, so no policy is needed.
             source_cidrs=(self.gateway.subnet_cidr,),
         )
+
+
+def key_vault_id(subscription_id: str, vault: KeyVaultRef) -> str:
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{vault.resource_group}"
+        f"/providers/Microsoft.KeyVault/vaults/{vault.name}"
+    )
 
 
 def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:

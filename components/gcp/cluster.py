@@ -103,6 +103,9 @@ class GkeCluster(pulumi.ComponentResource):
                     enabled=True
                 ),
             ),
+            # Models read secrets from Secret Manager as files, through the Secrets Store CSI driver
+            # GKE runs (GKE docs, "Use Secret Manager add-on with Google Kubernetes Engine").
+            secret_manager_config=gcp.container.ClusterSecretManagerConfigArgs(enabled=True),
             # The cluster autoscaler is managed by GKE; this profile packs nodes tighter and
             # removes idle (accelerator) nodes sooner.
             cluster_autoscaling=gcp.container.ClusterClusterAutoscalingArgs(

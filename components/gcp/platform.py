@@ -9,7 +9,13 @@ import pulumi_gcp as gcp
 
 from components.gcp.bucket import GcsBucket, GcsBucketArgs
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
-from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdentityArgs, account_id
+from components.gcp.identity import (
+    GkeSecretStore,
+    GkeWorkloadIdentity,
+    NodeIdentity,
+    NodeIdentityArgs,
+    account_id,
+)
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
@@ -160,6 +166,7 @@ class GkePlatform(pulumi.ComponentResource):
                 kind="gcsfuse",
                 names={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
             ),
+            secret_store=GkeSecretStore(project=settings.project),
             identity=GkeWorkloadIdentity(
                 project=settings.project,
                 prefix=f"{args.environment}-{name}",

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import PoolContract
-from components.handle import BucketAccess, IdentityBinding, WorkloadIdentity
+from components.handle import BucketAccess, IdentityBinding, SecretReference, WorkloadIdentity
 
 # A high, fixed UID: non-root, and never a UID that exists on the node.
 RUN_AS_USER = 10001
@@ -122,6 +122,8 @@ class ContainerSpec:
     # Further named ports (e.g. a separate metrics port).
     ports: dict[str, int] = field(default_factory=dict)
     volume_mounts: list[dict] = field(default_factory=list)
+    # ConfigMaps whose keys all become environment variables.
+    env_config_maps: list[str] = field(default_factory=list)
     # Extra container fields (probes, lifecycle) merged in as they are.
     extra: dict = field(default_factory=dict)
 
@@ -153,6 +155,8 @@ def container(spec: ContainerSpec, pool: PoolContract) -> dict:
         body["args"] = spec.args
     if spec.env:
         body["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    if spec.env_config_maps:
+        body["envFrom"] = [{"configMapRef": {"name": n}} for n in spec.env_config_maps]
     ports = {"http": spec.port} if spec.port is not None else {}
     ports.update(spec.ports)
     if ports:
@@ -246,11 +250,14 @@ def workload_service_account(
     identity: WorkloadIdentity | None,
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource],
+    secrets: tuple[SecretReference, ...] = (),
 ) -> IdentityBinding:
     """The workload's own ServiceAccount (no token), bound to a cloud identity with exactly its
-    buckets; returns that binding (the labels its pods need, the identity's client ID)."""
+    buckets and secrets; returns that binding (the labels its pods need, the identity's client ID)."""
     binding = (
-        identity.bind(name, namespace, account, buckets, parent=parent) if identity and buckets else None
+        identity.bind(name, namespace, account, buckets, parent=parent, secrets=secrets)
+        if identity and (buckets or secrets)
+        else None
     )
     k8s.core.v1.ServiceAccount(
         f"{name}-sa",

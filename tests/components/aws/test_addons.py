@@ -38,6 +38,7 @@ def test_every_release_is_a_pinned_chart_in_kube_system(eks):
         "aws-load-balancer-controller",
         "metrics-server",
         "nvidia-device-plugin",
+        "secrets-store-csi-driver-provider-aws",
     }
     for release in releases.values():
         assert release["version"][0].isdigit() and release["repositoryOpts"]["repo"].startswith("https://")

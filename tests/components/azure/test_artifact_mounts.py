@@ -38,11 +38,7 @@ def test_blobfuse2_mounts_the_artifact_path_with_the_models_identity(aks):
         "persistentVolumeClaim": {"claimName": "model2-artifacts", "readOnly": True},
     } in (pod["volumes"])
     # The identity reads exactly the mounted container.
-    (grant,) = (
-        r.inputs
-        for r in aks.record.of_type("azure-native:authorization:RoleAssignment")
-        if r.name.startswith("aks-model2-")
-    )
+    grant = one(aks.record, "azure-native:authorization:RoleAssignment", "aks-model2-artifacts").inputs
     assert grant["scope"] == aks.outputs["container.artifacts"]
     assert grant["roleDefinitionId"].endswith(STORAGE_BLOB_DATA_READER)
 

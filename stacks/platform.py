@@ -22,6 +22,7 @@ from components.k8s.namespace import QuotaLimits, TeamNamespace, TeamNamespaceAr
 from components.k8s.pod import Artifacts, ContainerResources, bucket_env
 from components.k8s.servers import PRESETS, ServerPreset
 from stacks.config import StackConfig
+from stacks.workloads import Artifacts as ArtifactsConfig
 from stacks.workloads import Autoscale, ImageOverride, ImageRef, JobConfig, ModelConfig, Resources
 
 # A custom server: the explicit port/probes/args of the model config, with today's defaults.
@@ -140,7 +141,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 config_env=model.config_env,
                 secrets={key: SecretReference(ref.name, ref.version) for key, ref in model.secrets.items()},
                 secret_store=handle.secret_store,
-                artifacts=_artifact_source(handle, model),
+                artifacts=_artifact_source(handle, model.artifacts),
                 env={
                     **preset.env,
                     **_bucket_env(handle, model.buckets, model.artifacts),
@@ -230,6 +231,7 @@ def _job_args(
         labels=labels,
         buckets=dict(job.buckets),
         identity=handle.identity,
+        artifacts=_artifact_source(handle, job.artifacts),
         depends_on=depends_on,
         pods_depend_on=handle.ready_for(job.pool),
     )
@@ -262,9 +264,8 @@ def _bucket_env(handle: ClusterHandle, buckets: dict, artifacts) -> dict[str, pu
     )
 
 
-def _artifact_source(handle: ClusterHandle, model: ModelConfig) -> ArtifactSource | None:
+def _artifact_source(handle: ClusterHandle, artifacts: ArtifactsConfig | None) -> ArtifactSource | None:
     """The cluster's bucket through its driver, or (existing clusters) the URI to download."""
-    artifacts = model.artifacts
     if artifacts is None:
         return None
     if artifacts.uri is not None:

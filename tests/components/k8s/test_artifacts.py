@@ -120,3 +120,18 @@ def test_jobs_name_their_data_by_bucket_not_uri(dev_config, write_stack):
     dev_config["config"]["mlplatform:jobs"]["train-bert"]["artifacts"] = {"uri": "gs://lab-data/train"}
     with pytest.raises(ConfigError, match=r"jobs\.train-bert\.artifacts\.uri: "):
         load_stack_file(write_stack(dev_config))
+
+
+def test_jobs_mount_their_data_read_only_too(dev_config, plan_of):
+    dev_config["config"]["mlplatform:jobs"]["train-bert"]["artifacts"] = {
+        "bucket": "datasets",
+        "path": "corpora/wiki",
+    }
+    job = one(plan_of(dev_config), "kubernetes:batch/v1:Job").inputs
+    template = dig(job, "spec.template")
+    volume = next(v for v in template["spec"]["volumes"] if v["name"] == "model-artifacts")
+    assert "only-dir=corpora/wiki" in volume["csi"]["volumeAttributes"]["mountOptions"]
+    assert template["metadata"]["annotations"]["gke-gcsfuse/volumes"] == "true"
+    main = template["spec"]["containers"][0]
+    assert {"name": "model-artifacts", "mountPath": "/models", "readOnly": True} in main["volumeMounts"]
+    assert _env(main)["MODEL_DIR"] == "/models"

@@ -7,6 +7,7 @@ import re
 
 from pydantic import Field, model_validator
 
+from components.k8s.artifacts import GCSFUSE_SIDECAR
 from stacks import kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
@@ -184,9 +185,11 @@ class StackConfig(StrictModel):
             for model in self.models.values():
                 if self.team_of(model) == team_name:
                     _add_pods(need, model.resources, model.minimum_replicas)
+                    self._add_mount_sidecars(need, model, model.minimum_replicas)
             for job in self.jobs.values():
                 if self.team_of(job) == team_name:
                     _add_pods(need, job.resources, job.parallelism)
+                    self._add_mount_sidecars(need, job, job.parallelism)
             quota = team.quota
             have = {
                 "cpu": kubernetes_rules.quantity(quota.cpu),
@@ -203,6 +206,16 @@ class StackConfig(StrictModel):
                         f"the team's models at their minimum replicas and its jobs need {shown} {key} "
                         f"(limits), more than the quota allows: raise it to at least {shown}",
                     )
+
+    def _add_mount_sidecars(
+        self, need: dict[str, float], workload: ModelConfig | JobConfig, count: int
+    ) -> None:
+        """GKE injects a Cloud Storage FUSE sidecar into pods that mount a bucket: its limits
+        count against the quota too (components/k8s/artifacts.py GCSFUSE_SIDECAR)."""
+        if workload.artifacts is None or self.clusters[self.cluster_of(workload)].cloud != "gcp":
+            return
+        need["cpu"] += count * kubernetes_rules.quantity(GCSFUSE_SIDECAR["gke-gcsfuse/cpu-limit"])
+        need["memory"] += count * kubernetes_rules.quantity(GCSFUSE_SIDECAR["gke-gcsfuse/memory-limit"])
 
     def _derived_names_unique(self) -> None:
         """Resources are named `<cluster>-<model>[-<variant>]`: two entries whose names join to

@@ -135,3 +135,10 @@ def test_jobs_mount_their_data_read_only_too(dev_config, plan_of):
     main = template["spec"]["containers"][0]
     assert {"name": "model-artifacts", "mountPath": "/models", "readOnly": True} in main["volumeMounts"]
     assert _env(main)["MODEL_DIR"] == "/models"
+
+
+def test_the_team_quota_counts_the_fuse_sidecars(dev_config, write_stack):
+    # Without the two sidecars (2 CPUs each) the team needs 14 CPUs; with them 18.
+    dev_config["config"]["mlplatform:teams"]["ml"]["quota"]["cpu"] = "16"
+    with pytest.raises(ConfigError, match=r"teams\.ml\.quota\.cpu: .*need 18 cpu"):
+        load_stack_file(write_stack(dev_config))

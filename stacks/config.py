@@ -8,6 +8,7 @@ import re
 
 from pydantic import Field, model_validator
 
+from components.k8s.artifacts import GCSFUSE_SIDECAR
 from stacks import access, catalog, kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
@@ -103,6 +104,8 @@ class StackConfig(StrictModel):
             cluster_name, cluster = self._placement(where, model.cluster)
             self._check_team(where, model.team)
             _check_workload(where, model, cluster_name, cluster)
+            _check_artifacts_source(where, model, cluster_name, cluster)
+            _check_secret_store(where, model, cluster_name, cluster)
             _check_minimum_fits_pool(where, model, cluster)
             if model.autoscale.gpu_util is not None and not model.resources.gpu:
                 raise rule_error(
@@ -149,6 +152,12 @@ class StackConfig(StrictModel):
             _check_workload(where, job, cluster_name, cluster)
             _check_parallel_job(where, name, job, self.parallelism_of(job), cluster)
             self._check_peers_service_name(where, name, job)
+            if job.artifacts is not None and job.artifacts.uri is not None:
+                raise rule_error(
+                    (*where, "artifacts", "uri"),
+                    "a job names its data by bucket and path (env MODEL_URI, BUCKET_<NAME>); "
+                    "uri downloads are for models on existing clusters",
+                )
         # Last: a workload that cannot fit its own pool says so before the team's quota does.
         self._quotas_hold_their_workloads()
         return self
@@ -270,9 +279,11 @@ class StackConfig(StrictModel):
             for model in self.models.values():
                 if self.team_of(model) == team_name:
                     _add_pods(need, model.resources, model.minimum_replicas)
+                    self._add_mount_sidecars(need, model, model.minimum_replicas)
             for job in self.jobs.values():
                 if self.team_of(job) == team_name:
                     _add_pods(need, job.resources, self.parallelism_of(job))
+                    self._add_mount_sidecars(need, job, self.parallelism_of(job))
             quota = team.quota
             have = {
                 "cpu": kubernetes_rules.quantity(quota.cpu),
@@ -289,6 +300,16 @@ class StackConfig(StrictModel):
                         f"the team's models at their minimum replicas and its jobs need {shown} {key} "
                         f"(limits), more than the quota allows: raise it to at least {shown}",
                     )
+
+    def _add_mount_sidecars(
+        self, need: dict[str, float], workload: ModelConfig | JobConfig, count: int
+    ) -> None:
+        """GKE injects a Cloud Storage FUSE sidecar into pods that mount a bucket: its limits
+        count against the quota too (components/k8s/artifacts.py GCSFUSE_SIDECAR)."""
+        if workload.artifacts is None or self.clusters[self.cluster_of(workload)].cloud != "gcp":
+            return
+        need["cpu"] += count * kubernetes_rules.quantity(GCSFUSE_SIDECAR["gke-gcsfuse/cpu-limit"])
+        need["memory"] += count * kubernetes_rules.quantity(GCSFUSE_SIDECAR["gke-gcsfuse/memory-limit"])
 
     def _derived_names_unique(self) -> None:
         """Resources are named `<cluster>-<model>[-<variant>]`: two entries whose names join to
@@ -455,6 +476,57 @@ def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:
     need["gpu"] += count * resources.gpu
     need["tpu"] += count * resources.tpu
     need["pods"] += count
+
+
+def _check_artifacts_source(
+    where: tuple[str, ...], model: ModelConfig, cluster_name: str, cluster: ClusterConfig
+) -> None:
+    """A cloud cluster mounts its own buckets; an existing one (no buckets, no CSI driver the
+    platform installs) downloads a URI into the model's cache volume."""
+    artifacts = model.artifacts
+    if artifacts is None:
+        return
+    if artifacts.uri is not None and cluster.cloud != "existing":
+        raise rule_error(
+            (*where, "artifacts", "uri"),
+            f"cluster {cluster_name!r} mounts its own buckets read-only: give bucket and path "
+            "(e.g. {bucket: artifacts, path: models/llm/1.2}) instead of a URI",
+        )
+    if artifacts.uri is not None and model.server == "custom" and model.resources.cache_size is None:
+        raise rule_error(
+            (*where, "resources", "cacheSize"),
+            "the artifacts are downloaded into the cache volume: give its size (e.g. cacheSize: 20Gi)",
+        )
+
+
+def _check_secret_store(
+    where: tuple[str, ...], model: ModelConfig, cluster_name: str, cluster: ClusterConfig
+) -> None:
+    """Secrets need the cluster's secret manager: Key Vault must be named on AKS."""
+    if not model.secrets:
+        return
+    key = (*where, "secrets", next(iter(model.secrets)))
+    if cluster.cloud == "existing":
+        raise rule_error(
+            key,
+            f"cluster {cluster_name!r} is an existing cluster: the platform wires no secret manager "
+            "there; create the Kubernetes Secret yourself and reference it from the image's config",
+        )
+    if cluster.cloud == "azure":
+        assert cluster.azure is not None
+        if cluster.azure.key_vault is None or cluster.azure.tenant_id is None:
+            raise rule_error(
+                key,
+                f"cluster {cluster_name!r} needs azure.keyVault {{name, resourceGroup}} and "
+                "azure.tenantId to read secrets from Key Vault",
+            )
+        for name, secret in model.secrets.items():
+            # Key Vault secret names: 1-127 letters, digits and '-'.
+            if not re.fullmatch(r"[0-9A-Za-z-]{1,127}", secret.name):
+                raise rule_error(
+                    (*where, "secrets", name, "name"),
+                    f"{secret.name!r}: Key Vault secret names take letters, digits and '-' only",
+                )
 
 
 def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:

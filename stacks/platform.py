@@ -13,7 +13,8 @@ from typing import Any
 
 import pulumi
 
-from components.handle import ClusterHandle
+from components.handle import ClusterHandle, SecretReference
+from components.k8s.artifacts import ArtifactSource
 from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
 from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
 from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
@@ -22,6 +23,7 @@ from components.k8s.namespace import QuotaLimits, TeamNamespace, TeamNamespaceAr
 from components.k8s.pod import Artifacts, ContainerResources, bucket_env
 from components.k8s.servers import PRESETS, ServerPreset
 from stacks.config import StackConfig
+from stacks.workloads import Artifacts as ArtifactsConfig
 from stacks.workloads import Autoscale, ImageOverride, ImageRef, JobConfig, ModelConfig, Resources
 
 # A custom server: the explicit port/probes/args of the model config, with today's defaults.
@@ -142,6 +144,10 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 if model.server != "custom" or model.resources.cache_size
                 else None,
                 config=model.config,
+                config_env=model.config_env,
+                secrets={key: SecretReference(ref.name, ref.version) for key, ref in model.secrets.items()},
+                secret_store=handle.secret_store,
+                artifacts=_artifact_source(handle, model.artifacts),
                 env={
                     **preset.env,
                     **_bucket_env(handle, model.buckets, model.artifacts),
@@ -239,6 +245,7 @@ def _job_args(
         labels=labels,
         buckets=dict(job.buckets),
         identity=handle.identity,
+        artifacts=_artifact_source(handle, job.artifacts),
         depends_on=depends_on,
         pods_depend_on=handle.ready_for(job.pool),
     )
@@ -267,9 +274,19 @@ def _bucket_env(handle: ClusterHandle, buckets: dict, artifacts) -> dict[str, pu
         handle.cloud,
         handle.buckets,
         buckets,
-        Artifacts(artifacts.bucket, artifacts.path) if artifacts else None,
-        handle.blob_endpoint,
+        Artifacts(artifacts.bucket, artifacts.path) if artifacts and artifacts.bucket else None,
     )
+
+
+def _artifact_source(handle: ClusterHandle, artifacts: ArtifactsConfig | None) -> ArtifactSource | None:
+    """The cluster's bucket through its driver, or (existing clusters) the URI to download."""
+    if artifacts is None:
+        return None
+    if artifacts.uri is not None:
+        return ArtifactSource(path=artifacts.uri.split("://", 1)[1], uri=artifacts.uri)
+    driver = handle.bucket_driver
+    assert driver is not None and artifacts.bucket is not None  # the config checked both
+    return ArtifactSource(path=artifacts.path, bucket=driver.names[artifacts.bucket], driver=driver)
 
 
 def _scales_on_gpu(model: ModelConfig) -> bool:

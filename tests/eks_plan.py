@@ -64,4 +64,6 @@ def eks_variant_document() -> dict[str, Any]:
         machineType="g6.12xlarge",
     )
     config["mlplatform:models"]["embeddings"]["buckets"] = {}
+    del config["mlplatform:models"]["embeddings"]["artifacts"]
+    del config["mlplatform:models"]["embeddings"]["secrets"]
     return document

@@ -103,10 +103,15 @@ class GkeCluster(pulumi.ComponentResource):
                 horizontal_pod_autoscaling=gcp.container.ClusterAddonsConfigHorizontalPodAutoscalingArgs(
                     disabled=False
                 ),
+                # Models mount their artifacts bucket through it (CSI ephemeral volumes; GKE docs,
+                # "Access Cloud Storage buckets with the Cloud Storage FUSE CSI driver").
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(
                     enabled=True
                 ),
             ),
+            # Models read secrets from Secret Manager as files, through the Secrets Store CSI driver
+            # GKE runs (GKE docs, "Use Secret Manager add-on with Google Kubernetes Engine").
+            secret_manager_config=gcp.container.ClusterSecretManagerConfigArgs(enabled=True),
             # The cluster autoscaler is managed by GKE; this profile packs nodes tighter and
             # removes idle (accelerator) nodes sooner.
             cluster_autoscaling=gcp.container.ClusterClusterAutoscalingArgs(

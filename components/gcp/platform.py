@@ -11,11 +11,18 @@ from components.gcp.access import GkeTeamAccess, GkeTeamAccessArgs
 from components.gcp.bucket import GcsBucket, GcsBucketArgs
 from components.gcp.certificates import CERTMAP_ANNOTATION, ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
-from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdentityArgs, account_id
+from components.gcp.identity import (
+    GkeSecretStore,
+    GkeWorkloadIdentity,
+    NodeIdentity,
+    NodeIdentityArgs,
+    account_id,
+)
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.handle import (
+    BucketDriver,
     ClusterAccess,
     ClusterHandle,
     Egress,
@@ -205,6 +212,12 @@ class GkePlatform(pulumi.ComponentResource):
             ),
             registry_url=self.registry.url if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            # The cluster runs the Cloud Storage FUSE CSI driver add-on (GkeCluster).
+            bucket_driver=BucketDriver(
+                kind="gcsfuse",
+                names={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            ),
+            secret_store=GkeSecretStore(project=settings.project),
             identity=GkeWorkloadIdentity(
                 project=settings.project,
                 prefix=f"{args.environment}-{name}",

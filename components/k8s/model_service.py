@@ -11,7 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import POOL_LABEL, PoolContract
-from components.handle import BucketAccess, WorkloadIdentity
+from components.handle import BucketAccess, SecretReference, SecretStore, WorkloadIdentity
+from components.k8s.artifacts import ArtifactSource, artifact_mount, artifacts_directory
 from components.k8s.pod import (
     ContainerResources,
     ContainerSpec,
@@ -21,6 +22,7 @@ from components.k8s.pod import (
     standard_labels,
     workload_service_account,
 )
+from components.k8s.secrets import secret_mount
 
 COMPONENT = "model-server"
 CONFIG_DIR = "/etc/model-config"
@@ -81,9 +83,14 @@ class ModelServiceArgs:
     cache_dir: str | None = None
     # Non-secret settings: a ConfigMap named by its content, mounted read-only at CONFIG_DIR.
     config: dict[str, str] = field(default_factory=dict)
-    # Further pod volumes and their mounts in the server (e.g. a CSI mount of the artifacts bucket).
-    volumes: list[dict] = field(default_factory=list)
-    volume_mounts: list[dict] = field(default_factory=list)
+    # Non-secret settings exposed as environment variables (a second content-named ConfigMap).
+    config_env: dict[str, str] = field(default_factory=dict)
+    # Env-style name -> secret manager reference: files under SECRETS_DIR, fetched by the
+    # Secrets Store CSI driver as the model's identity (which may read exactly these).
+    secrets: dict[str, SecretReference] = field(default_factory=dict)
+    secret_store: SecretStore | None = None
+    # The weights: mounted read-only from the cluster's bucket (or downloaded into the cache).
+    artifacts: ArtifactSource | None = None
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
@@ -107,30 +114,54 @@ class ModelService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         labels = standard_labels(args.model, COMPONENT, args.labels)
 
-        pod_labels = workload_service_account(
-            name, args.model, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
+        binding = workload_service_account(
+            name,
+            args.model,
+            args.namespace,
+            labels,
+            args.buckets,
+            args.identity,
+            self,
+            args.depends_on,
+            secrets=tuple(args.secrets[key] for key in sorted(args.secrets)),
         )
+        pod_labels = dict(binding.pod_labels)
 
-        volumes = list(args.volumes)
-        mounts = list(args.volume_mounts)
+        volumes: list[dict] = []
+        mounts: list[dict] = []
         if args.cache_dir is not None:
             volumes.append({"name": "cache", "emptyDir": {"sizeLimit": args.resources.cache_size or "1Gi"}})
             mounts.append({"name": "cache", "mountPath": args.cache_dir})
         pods_wait_for = [*args.depends_on, *args.pods_depend_on]
-        if args.config:
-            config_name = config_map_name(args.model, args.config)
-            config_map = k8s.core.v1.ConfigMap(
-                f"{name}-config",
-                # The name carries the content hash: a change makes a new ConfigMap and rolls the
-                # Deployments (a ConfigMap edited in place reaches running pods only eventually).
-                metadata=object_metadata(config_name, args.namespace, labels),
-                data=dict(sorted(args.config.items())),
-                immutable=True,
-                opts=child,
+        self.artifacts = None
+        if args.artifacts is not None:
+            self.artifacts = artifact_mount(
+                name, args.model, args.namespace, args.artifacts, binding, args.pool, args.cache_dir, self
             )
-            pods_wait_for.append(config_map)
+            volumes.extend(self.artifacts.volumes)
+            if self.artifacts.volume_mount is not None:
+                mounts.append(self.artifacts.volume_mount)
+            pods_wait_for.extend(self.artifacts.depends_on)
+        self.config_maps: dict[str, k8s.core.v1.ConfigMap] = {}
+        if args.config:
+            config_name = self._config_map(name, args, "config", args.config, labels, child)
+            pods_wait_for.append(self.config_maps["config"])
             volumes.append({"name": "model-config", "configMap": {"name": config_name}})
             mounts.append({"name": "model-config", "mountPath": CONFIG_DIR, "readOnly": True})
+        self.env_config_maps = []
+        if args.config_env:
+            self.env_config_maps.append(self._config_map(name, args, "env", args.config_env, labels, child))
+            pods_wait_for.append(self.config_maps["env"])
+        self.secret_env: dict[str, str] = {}
+        if args.secrets:
+            assert args.secret_store is not None  # the config refuses secrets on such clusters
+            secrets = secret_mount(
+                name, args.model, args.namespace, args.secret_store, args.secrets, binding, labels, self
+            )
+            volumes.append(secrets.volume)
+            mounts.append(secrets.volume_mount)
+            pods_wait_for.extend(secrets.depends_on)
+            self.secret_env = secrets.env
 
         self.backends = []
         self.deployments: dict[str, k8s.apps.v1.Deployment] = {}
@@ -154,7 +185,9 @@ class ModelService(pulumi.ComponentResource):
                     "progressDeadlineSeconds": args.startup_seconds + 600,
                     "template": {
                         "metadata": _pod_metadata(
-                            {**variant_labels, **pod_labels, POOL_LABEL: args.pool.name}, args
+                            {**variant_labels, **pod_labels, POOL_LABEL: args.pool.name},
+                            args,
+                            self.artifacts.pod_annotations if self.artifacts else {},
                         ),
                         "spec": pod_spec(
                             [container(self._server(args, variant, mounts), args.pool)],
@@ -166,6 +199,7 @@ class ModelService(pulumi.ComponentResource):
                             + max(30, args.request_timeout_seconds or 0),
                             topology_spread_labels=selector,
                             volumes=volumes,
+                            init_containers=self.artifacts.init_containers if self.artifacts else None,
                         ),
                     },
                 },
@@ -268,15 +302,38 @@ class ModelService(pulumi.ComponentResource):
 
         self.register_outputs({"backends": [b.service for b in self.backends]})
 
-    @staticmethod
-    def _server(args: ModelServiceArgs, variant: ModelVariant, mounts: list[dict]) -> ContainerSpec:
+    def _config_map(
+        self,
+        name: str,
+        args: ModelServiceArgs,
+        kind: str,
+        data: dict[str, str],
+        labels: dict[str, str],
+        opts: pulumi.ResourceOptions,
+    ) -> str:
+        """An immutable ConfigMap whose name carries its content hash: a change makes a new one
+        and rolls the Deployments (one edited in place reaches running pods only eventually)."""
+        config_name = config_map_name(args.model, data, kind)
+        self.config_maps[kind] = k8s.core.v1.ConfigMap(
+            f"{name}-{kind}",
+            metadata=object_metadata(config_name, args.namespace, labels),
+            data=dict(sorted(data.items())),
+            immutable=True,
+            opts=opts,
+        )
+        return config_name
+
+    def _server(self, args: ModelServiceArgs, variant: ModelVariant, mounts: list[dict]) -> ContainerSpec:
         http = {"port": "http"}
-        env = {**args.env, "MODEL_NAME": args.model, "MODEL_VARIANT": variant.name}
+        env = {**args.env, **self.secret_env, "MODEL_NAME": args.model, "MODEL_VARIANT": variant.name}
         if args.cache_dir is not None:
             # The root filesystem is read-only: libraries that write under ~ need a writable HOME.
             env["HOME"] = args.cache_dir
         if args.config:
             env["MODEL_CONFIG_DIR"] = CONFIG_DIR
+        if args.artifacts is not None:
+            # The server's `--model $(MODEL_DIR)` (or its own flag) reads the weights from here.
+            env["MODEL_DIR"] = artifacts_directory(args.artifacts, args.cache_dir)
         return ContainerSpec(
             name="server",
             image=variant.image,
@@ -286,6 +343,7 @@ class ModelService(pulumi.ComponentResource):
             port=args.port,
             ports=_metrics_ports(args),
             volume_mounts=mounts,
+            env_config_maps=self.env_config_maps,
             extra={
                 # Loading weights can take minutes; liveness only starts once this succeeds.
                 "startupProbe": {
@@ -311,9 +369,9 @@ class ModelService(pulumi.ComponentResource):
         )
 
 
-def config_map_name(model: str, config: dict[str, str]) -> str:
+def config_map_name(model: str, config: dict[str, str], kind: str = "config") -> str:
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
-    return f"{model}-config-{digest}"
+    return f"{model}-{kind}-{digest}"
 
 
 def _metrics_ports(args: ModelServiceArgs) -> dict[str, int]:
@@ -329,16 +387,22 @@ def _service_ports(args: ModelServiceArgs) -> list[dict]:
     return ports
 
 
-def _pod_metadata(labels: dict[str, str], args: ModelServiceArgs) -> dict:
+def _pod_metadata(labels: dict[str, str], args: ModelServiceArgs, annotations: dict[str, str]) -> dict:
     """Pods carry the variant label, so scraped request counts compare per variant; the
-    prometheus.io annotations tell annotation-based scrapers where the metrics are."""
+    prometheus.io annotations tell annotation-based scrapers where the metrics are; the
+    artifacts' driver may ask for more (`annotations`)."""
     metadata: dict = {"labels": labels}
+    annotations = dict(annotations)
     if args.metrics_path is not None:
-        metadata["annotations"] = {
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": str(args.metrics_port or args.port),
-            "prometheus.io/path": args.metrics_path,
-        }
+        annotations.update(
+            {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(args.metrics_port or args.port),
+                "prometheus.io/path": args.metrics_path,
+            }
+        )
+    if annotations:
+        metadata["annotations"] = annotations
     return metadata
 
 

@@ -62,9 +62,10 @@ INVALID = [
         id="team-named-like-a-system-namespace",
     ),
     pytest.param(
+        # 54Gi of containers plus the two model1 pods' Cloud Storage FUSE sidecars (2Gi each).
         lambda d: d["config"]["mlplatform:teams"]["ml"]["quota"].update(memory="8Gi"),
         "mlplatform:teams.ml.quota.memory: the team's models at their minimum replicas and its jobs need "
-        "54Gi memory (limits), more than the quota allows: raise it to at least 54Gi",
+        "58Gi memory (limits), more than the quota allows: raise it to at least 58Gi",
         id="quota-below-one-replica-of-each-workload",
     ),
     pytest.param(

@@ -38,6 +38,32 @@ class Ownership(StrictModel):
     cost_center: str = Field(pattern=r"^[a-z0-9][-_a-z0-9]{0,62}$")
 
 
+# Days Prometheus keeps samples when `monitoring.retentionDays` is unset: long enough for a
+# month-over-month look in prod, a week elsewhere (the chart's own default is 15 days).
+DEFAULT_RETENTION_DAYS = {"prod": 30}
+OTHER_RETENTION_DAYS = 7
+# Prometheus needs roughly 1-2 bytes per sample on disk (prometheus.io/docs/prometheus/latest/
+# storage, "Operational aspects"); 2 GiB a day holds a platform's few thousand series at a 1-minute
+# scrape with room to spare. Never below the 20 Gi the chart-based setup started with.
+VOLUME_GIB_PER_DAY = 2
+MIN_VOLUME_GIB = 20
+
+
+class MonitoringConfig(StrictModel):
+    """Prometheus (nodes, GPUs, model servers) and Grafana with a dashboard per model."""
+
+    retention_days: int | None = Field(
+        default=None, ge=1, le=365, description="days of metrics kept; default 30 in prod, 7 elsewhere"
+    )
+    grafana: bool = Field(default=True, description="install Grafana with a dashboard per model")
+
+    def retention(self, environment: str) -> int:
+        return self.retention_days or DEFAULT_RETENTION_DAYS.get(environment, OTHER_RETENTION_DAYS)
+
+    def volume_size(self, environment: str) -> str:
+        return f"{max(MIN_VOLUME_GIB, VOLUME_GIB_PER_DAY * self.retention(environment))}Gi"
+
+
 class StackConfig(StrictModel):
     environment: str = Field(
         pattern=r"^[a-z][a-z0-9-]{0,15}$",
@@ -56,6 +82,10 @@ class StackConfig(StrictModel):
     )
     jobs: dict[str, JobConfig] = Field(
         default_factory=dict, description="job name -> a training Job, or a CronJob when it has a schedule"
+    )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig,
+        description="metrics retention and dashboards of every cluster that serves models",
     )
 
     @model_validator(mode="after")

@@ -1,7 +1,8 @@
 """The wiring of one stack: validated config in, components out.
 
 Clusters first (one cloud platform component each), then on every cluster the workloads
-placed on it: team namespaces, the GPU metrics path if a model scales on GPU utilisation,
+placed on it: team namespaces, monitoring (Prometheus, DCGM exporter on the models' GPU
+pools), the GPU metrics API if a model scales on GPU utilisation,
 model services, the fanout entry point and batch jobs.
 """
 
@@ -17,6 +18,8 @@ from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
 from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
 from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
 from components.k8s.model_service import PRIMARY, Autoscaling, ModelService, ModelServiceArgs, ModelVariant
+from components.k8s.monitoring import NAMESPACE as MONITORING_NAMESPACE
+from components.k8s.monitoring import Monitoring, MonitoringArgs
 from components.k8s.namespace import QuotaLimits, TeamNamespace, TeamNamespaceArgs
 from components.k8s.pod import Artifacts, ContainerResources, bucket_env
 from components.k8s.servers import PRESETS, ServerPreset
@@ -83,6 +86,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 ingress_cidrs=list(handle.routing.source_cidrs),
                 ingress_namespace=handle.routing.source_namespace,
                 extra_egress=list(handle.extra_egress),
+                metrics_namespace=MONITORING_NAMESPACE if models else None,
                 labels=labels,
             ),
             opts=k8s_opts,
@@ -90,16 +94,31 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
 
     # Each workload waits for its namespace, its own pool and the add-ons it needs, never for
     # the pools it does not use (handle.ready_for).
-    gpu_metrics_api: list[pulumi.Resource] = []
-    if any(_scales_on_gpu(m) for m in models.values()):
+    monitoring = None
+    if models:
         gpu_pools = sorted({m.pool for m in models.values() if m.resources.gpu})
+        monitoring = Monitoring(
+            f"{cluster_name}-monitoring",
+            MonitoringArgs(
+                system_pool=handle.pools[handle.system_pool],
+                gpu_pools=[handle.pools[pool] for pool in gpu_pools],
+                gpu_node_host=handle.gpu_node_host,
+                retention_days=stack.monitoring.retention(stack.environment),
+                volume_size=stack.monitoring.volume_size(stack.environment),
+                labels=labels,
+                gpu_pools_ready=handle.ready_for(*gpu_pools),
+                system_pool_ready=handle.ready_for(handle.system_pool),
+                formerly=f"{cluster_name}-gpu-metrics",
+            ),
+            opts=k8s_opts,
+        )
+    gpu_metrics_api: list[pulumi.Resource] = []
+    if monitoring is not None and any(_scales_on_gpu(m) for m in models.values()):
         metrics = GpuMetrics(
             f"{cluster_name}-gpu-metrics",
             GpuMetricsArgs(
                 system_pool=handle.pools[handle.system_pool],
-                gpu_pools=[handle.pools[pool] for pool in gpu_pools],
-                gpu_pools_ready=handle.ready_for(*gpu_pools),
-                system_pool_ready=handle.ready_for(handle.system_pool),
+                prometheus_ready=[monitoring.prometheus],
             ),
             opts=k8s_opts,
         )

@@ -13,7 +13,7 @@ from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdent
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, Egress, Routing
+from components.handle import ClusterAccess, ClusterHandle, Egress, GpuNodeHost, Routing
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -23,6 +23,22 @@ GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 # installs (components/k8s): prometheus-adapter serves custom.metrics.k8s.io on its
 # listenPort 6443 (chart 4.11.0 values.yaml; kubernetes-sigs/prometheus-adapter#534).
 CONTROL_PLANE_PORTS = {6443: "prometheus-adapter metrics API (custom.metrics.k8s.io)"}
+
+# GKE's GPU nodes (COS, Google-installed driver) as a self-installed DCGM exporter finds them:
+# the driver and NVML live in /home/kubernetes/bin/nvidia, which nothing injects
+# (NVIDIA/dcgm-exporter#484, #59); GKE's device plugin reports GPUs by device name (nvidia0),
+# so pod labels need `--kubernetes-gpu-id-type device-name`; the exporter runs privileged to
+# open /dev/nvidia*; and GKE admits the chart's system-node-critical pods outside kube-system
+# only under a ResourceQuota for that priority class. Google's own DCGM exporter manifest for
+# Managed Service for Prometheus (cloud.google.com/stackdriver/docs/managed-prometheus/
+# exporters/nvidia-dcgm) mounts the driver at /usr/local/nvidia, sets LD_LIBRARY_PATH and
+# device-name the same way; the quota is in the GKE docs "Priority classes" / Kubecost's GKE guide.
+GKE_GPU_NODE_HOST = GpuNodeHost(
+    driver_dir="/home/kubernetes/bin/nvidia",
+    gpu_id_type="device-name",
+    critical_pods_need_quota=True,
+    privileged=True,
+)
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,7 @@ class GkePlatform(pulumi.ComponentResource):
             extra_egress=(Egress("169.254.169.252/32", 988), Egress("169.254.169.254/32", 80)),
             ready=list(self.node_pools.values()),
             pool_ready={pool_name: [pool] for pool_name, pool in self.node_pools.items()},
+            gpu_node_host=GKE_GPU_NODE_HOST,
             access=ClusterAccess(
                 self.cluster.cluster.name, self.cluster.cluster.endpoint, self.cluster.kubeconfig
             ),

@@ -146,12 +146,16 @@ def test_gke_load_balancer_health_checks_use_the_readiness_path(dev_plan):
     assert dig(policy, "spec.targetRef") == {"group": "", "kind": "Service", "name": "model2"}
 
 
-def test_gpu_metrics_path_installed_only_when_a_model_scales_on_gpu(dev_plan, prod_plan):
-    assert dev_plan.of_type("kubernetes:helm.sh/v3:Release") == []
-    releases = {r.inputs["chart"]: r.inputs for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")}
-    assert set(releases) == {"dcgm-exporter", "prometheus", "prometheus-adapter"}
+def test_gpu_metrics_api_installed_only_when_a_model_scales_on_gpu(dev_plan, prod_plan):
+    def charts(plan):
+        return {r.inputs["chart"]: r.inputs for r in plan.of_type("kubernetes:helm.sh/v3:Release")}
+
+    assert "prometheus-adapter" not in charts(dev_plan)
+    releases = charts(prod_plan)
+    assert {"dcgm-exporter", "prometheus", "prometheus-adapter"} <= set(releases)
     assert {r["namespace"] for r in releases.values()} == {"mlplatform-monitoring"}
     rule = dig(releases["prometheus-adapter"], "values.rules.custom.0")
     assert rule["name"] == {"as": "DCGM_FI_DEV_GPU_UTIL"}
-    exporter_pools = dig(releases["dcgm-exporter"], "values.affinity.nodeAffinity")
-    assert "gpu-l4" in str(exporter_pools)
+    assert dig(releases["prometheus-adapter"], "values.prometheus.url") == (
+        "http://prometheus-server.mlplatform-monitoring.svc"
+    )

@@ -59,14 +59,14 @@ def test_only_gpu_util_models_wait_for_the_gpu_metrics_path(prod_plan, aks):
     # The serving pods need no metrics pipeline to start: only the HPA reads it, through the
     # adapter's metrics API (the exporter's GPU nodes come with the model's own pods).
     assert not waits(prod_plan, (DEPLOYMENT, "main-llm-deployment"), adapter)
-    assert not waits(aks, (HPA, "aks-model2-hpa"), (RELEASE, "aks-gpu-metrics-dcgm-exporter"))
+    assert not waits(aks, (HPA, "aks-model2-hpa"), (RELEASE, "aks-monitoring-dcgm-exporter"))
     assert waits(aks, (HPA, "aks-model2-hpa"), (RELEASE, "aks-gpu-metrics-adapter"))
     assert not waits(aks, (HPA, "aks-model1-hpa"), (RELEASE, "aks-gpu-metrics-adapter"))
 
 
-def test_gpu_metrics_releases_wait_for_a_pool_their_pods_can_run_on(prod_plan):
-    exporter = (RELEASE, "main-gpu-metrics-dcgm-exporter")
-    prometheus = (RELEASE, "main-gpu-metrics-prometheus")
+def test_metrics_releases_wait_for_a_pool_their_pods_can_run_on(prod_plan):
+    exporter = (RELEASE, "main-monitoring-dcgm-exporter")
+    prometheus = (RELEASE, "main-monitoring-prometheus")
     assert waits(prod_plan, exporter, (GKE_POOL, "main-gpu-l4"))
     assert not waits(prod_plan, exporter, (GKE_POOL, "main-tpu-v5e"))
     assert waits(prod_plan, prometheus, (GKE_POOL, "main-system"))

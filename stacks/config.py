@@ -7,6 +7,8 @@ import re
 
 from pydantic import Field, model_validator
 
+from components.k8s.servers import CUSTOM as CUSTOM_SERVER
+from components.k8s.servers import PRESETS
 from stacks import kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
@@ -134,6 +136,7 @@ class StackConfig(StrictModel):
             self._check_team(where, model.team)
             _check_workload(where, model, cluster_name, cluster)
             _check_minimum_fits_pool(where, model, cluster)
+            _check_request_scaling(where, model, cluster)
             if model.autoscale.gpu_util is not None and not model.resources.gpu:
                 raise rule_error(
                     (*where, "autoscale", "gpuUtil"), "gpuUtil needs a model that requests a gpu"
@@ -364,6 +367,29 @@ def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster
             f"{model.pool!r} holds {pool.max * per_node} at its max of {pool.max} nodes: raise the pool's "
             "max or lower the minimum",
         )
+
+
+def _check_request_scaling(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
+    """Request scaling reads the server preset's demand metric; scaling to zero only saves money
+    when the pool may drop the node too (and the preview states the cold start it costs)."""
+    scopes = [((*where, "autoscale"), model.autoscale)]
+    scopes += [((*where, "variants", name, "autoscale"), v.autoscale) for name, v in model.variants.items()]
+    for scope, autoscale in scopes:
+        if autoscale is None:
+            continue
+        if autoscale.requests is not None and PRESETS.get(model.server, CUSTOM_SERVER).demand is None:
+            raise rule_error(
+                (*scope, "requests"),
+                f"server {model.server!r} exports no demand metric to scale on: use server vllm, triton "
+                "or torchserve, or scale on cpu",
+            )
+        pool = cluster.pools[model.pool]
+        if autoscale.min == 0 and cluster.cloud != "existing" and pool.min > 0:
+            raise rule_error(
+                (*scope, "min"),
+                f"0 replicas save nothing while pool {model.pool!r} keeps min {pool.min} nodes: set the "
+                "pool's min to 0, or autoscale.min to 1 or more",
+            )
 
 
 def _check_name(where: tuple[str, ...], name: str, max_length: int) -> None:

@@ -21,8 +21,13 @@ GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 # Node ports the GKE control plane calls beyond 443/10250 for the add-ons this platform
 # installs (components/k8s): prometheus-adapter serves custom.metrics.k8s.io on its
-# listenPort 6443 (chart 4.11.0 values.yaml; kubernetes-sigs/prometheus-adapter#534).
-CONTROL_PLANE_PORTS = {6443: "prometheus-adapter metrics API (custom.metrics.k8s.io)"}
+# listenPort 6443 (chart 4.11.0 values.yaml; kubernetes-sigs/prometheus-adapter#534), KEDA's
+# metrics API server external.metrics.k8s.io on 6443 (service.portHttpsTarget) and its
+# admission webhooks on 9443 (webhooks.port default; kedacore/charts keda/values.yaml v2.20.2).
+CONTROL_PLANE_PORTS = {
+    6443: "metrics APIs (prometheus-adapter custom.metrics.k8s.io, KEDA external.metrics.k8s.io)",
+    9443: "KEDA admission webhooks",
+}
 
 # GKE's GPU nodes (COS, Google-installed driver) as a self-installed DCGM exporter finds them:
 # the driver and NVML live in /home/kubernetes/bin/nvidia, which nothing injects

@@ -6,6 +6,21 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class DemandMetric:
+    """A server's own load signal, as the request autoscaler (KEDA's prometheus trigger) reads
+    it: a gauge as it is, a counter as a per-second rate."""
+
+    metric: str
+    counter: bool
+    # What one unit is, for the preview ("waiting requests", "requests/s").
+    unit: str
+
+    def query(self, selector: str) -> str:
+        series = f"{self.metric}{{{selector}}}"
+        return f"sum(rate({series}[2m]))" if self.counter else f"sum({series})"
+
+
+@dataclass(frozen=True)
 class ServerPreset:
     port: int
     liveness_path: str
@@ -22,6 +37,8 @@ class ServerPreset:
     cache_size: str
     # A busy LLM pod answers its health endpoint late: a 2 s liveness timeout kills healthy pods.
     liveness_timeout_seconds: int = 10
+    # What `autoscale.requests` scales on; None: the server exports no such metric.
+    demand: DemandMetric | None = None
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
 
@@ -44,6 +61,9 @@ PRESETS: dict[str, ServerPreset] = {
         cache_dir=CACHE_DIR,
         cache_size="50Gi",
         liveness_timeout_seconds=30,
+        # Requests queued for the engine (docs.vllm.ai/en/v0.11.0/usage/metrics, gauge
+        # vllm:num_requests_waiting): the queue grows before latency does.
+        demand=DemandMetric("vllm:num_requests_waiting", counter=False, unit="waiting requests"),
         args=("--port", "8000"),
         env={"HF_HOME": f"{CACHE_DIR}/huggingface", "VLLM_CACHE_ROOT": f"{CACHE_DIR}/vllm"},
     ),
@@ -61,6 +81,9 @@ PRESETS: dict[str, ServerPreset] = {
         request_timeout_seconds=300,
         cache_dir=CACHE_DIR,
         cache_size="20Gi",
+        # Requests received but not yet executing (user_guide/metrics.md, "Pending Request Count":
+        # nv_inference_pending_request_count, a gauge per model).
+        demand=DemandMetric("nv_inference_pending_request_count", counter=False, unit="pending requests"),
         args=("tritonserver", "--http-port=8000", "--metrics-port=8002", "--model-repository=$(MODEL_URI)"),
     ),
     # TorchServe 0.12 (pytorch.org/serve/inference_api.html, metrics_api.html): inference API on
@@ -75,5 +98,21 @@ PRESETS: dict[str, ServerPreset] = {
         request_timeout_seconds=120,
         cache_dir=CACHE_DIR,
         cache_size="10Gi",
+        # No queue gauge in Prometheus mode: the request rate (metrics.md, counter
+        # ts_inference_requests_total, labels model_name/model_version/hostname).
+        demand=DemandMetric("ts_inference_requests_total", counter=True, unit="requests/s"),
     ),
 }
+
+# A custom server: the explicit port/probes/args of the model config, with today's defaults.
+CUSTOM = ServerPreset(
+    port=8080,
+    liveness_path="/healthz",
+    readiness_path="/ready",
+    metrics_port=None,
+    metrics_path=None,
+    load_seconds=300,
+    request_timeout_seconds=None,
+    cache_dir="/cache",
+    cache_size="1Gi",
+)

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from plan.engine import PROJECT_DIR
+from tests.manifests.crd_schemas import is_custom_resource
 
 KUBERNETES_VERSIONS = ["1.30.0", "1.34.0"]
 CHECKOV = PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"
@@ -37,9 +38,7 @@ def test_manifests_are_schema_valid(rendered, version):
                 kubernetes_validate.validate(manifest, version, strict=True)
             except kubernetes_validate.SchemaNotFoundError:
                 # Custom resources: test_custom_resources.py checks them against their CRDs.
-                assert (
-                    "/" in manifest["apiVersion"] and manifest["apiVersion"].split("/")[0].count(".") >= 2
-                ), path
+                assert is_custom_resource(manifest["apiVersion"]), path
                 continue
             except kubernetes_validate.ValidationError as error:
                 pytest.fail(f"{path}: {error.message} at {'.'.join(map(str, error.path))}")

@@ -13,6 +13,7 @@ const PACKAGES = {
   "cloud.google.com": "@kubernetes-models/gke",
   "monitoring.gke.io": "@kubernetes-models/gke",
   "autoscaling.gke.io": "@kubernetes-models/gke",
+  "keda.sh": "@kubernetes-models/keda",
 };
 
 async function readStdin() {

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from components.handle import ClusterHandle
+from components.k8s.dashboards import ModelDashboard, series_selector
 from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
 from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
 from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
@@ -105,6 +106,9 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 labels=labels,
                 gpu_pools_ready=handle.ready_for(*gpu_pools),
                 system_pool_ready=handle.ready_for(handle.system_pool),
+                dashboards=[_dashboard(n, m, stack.team_of(m)) for n, m in models.items()]
+                if stack.monitoring.grafana
+                else None,
                 formerly=f"{cluster_name}-gpu-metrics",
             ),
             opts=k8s_opts,
@@ -291,6 +295,13 @@ def _bucket_env(handle: ClusterHandle, buckets: dict, artifacts) -> dict[str, pu
     )
 
 
+def _dashboard(name: str, model: ModelConfig, team: str) -> ModelDashboard:
+    variants = {PRIMARY: name, **{variant: f"{name}-{variant}" for variant in model.variants}}
+    return ModelDashboard(
+        name, team, variants, PRESETS.get(model.server, CUSTOM).panels, gpu=bool(model.resources.gpu)
+    )
+
+
 def _scales_on_requests(model: ModelConfig) -> bool:
     autoscales = [model.autoscale, *(v.autoscale for v in model.variants.values() if v.autoscale)]
     return any(autoscale.requests is not None for autoscale in autoscales)
@@ -317,9 +328,8 @@ def image_reference(image: ImageRef, handle: ClusterHandle) -> pulumi.Input[str]
 
 @dataclass(frozen=True)
 class DemandContext:
-    """What a variant's request autoscaler needs: its series in Prometheus (the scrape job maps
-    pod labels to label names, `app.kubernetes.io/name` -> `app_kubernetes_io_name`) and the
-    cold start from zero (node boot from the dated catalog, weights loading from the preset)."""
+    """What a variant's request autoscaler needs: its series in Prometheus and the cold start
+    from zero (node boot from the dated catalog, weights loading from the preset)."""
 
     model_name: str
     model: ModelConfig
@@ -331,10 +341,7 @@ class DemandContext:
         if autoscale.requests is not None:
             preset = PRESETS[self.model.server]
             assert preset.demand is not None  # the config refuses request scaling without one
-            selector = (
-                f'namespace="{self.team}",app_kubernetes_io_name="{self.model_name}",'
-                f'mlplatform_io_variant="{variant}"'
-            )
+            selector = series_selector(self.team, self.model_name, variant)
             demand = DemandScaling(
                 prometheus_url=PROMETHEUS_URL,
                 query=preset.demand.query(selector),

@@ -3,6 +3,7 @@ GPU nodes the models use. What autoscalers (prometheus-adapter, KEDA) and dashbo
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pulumi
@@ -10,12 +11,17 @@ import pulumi_kubernetes as k8s
 
 from components.contract import POOL_LABEL, PoolContract, Toleration
 from components.handle import GpuNodeHost
+from components.k8s.dashboards import DATASOURCE, ModelDashboard, dashboard
 from components.k8s.helm import Chart, chart_release, scheduling_values
 from components.k8s.pod import object_metadata
 
 NAMESPACE = "mlplatform-monitoring"
 DCGM_EXPORTER = Chart("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.1")
 PROMETHEUS = Chart("prometheus", "https://prometheus-community.github.io/helm-charts", "25.27.0")
+GRAFANA = Chart("grafana", "https://grafana.github.io/helm-charts", "10.5.15")
+# The grafana chart's dashboard sidecar loads ConfigMaps carrying this label (values
+# sidecar.dashboards.label, grafana chart 10.5.15), from its own namespace by default.
+DASHBOARD_LABEL = "grafana_dashboard"
 # The prometheus chart's server Service: `<release>-server`, port 80 (values server.service.servicePort).
 PROMETHEUS_URL = f"http://prometheus-server.{NAMESPACE}.svc"
 DCGM_PORT = 9400
@@ -46,6 +52,8 @@ class MonitoringArgs:
     # the GPU pools for the exporter, the system pool for Prometheus.
     gpu_pools_ready: list[pulumi.Resource] = field(default_factory=list)
     system_pool_ready: list[pulumi.Resource] = field(default_factory=list)
+    # Grafana with one dashboard per entry (None: no Grafana).
+    dashboards: list[ModelDashboard] | None = field(default_factory=list)
     # The GpuMetrics component (its name) that held the exporter and Prometheus releases before
     # they moved here: aliases keep those releases instead of replacing them.
     formerly: str | None = None
@@ -110,7 +118,52 @@ class Monitoring(pulumi.ComponentResource):
             ),
             create_namespace=False,
         )
+        if args.dashboards is not None:
+            self._grafana(name, args, in_namespace)
         self.register_outputs({"prometheus": PROMETHEUS_URL})
+
+    def _grafana(self, name: str, args: MonitoringArgs, in_namespace: list[pulumi.Resource]) -> None:
+        for spec in args.dashboards or []:
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard-{spec.namespace}-{spec.model}",
+                metadata=object_metadata(
+                    f"dashboard-{spec.namespace}-{spec.model}",
+                    NAMESPACE,
+                    {**args.labels, DASHBOARD_LABEL: "1"},
+                ),
+                data={f"{spec.namespace}-{spec.model}.json": json.dumps(dashboard(spec), sort_keys=True)},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=in_namespace),
+            )
+        # Values of the grafana chart 10.5.15 (charts/grafana/values.yaml at grafana-10.5.15):
+        # `datasources` provisions Prometheus; `sidecar.dashboards` loads the labelled ConfigMaps;
+        # no adminPassword: the chart generates one into its Secret (admin.passwordKey).
+        self.grafana = chart_release(
+            f"{name}-grafana",
+            GRAFANA,
+            NAMESPACE,
+            {
+                "datasources": {
+                    "datasources.yaml": {
+                        "apiVersion": 1,
+                        "datasources": [
+                            {
+                                "name": "Prometheus",
+                                "type": DATASOURCE["type"],
+                                "uid": DATASOURCE["uid"],
+                                "url": PROMETHEUS_URL,
+                                "access": "proxy",
+                                "isDefault": True,
+                            }
+                        ],
+                    }
+                },
+                "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL}},
+                "persistence": {"enabled": False},
+                **scheduling_values(args.system_pool),
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.system_pool_ready]),
+            create_namespace=False,
+        )
 
 
 def dcgm_exporter_values(gpu_pools: list[PoolContract], host: GpuNodeHost) -> dict:

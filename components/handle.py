@@ -166,6 +166,24 @@ class Egress:
 
 
 @dataclass(frozen=True)
+class GpuNodeHost:
+    """What a node agent that reads the GPUs itself (DCGM exporter, no GPU requested) needs on
+    this cloud's GPU nodes. The defaults fit nodes whose container runtime is NVIDIA's (EKS's
+    NVIDIA AMIs, AKS GPU node pools): it injects the driver and every GPU into the container."""
+
+    # Host directory of the driver and NVML when the runtime does not inject them.
+    driver_dir: str | None = None
+    # How the kubelet's pod-resources API names GPUs: the exporter must use the same id to
+    # label a GPU's series with the pod using it.
+    gpu_id_type: Literal["uid", "device-name"] = "uid"
+    # The cloud admits system-node-critical pods outside kube-system only under a ResourceQuota
+    # scoped to that priority class.
+    critical_pods_need_quota: bool = False
+    # The exporter must run privileged to open the GPU device files (no runtime injects them).
+    privileged: bool = False
+
+
+@dataclass(frozen=True)
 class ClusterAccess:
     """How a person or tool reaches the cluster: exported as stack outputs."""
 
@@ -211,6 +229,7 @@ class ClusterHandle:
     # Pool name -> what makes that pool schedulable (its node pool or group, also in `ready`).
     # Empty: every workload waits for all of `ready`.
     pool_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
+    gpu_node_host: GpuNodeHost = field(default_factory=GpuNodeHost)
 
     def ready_for(self, *pools: str) -> list[pulumi.Resource]:
         """What a workload whose pods run on `pools` waits for: those pools, the system pool

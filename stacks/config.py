@@ -9,6 +9,8 @@ import re
 from pydantic import Field, model_validator
 
 from components.k8s.artifacts import GCSFUSE_SIDECAR
+from components.k8s.servers import CUSTOM as CUSTOM_SERVER
+from components.k8s.servers import PRESETS
 from stacks import access, catalog, kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
@@ -39,6 +41,32 @@ class Ownership(StrictModel):
     cost_center: str = Field(pattern=r"^[a-z0-9][-_a-z0-9]{0,62}$")
 
 
+# Days Prometheus keeps samples when `monitoring.retentionDays` is unset: long enough for a
+# month-over-month look in prod, a week elsewhere (the chart's own default is 15 days).
+DEFAULT_RETENTION_DAYS = {"prod": 30}
+OTHER_RETENTION_DAYS = 7
+# Prometheus needs roughly 1-2 bytes per sample on disk (prometheus.io/docs/prometheus/latest/
+# storage, "Operational aspects"); 2 GiB a day holds a platform's few thousand series at a 1-minute
+# scrape with room to spare. Never below the 20 Gi the chart-based setup started with.
+VOLUME_GIB_PER_DAY = 2
+MIN_VOLUME_GIB = 20
+
+
+class MonitoringConfig(StrictModel):
+    """Prometheus (nodes, GPUs, model servers) and Grafana with a dashboard per model."""
+
+    retention_days: int | None = Field(
+        default=None, ge=1, le=365, description="days of metrics kept; default 30 in prod, 7 elsewhere"
+    )
+    grafana: bool = Field(default=True, description="install Grafana with a dashboard per model")
+
+    def retention(self, environment: str) -> int:
+        return self.retention_days or DEFAULT_RETENTION_DAYS.get(environment, OTHER_RETENTION_DAYS)
+
+    def volume_size(self, environment: str) -> str:
+        return f"{max(MIN_VOLUME_GIB, VOLUME_GIB_PER_DAY * self.retention(environment))}Gi"
+
+
 class StackConfig(StrictModel):
     environment: str = Field(
         pattern=r"^[a-z][a-z0-9-]{0,15}$",
@@ -57,6 +85,10 @@ class StackConfig(StrictModel):
     )
     jobs: dict[str, JobConfig] = Field(
         default_factory=dict, description="job name -> a training Job, or a CronJob when it has a schedule"
+    )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig,
+        description="metrics retention and dashboards of every cluster that serves models",
     )
 
     @model_validator(mode="after")
@@ -107,6 +139,7 @@ class StackConfig(StrictModel):
             _check_artifacts_source(where, model, cluster_name, cluster)
             _check_secret_store(where, model, cluster_name, cluster)
             _check_minimum_fits_pool(where, model, cluster)
+            _check_request_scaling(where, model, cluster)
             if model.autoscale.gpu_util is not None and not model.resources.gpu:
                 raise rule_error(
                     (*where, "autoscale", "gpuUtil"), "gpuUtil needs a model that requests a gpu"
@@ -643,6 +676,29 @@ def _check_parallel_job(
                 f"its pods' hostnames (<job>-<index>) would be {hostname} characters, beyond the "
                 f"{MAX_HOSTNAME} of a DNS label: shorten the job name to at most "
                 f"{MAX_HOSTNAME - hostname + len(name)}",
+            )
+
+
+def _check_request_scaling(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
+    """Request scaling reads the server preset's demand metric; scaling to zero only saves money
+    when the pool may drop the node too (and the preview states the cold start it costs)."""
+    scopes = [((*where, "autoscale"), model.autoscale)]
+    scopes += [((*where, "variants", name, "autoscale"), v.autoscale) for name, v in model.variants.items()]
+    for scope, autoscale in scopes:
+        if autoscale is None:
+            continue
+        if autoscale.requests is not None and PRESETS.get(model.server, CUSTOM_SERVER).demand is None:
+            raise rule_error(
+                (*scope, "requests"),
+                f"server {model.server!r} exports no demand metric to scale on: use server vllm, triton "
+                "or torchserve, or scale on cpu",
+            )
+        pool = cluster.pools[model.pool]
+        if autoscale.min == 0 and cluster.cloud != "existing" and pool.min > 0:
+            raise rule_error(
+                (*scope, "min"),
+                f"0 replicas save nothing while pool {model.pool!r} keeps min {pool.min} nodes: set the "
+                "pool's min to 0, or autoscale.min to 1 or more",
             )
 
 

@@ -89,21 +89,64 @@ class Resources(StrictModel):
         return self
 
 
+class RequestScaling(StrictModel):
+    """Scale on the server's own demand metric (KEDA, prometheus trigger): vLLM waiting requests,
+    Triton pending requests, TorchServe requests per second (components/k8s/servers.py)."""
+
+    # The metric's value one replica should carry (e.g. 4 waiting requests per vLLM replica).
+    target: float = Field(gt=0)
+    # Seconds without demand before the last replicas go (KEDA cooldownPeriod, only towards 0).
+    idle_seconds: int = Field(default=900, ge=60, le=86400)
+    # With min 0: the replicas kept while there is demand (KEDA minReplicaCount beside
+    # idleReplicaCount 0), e.g. 2 where the stack's policy wants two for availability.
+    serving_min: int = Field(default=1, ge=1, le=1000)
+
+
 class Autoscale(StrictModel):
-    min: int = Field(default=1, ge=1, le=1000)
+    # 0: scale to zero when idle (needs `requests` and a pool whose min is 0).
+    min: int = Field(default=1, ge=0, le=1000)
     max: int = Field(ge=1, le=1000)
     # Target average utilisation, percent of requests; at least one target is needed.
     cpu: int | None = Field(default=None, ge=1, le=100)
     memory: int | None = Field(default=None, ge=1, le=100)
     gpu_util: int | None = Field(default=None, ge=1, le=100)
+    requests: RequestScaling | None = None
 
     @model_validator(mode="after")
     def _bounds_and_target(self) -> Autoscale:
         if self.max < self.min:
             raise rule_error(("max",), f"{self.max} is less than min {self.min}")
-        if self.cpu is None and self.memory is None and self.gpu_util is None:
-            raise rule_error(("cpu",), "autoscale needs a target: cpu, memory or gpuUtil (percent)")
+        if self.cpu is None and self.memory is None and self.gpu_util is None and self.requests is None:
+            raise rule_error(
+                ("cpu",), "autoscale needs a target: cpu, memory or gpuUtil (percent), or requests"
+            )
+        if self.requests is not None and self.gpu_util is not None:
+            raise rule_error(
+                ("gpuUtil",),
+                "scale on requests (KEDA) or on gpuUtil (HPA through prometheus-adapter), not both",
+            )
+        if self.requests is not None and self.min > 0 and "serving_min" in self.requests.model_fields_set:
+            raise rule_error(("requests", "servingMin"), "servingMin applies with min 0; raise min instead")
+        if self.requests is not None and self.requests.serving_min > self.max:
+            raise rule_error(
+                ("requests", "servingMin"),
+                f"{self.requests.serving_min} is more than max {self.max}",
+            )
+        if self.min == 0 and self.requests is None:
+            raise rule_error(
+                ("min",),
+                "0 needs autoscale.requests: only the request autoscaler (KEDA) scales to zero, an HPA "
+                "keeps at least 1",
+            )
         return self
+
+    @property
+    def floor(self) -> int:
+        """Replicas the model runs whenever it serves: min, or servingMin for a model that
+        scales to zero (what quotas and pools must hold once it wakes)."""
+        if self.min == 0 and self.requests is not None:
+            return self.requests.serving_min
+        return self.min
 
 
 class Probes(StrictModel):
@@ -337,7 +380,9 @@ class ModelConfig(StrictModel):
     def minimum_replicas(self) -> int:
         """Pods the model always runs: every variant's Deployment (the primary's too) at its
         autoscaler minimum; a variant without its own autoscale follows the model's."""
-        return self.autoscale.min + sum((v.autoscale or self.autoscale).min for v in self.variants.values())
+        return self.autoscale.floor + sum(
+            (v.autoscale or self.autoscale).floor for v in self.variants.values()
+        )
 
     @property
     def primary_weight(self) -> int:

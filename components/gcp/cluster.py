@@ -119,6 +119,10 @@ class GkeCluster(pulumi.ComponentResource):
             ),
             vertical_pod_autoscaling=gcp.container.ClusterVerticalPodAutoscalingArgs(enabled=True),
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+                # Not "DCGM" (GKE's managed DCGM package, "Collect and view DCGM metrics"): its
+                # exporter reports to Cloud Monitoring, where the in-cluster autoscalers do not
+                # read; the platform's own exporter (components/k8s/monitoring.py) feeds them, and
+                # two exporters on one GPU would both run a DCGM host engine.
                 enable_components=["SYSTEM_COMPONENTS"],
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
             ),

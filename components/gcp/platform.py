@@ -28,6 +28,7 @@ from components.handle import (
     Egress,
     EntryTls,
     GatewayAddress,
+    GpuNodeHost,
     Routing,
     secret_tls,
 )
@@ -38,8 +39,29 @@ GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 # Node ports the GKE control plane calls beyond 443/10250 for the add-ons this platform
 # installs (components/k8s): prometheus-adapter serves custom.metrics.k8s.io on its
-# listenPort 6443 (chart 4.11.0 values.yaml; kubernetes-sigs/prometheus-adapter#534).
-CONTROL_PLANE_PORTS = {6443: "prometheus-adapter metrics API (custom.metrics.k8s.io)"}
+# listenPort 6443 (chart 4.11.0 values.yaml; kubernetes-sigs/prometheus-adapter#534), KEDA's
+# metrics API server external.metrics.k8s.io on 6443 (service.portHttpsTarget) and its
+# admission webhooks on 9443 (webhooks.port default; kedacore/charts keda/values.yaml v2.20.2).
+CONTROL_PLANE_PORTS = {
+    6443: "metrics APIs (prometheus-adapter custom.metrics.k8s.io, KEDA external.metrics.k8s.io)",
+    9443: "KEDA admission webhooks",
+}
+
+# GKE's GPU nodes (COS, Google-installed driver) as a self-installed DCGM exporter finds them:
+# the driver and NVML live in /home/kubernetes/bin/nvidia, which nothing injects
+# (NVIDIA/dcgm-exporter#484, #59); GKE's device plugin reports GPUs by device name (nvidia0),
+# so pod labels need `--kubernetes-gpu-id-type device-name`; the exporter runs privileged to
+# open /dev/nvidia*; and GKE admits the chart's system-node-critical pods outside kube-system
+# only under a ResourceQuota for that priority class. Google's own DCGM exporter manifest for
+# Managed Service for Prometheus (cloud.google.com/stackdriver/docs/managed-prometheus/
+# exporters/nvidia-dcgm) mounts the driver at /usr/local/nvidia, sets LD_LIBRARY_PATH and
+# device-name the same way; the quota is in the GKE docs "Priority classes" / Kubecost's GKE guide.
+GKE_GPU_NODE_HOST = GpuNodeHost(
+    driver_dir="/home/kubernetes/bin/nvidia",
+    gpu_id_type="device-name",
+    critical_pods_need_quota=True,
+    privileged=True,
+)
 
 
 @dataclass(frozen=True)
@@ -230,6 +252,7 @@ class GkePlatform(pulumi.ComponentResource):
             extra_egress=(Egress("169.254.169.252/32", 988), Egress("169.254.169.254/32", 80)),
             ready=list(self.node_pools.values()),
             pool_ready={pool_name: [pool] for pool_name, pool in self.node_pools.items()},
+            gpu_node_host=GKE_GPU_NODE_HOST,
             access=ClusterAccess(
                 self.cluster.cluster.name, self.cluster.api_endpoint, self.cluster.kubeconfig
             ),

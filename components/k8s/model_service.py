@@ -35,6 +35,26 @@ SERVICE_PORT = 80
 GPU_UTIL_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 
 
+# Where the preview finds a request-scaled variant's cold start from zero.
+COLD_START_ANNOTATION = "mlplatform.io/cold-start"
+
+
+@dataclass(frozen=True)
+class DemandScaling:
+    """Scale on the server's own demand metric, read from Prometheus by KEDA."""
+
+    prometheus_url: str
+    # PromQL: the variant's total demand (KEDA divides by `target` for the replica count).
+    query: str
+    target: float
+    # Seconds without demand before KEDA scales to `min` 0 (cooldownPeriod).
+    idle_seconds: int
+    # What a replica's first answer costs from zero (node boot, weights loading), for the preview.
+    cold_start: str | None = None
+    # With min 0: the replicas kept while there is demand.
+    serving_min: int = 1
+
+
 @dataclass(frozen=True)
 class Autoscaling:
     min: int
@@ -42,6 +62,8 @@ class Autoscaling:
     cpu: int | None = None
     memory: int | None = None
     gpu_util: int | None = None
+    # Set: a KEDA ScaledObject (which owns the HPA) instead of a plain HPA.
+    demand: DemandScaling | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,8 @@ class ModelServiceArgs:
     pods_depend_on: list[pulumi.Resource] = field(default_factory=list)
     # What serves the GPU utilisation metric: the HPAs of variants scaling on it wait for it.
     gpu_metrics_depend_on: list[pulumi.Resource] = field(default_factory=list)
+    # KEDA (its CRDs and webhooks): the ScaledObjects of variants scaling on demand wait for it.
+    keda_depend_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class ModelService(pulumi.ComponentResource):
@@ -259,34 +283,40 @@ class ModelService(pulumi.ComponentResource):
                     },
                     opts=child,
                 )
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{prefix}-hpa",
-                metadata=object_metadata(object_name, args.namespace, variant_labels),
-                spec={
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": object_name},
-                    "minReplicas": variant.autoscaling.min,
-                    "maxReplicas": variant.autoscaling.max,
-                    "metrics": _hpa_metrics(variant.autoscaling),
-                    "behavior": {
-                        # Scale out fast, scale in slowly: accelerator nodes are slow to come back.
-                        "scaleUp": {
-                            "stabilizationWindowSeconds": 0,
-                            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 60}],
-                        },
-                        "scaleDown": {
-                            "stabilizationWindowSeconds": 300,
-                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
-                        },
+            if variant.autoscaling.demand is None:
+                k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                    f"{prefix}-hpa",
+                    metadata=object_metadata(object_name, args.namespace, variant_labels),
+                    spec={
+                        "scaleTargetRef": _scale_target(object_name),
+                        "minReplicas": variant.autoscaling.min,
+                        "maxReplicas": variant.autoscaling.max,
+                        "metrics": _hpa_metrics(variant.autoscaling),
+                        "behavior": SCALING_BEHAVIOR,
                     },
-                },
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[
-                        deployment,
-                        *(args.gpu_metrics_depend_on if variant.autoscaling.gpu_util is not None else []),
-                    ],
-                ),
-            )
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[
+                            deployment,
+                            *(args.gpu_metrics_depend_on if variant.autoscaling.gpu_util is not None else []),
+                        ],
+                    ),
+                )
+            else:
+                demand = variant.autoscaling.demand
+                k8s.apiextensions.CustomResource(
+                    f"{prefix}-scaler",
+                    api_version="keda.sh/v1alpha1",
+                    kind="ScaledObject",
+                    metadata=object_metadata(
+                        object_name,
+                        args.namespace,
+                        variant_labels,
+                        {COLD_START_ANNOTATION: demand.cold_start} if demand.cold_start else None,
+                    ),
+                    spec=_scaled_object_spec(object_name, variant.autoscaling, demand),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment, *args.keda_depend_on]),
+                )
             k8s.policy.v1.PodDisruptionBudget(
                 f"{prefix}-pdb",
                 metadata=object_metadata(object_name, args.namespace, variant_labels),
@@ -404,6 +434,64 @@ def _pod_metadata(labels: dict[str, str], args: ModelServiceArgs, annotations: d
     if annotations:
         metadata["annotations"] = annotations
     return metadata
+
+
+# Scale out fast, scale in slowly: accelerator nodes are slow to come back.
+SCALING_BEHAVIOR = {
+    "scaleUp": {
+        "stabilizationWindowSeconds": 0,
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 60}],
+    },
+    "scaleDown": {
+        "stabilizationWindowSeconds": 300,
+        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
+    },
+}
+
+
+def _scale_target(name: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+
+
+def _scaled_object_spec(name: str, autoscaling: Autoscaling, demand: DemandScaling) -> dict:
+    """A KEDA v2.20 ScaledObject (keda.sh/docs/2.20/reference/scaledobject-spec; prometheus trigger:
+    keda.sh/docs/2.20/scalers/prometheus, metadata serverAddress/query/threshold, metricType
+    AverageValue by default: replicas = ceil(query / threshold)). CPU and memory targets become
+    KEDA's cpu/memory triggers: KEDA owns the HPA, a second HPA on the Deployment would fight it."""
+    triggers: list[dict] = [
+        {
+            "type": "prometheus",
+            "metadata": {
+                "serverAddress": demand.prometheus_url,
+                "query": demand.query,
+                "threshold": f"{demand.target:g}",
+                # Any demand at all wakes a variant at zero.
+                "activationThreshold": "0",
+            },
+        }
+    ]
+    for resource, target in (("cpu", autoscaling.cpu), ("memory", autoscaling.memory)):
+        if target is not None:
+            triggers.append(
+                {"type": resource, "metricType": "Utilization", "metadata": {"value": str(target)}}
+            )
+    bounds: dict = {"minReplicaCount": autoscaling.min, "maxReplicaCount": autoscaling.max}
+    if autoscaling.min == 0:
+        # Idle: no replica; any demand: at least serving_min (idleReplicaCount must be below
+        # minReplicaCount, and 0 is its only supported value).
+        bounds = {
+            "idleReplicaCount": 0,
+            "minReplicaCount": demand.serving_min,
+            "maxReplicaCount": autoscaling.max,
+        }
+    return {
+        "scaleTargetRef": _scale_target(name),
+        **bounds,
+        "pollingInterval": 15,
+        "cooldownPeriod": demand.idle_seconds,
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": SCALING_BEHAVIOR}},
+        "triggers": triggers,
+    }
 
 
 def _hpa_metrics(autoscaling: Autoscaling) -> list[dict]:

@@ -22,6 +22,18 @@ class IdentityBinding:
 
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     pod_labels: dict[str, str] = field(default_factory=dict)
+    # The cloud identity's client ID where a CSI driver must name it (AKS: BlobFuse2 volumes).
+    client_id: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """A secret in the cloud's secret manager, by name and version: never its value."""
+
+    name: str
+    # "latest": the current version (Secret Manager `latest`, Secrets Manager AWSCURRENT, the
+    # Key Vault secret's current version).
+    version: str = "latest"
 
 
 class WorkloadIdentity(Protocol):
@@ -35,10 +47,49 @@ class WorkloadIdentity(Protocol):
         service_account: str,
         buckets: dict[str, BucketAccess],
         parent: pulumi.Resource,
+        secrets: tuple[SecretReference, ...] = (),
     ) -> IdentityBinding:
         """Declare a cloud identity for `namespace/service_account` with exactly `buckets`
-        (config bucket name -> access); resources are children of `parent`."""
+        (config bucket name -> access) and read access to exactly `secrets`; resources are
+        children of `parent`."""
         ...
+
+
+@dataclass(frozen=True)
+class SecretProvider:
+    """A SecretProviderClass's provider and parameters, and the CSI driver that serves it."""
+
+    csi_driver: str
+    provider: str
+    parameters: dict[str, pulumi.Input[str]]
+
+
+class SecretStore(Protocol):
+    """The cloud's secret manager behind the Secrets Store CSI driver (GKE's Secret Manager
+    add-on, the AWS provider on EKS, AKS's Key Vault provider add-on)."""
+
+    # What must run before a pod can mount secrets (the driver's Helm release on EKS).
+    ready: tuple[pulumi.Resource, ...]
+
+    def provider(self, files: dict[str, SecretReference], binding: IdentityBinding) -> SecretProvider:
+        """How the driver fetches `files` (file name -> secret) as the pod's identity."""
+        ...
+
+
+@dataclass(frozen=True)
+class BucketDriver:
+    """How a cluster mounts its own buckets (ClusterHandle.bucket_driver)."""
+
+    kind: Literal["gcsfuse", "mountpoint-s3", "blobfuse2"]
+    # Config bucket name -> the name the driver mounts (GCS/S3 bucket, blob container).
+    names: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # mountpoint-s3: the buckets' region, also the STS region for the pod's IRSA credentials.
+    region: str | None = None
+    # blobfuse2: the storage account holding the containers, and its resource group.
+    storage_account: pulumi.Input[str] | None = None
+    resource_group: pulumi.Input[str] | None = None
+    # What must run before a pod can mount (e.g. the EKS add-on).
+    ready: tuple[pulumi.Resource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +166,24 @@ class Egress:
 
 
 @dataclass(frozen=True)
+class GpuNodeHost:
+    """What a node agent that reads the GPUs itself (DCGM exporter, no GPU requested) needs on
+    this cloud's GPU nodes. The defaults fit nodes whose container runtime is NVIDIA's (EKS's
+    NVIDIA AMIs, AKS GPU node pools): it injects the driver and every GPU into the container."""
+
+    # Host directory of the driver and NVML when the runtime does not inject them.
+    driver_dir: str | None = None
+    # How the kubelet's pod-resources API names GPUs: the exporter must use the same id to
+    # label a GPU's series with the pod using it.
+    gpu_id_type: Literal["uid", "device-name"] = "uid"
+    # The cloud admits system-node-critical pods outside kube-system only under a ResourceQuota
+    # scoped to that priority class.
+    critical_pods_need_quota: bool = False
+    # The exporter must run privileged to open the GPU device files (no runtime injects them).
+    privileged: bool = False
+
+
+@dataclass(frozen=True)
 class ClusterAccess:
     """How a person or tool reaches the cluster: exported as stack outputs."""
 
@@ -140,12 +209,13 @@ class ClusterHandle:
     # Where model images live (`<registry_url>/<repository>:<tag>`); None when images are
     # referenced by full name (existing clusters).
     registry_url: pulumi.Output[str] | None = None
-    # Config bucket name -> physical bucket (or container) name.
+    # Config bucket name -> physical bucket name (Azure: the container's URL).
     buckets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
-    # Azure: the storage account's blob endpoint (https://<account>.blob.core.windows.net/), the
-    # base of a container's URL; None elsewhere.
-    blob_endpoint: pulumi.Output[str] | None = None
+    # How workloads mount those buckets read-only; None: an init container downloads (existing).
+    bucket_driver: BucketDriver | None = None
     identity: WorkloadIdentity | None = None
+    # Secrets from the cloud's secret manager; None: the cluster has none wired (existing).
+    secret_store: SecretStore | None = None
     extra_egress: tuple[Egress, ...] = ()
     # The resources Kubernetes objects must wait for (node pools, add-ons).
     ready: list[pulumi.Resource] = field(default_factory=list)
@@ -159,6 +229,7 @@ class ClusterHandle:
     # Pool name -> what makes that pool schedulable (its node pool or group, also in `ready`).
     # Empty: every workload waits for all of `ready`.
     pool_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
+    gpu_node_host: GpuNodeHost = field(default_factory=GpuNodeHost)
 
     def ready_for(self, *pools: str) -> list[pulumi.Resource]:
         """What a workload whose pods run on `pools` waits for: those pools, the system pool

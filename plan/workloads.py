@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from components.contract import POOL_LABEL
+from components.k8s.model_service import COLD_START_ANNOTATION
 from plan.record import PlanRecord, ResourceRecord
 
 K8S = "kubernetes:"
@@ -33,22 +34,40 @@ def _accelerators(template: dict[str, Any]) -> str:
     return f", {', '.join(extended)}" if extended else ""
 
 
+def _target(resource: ResourceRecord) -> tuple[str | None, str]:
+    return resource.inputs["metadata"].get("namespace"), resource.inputs["spec"]["scaleTargetRef"]["name"]
+
+
 def render_workloads(record: PlanRecord) -> str:
     hpas = {
-        (r.inputs["metadata"].get("namespace"), r.inputs["spec"]["scaleTargetRef"]["name"]): r.inputs["spec"]
-        for r in record.of_type(f"{K8S}autoscaling/v2:HorizontalPodAutoscaler")
+        _target(r): r.inputs["spec"] for r in record.of_type(f"{K8S}autoscaling/v2:HorizontalPodAutoscaler")
     }
+    scalers = {_target(r): r.inputs for r in record.of_type(f"{K8S}keda.sh/v1alpha1:ScaledObject")}
     lines: list[str] = []
     for deployment in sorted(record.of_type(f"{K8S}apps/v1:Deployment"), key=_where):
         metadata = deployment.inputs.get("metadata", {})
         template = _pod_template(deployment)
-        hpa = hpas.get((metadata.get("namespace"), metadata.get("name")), {})
-        metrics = ", ".join(_metric(m) for m in hpa.get("metrics", []))
+        key = (metadata.get("namespace"), metadata.get("name"))
+        if key in scalers:
+            spec = scalers[key]["spec"]
+            low = spec.get("idleReplicaCount", spec.get("minReplicaCount", "?"))
+            bounds = f"{low}..{spec.get('maxReplicaCount', '?')}"
+            if "idleReplicaCount" in spec:
+                bounds += f" (at least {spec.get('minReplicaCount')} while serving)"
+            metrics = ", ".join(_trigger(t) for t in spec.get("triggers", [])) + " (KEDA)"
+        else:
+            hpa = hpas.get(key, {})
+            bounds = f"{hpa.get('minReplicas', '?')}..{hpa.get('maxReplicas', '?')}"
+            metrics = ", ".join(_metric(m) for m in hpa.get("metrics", [])) or "none"
         lines.append(
             f"  model   {_where(deployment):<36} pool {_pool(template):<10} "
-            f"replicas {hpa.get('minReplicas', '?')}..{hpa.get('maxReplicas', '?')} on {metrics or 'none'}"
-            f"{_accelerators(template)}"
+            f"replicas {bounds} on {metrics}{_accelerators(template)}"
         )
+        cold_start = (
+            scalers.get(key, {}).get("metadata", {}).get("annotations", {}).get(COLD_START_ANNOTATION)
+        )
+        if cold_start:
+            lines.append(f"          cold start: {cold_start}")
     for kind in ("CronJob", "Job"):
         for job in sorted(record.of_type(f"{K8S}batch/v1:{kind}"), key=_where):
             template = _pod_template(job)
@@ -64,6 +83,13 @@ def render_workloads(record: PlanRecord) -> str:
     if not lines and not routes:
         return ""
     return "\n".join(["Workloads:", *lines, *(["Routes:", *routes] if routes else [])])
+
+
+def _trigger(trigger: dict[str, Any]) -> str:
+    metadata = trigger.get("metadata", {})
+    if trigger.get("type") == "prometheus":
+        return f"{metadata.get('query')} / {metadata.get('threshold')} per replica"
+    return f"{trigger.get('type')} {metadata.get('value')}%"
 
 
 def _metric(metric: dict[str, Any]) -> str:

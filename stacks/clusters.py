@@ -172,6 +172,15 @@ CLOUDWATCH_RETENTION_DAYS = (
 _GUID = r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$"
 
 
+class KeyVaultRef(StrictModel):
+    """An existing Key Vault (Azure RBAC permission model) that models read secrets from."""
+
+    # Vault names: 3-24 letters, digits and '-' (learn.microsoft.com/azure/key-vault/general/
+    # about-keys-secrets-certificates, "Vault name").
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
+    resource_group: str = Field(pattern=r"^[-\w._()]{1,90}$")
+
+
 class AzureSettings(StrictModel):
     subscription_id: str = Field(pattern=_GUID)
     location: str = Field(pattern=r"^[a-z0-9]+$")
@@ -219,6 +228,8 @@ class AzureSettings(StrictModel):
     # What the deployer is: a person (`User`) or a CI identity (`ServicePrincipal`). Azure
     # rejects a role assignment whose stated principal type is wrong.
     deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
+    # Where models' `secrets` live; the cluster runs the Key Vault provider add-on when set.
+    key_vault: KeyVaultRef | None = None
 
 
 class ExistingSettings(StrictModel):

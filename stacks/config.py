@@ -8,7 +8,10 @@ import re
 
 from pydantic import Field, model_validator
 
+from components.k8s.artifacts import GCSFUSE_SIDECAR
 from components.k8s.image_policy import image_allowed
+from components.k8s.servers import CUSTOM as CUSTOM_SERVER
+from components.k8s.servers import PRESETS
 from stacks import access, catalog, kubernetes_rules, versions
 from stacks.base import StrictModel, is_dns_label, rule_error
 from stacks.clusters import ClusterConfig
@@ -40,6 +43,32 @@ class Ownership(StrictModel):
     cost_center: str = Field(pattern=r"^[a-z0-9][-_a-z0-9]{0,62}$")
 
 
+# Days Prometheus keeps samples when `monitoring.retentionDays` is unset: long enough for a
+# month-over-month look in prod, a week elsewhere (the chart's own default is 15 days).
+DEFAULT_RETENTION_DAYS = {"prod": 30}
+OTHER_RETENTION_DAYS = 7
+# Prometheus needs roughly 1-2 bytes per sample on disk (prometheus.io/docs/prometheus/latest/
+# storage, "Operational aspects"); 2 GiB a day holds a platform's few thousand series at a 1-minute
+# scrape with room to spare. Never below the 20 Gi the chart-based setup started with.
+VOLUME_GIB_PER_DAY = 2
+MIN_VOLUME_GIB = 20
+
+
+class MonitoringConfig(StrictModel):
+    """Prometheus (nodes, GPUs, model servers) and Grafana with a dashboard per model."""
+
+    retention_days: int | None = Field(
+        default=None, ge=1, le=365, description="days of metrics kept; default 30 in prod, 7 elsewhere"
+    )
+    grafana: bool = Field(default=True, description="install Grafana with a dashboard per model")
+
+    def retention(self, environment: str) -> int:
+        return self.retention_days or DEFAULT_RETENTION_DAYS.get(environment, OTHER_RETENTION_DAYS)
+
+    def volume_size(self, environment: str) -> str:
+        return f"{max(MIN_VOLUME_GIB, VOLUME_GIB_PER_DAY * self.retention(environment))}Gi"
+
+
 class StackConfig(StrictModel):
     environment: str = Field(
         pattern=r"^[a-z][a-z0-9-]{0,15}$",
@@ -62,6 +91,10 @@ class StackConfig(StrictModel):
     image_policy: ImagePolicyConfig = Field(
         default_factory=ImagePolicyConfig,
         description="image provenance: registries workloads may pull from besides the cluster's own",
+    )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig,
+        description="metrics retention and dashboards of every cluster that serves models",
     )
 
     @model_validator(mode="after")
@@ -110,7 +143,10 @@ class StackConfig(StrictModel):
             cluster_name, cluster = self._placement(where, model.cluster)
             self._check_team(where, model.team)
             _check_workload(where, model, cluster_name, cluster)
+            _check_artifacts_source(where, model, cluster_name, cluster)
+            _check_secret_store(where, model, cluster_name, cluster)
             _check_minimum_fits_pool(where, model, cluster)
+            _check_request_scaling(where, model, cluster)
             if model.autoscale.gpu_util is not None and not model.resources.gpu:
                 raise rule_error(
                     (*where, "autoscale", "gpuUtil"), "gpuUtil needs a model that requests a gpu"
@@ -157,6 +193,12 @@ class StackConfig(StrictModel):
             _check_workload(where, job, cluster_name, cluster)
             _check_parallel_job(where, name, job, self.parallelism_of(job), cluster)
             self._check_peers_service_name(where, name, job)
+            if job.artifacts is not None and job.artifacts.uri is not None:
+                raise rule_error(
+                    (*where, "artifacts", "uri"),
+                    "a job names its data by bucket and path (env MODEL_URI, BUCKET_<NAME>); "
+                    "uri downloads are for models on existing clusters",
+                )
         # Last: a workload that cannot fit its own pool says so before the team's quota does.
         self._quotas_hold_their_workloads()
         return self
@@ -313,9 +355,11 @@ class StackConfig(StrictModel):
             for model in self.models.values():
                 if self.team_of(model) == team_name:
                     _add_pods(need, model.resources, model.minimum_replicas)
+                    self._add_mount_sidecars(need, model, model.minimum_replicas)
             for job in self.jobs.values():
                 if self.team_of(job) == team_name:
                     _add_pods(need, job.resources, self.parallelism_of(job))
+                    self._add_mount_sidecars(need, job, self.parallelism_of(job))
             quota = team.quota
             have = {
                 "cpu": kubernetes_rules.quantity(quota.cpu),
@@ -332,6 +376,16 @@ class StackConfig(StrictModel):
                         f"the team's models at their minimum replicas and its jobs need {shown} {key} "
                         f"(limits), more than the quota allows: raise it to at least {shown}",
                     )
+
+    def _add_mount_sidecars(
+        self, need: dict[str, float], workload: ModelConfig | JobConfig, count: int
+    ) -> None:
+        """GKE injects a Cloud Storage FUSE sidecar into pods that mount a bucket: its limits
+        count against the quota too (components/k8s/artifacts.py GCSFUSE_SIDECAR)."""
+        if workload.artifacts is None or self.clusters[self.cluster_of(workload)].cloud != "gcp":
+            return
+        need["cpu"] += count * kubernetes_rules.quantity(GCSFUSE_SIDECAR["gke-gcsfuse/cpu-limit"])
+        need["memory"] += count * kubernetes_rules.quantity(GCSFUSE_SIDECAR["gke-gcsfuse/memory-limit"])
 
     def _derived_names_unique(self) -> None:
         """Resources are named `<cluster>-<model>[-<variant>]`: two entries whose names join to
@@ -500,6 +554,57 @@ def _add_pods(need: dict[str, float], resources: Resources, count: int) -> None:
     need["pods"] += count
 
 
+def _check_artifacts_source(
+    where: tuple[str, ...], model: ModelConfig, cluster_name: str, cluster: ClusterConfig
+) -> None:
+    """A cloud cluster mounts its own buckets; an existing one (no buckets, no CSI driver the
+    platform installs) downloads a URI into the model's cache volume."""
+    artifacts = model.artifacts
+    if artifacts is None:
+        return
+    if artifacts.uri is not None and cluster.cloud != "existing":
+        raise rule_error(
+            (*where, "artifacts", "uri"),
+            f"cluster {cluster_name!r} mounts its own buckets read-only: give bucket and path "
+            "(e.g. {bucket: artifacts, path: models/llm/1.2}) instead of a URI",
+        )
+    if artifacts.uri is not None and model.server == "custom" and model.resources.cache_size is None:
+        raise rule_error(
+            (*where, "resources", "cacheSize"),
+            "the artifacts are downloaded into the cache volume: give its size (e.g. cacheSize: 20Gi)",
+        )
+
+
+def _check_secret_store(
+    where: tuple[str, ...], model: ModelConfig, cluster_name: str, cluster: ClusterConfig
+) -> None:
+    """Secrets need the cluster's secret manager: Key Vault must be named on AKS."""
+    if not model.secrets:
+        return
+    key = (*where, "secrets", next(iter(model.secrets)))
+    if cluster.cloud == "existing":
+        raise rule_error(
+            key,
+            f"cluster {cluster_name!r} is an existing cluster: the platform wires no secret manager "
+            "there; create the Kubernetes Secret yourself and reference it from the image's config",
+        )
+    if cluster.cloud == "azure":
+        assert cluster.azure is not None
+        if cluster.azure.key_vault is None or cluster.azure.tenant_id is None:
+            raise rule_error(
+                key,
+                f"cluster {cluster_name!r} needs azure.keyVault {{name, resourceGroup}} and "
+                "azure.tenantId to read secrets from Key Vault",
+            )
+        for name, secret in model.secrets.items():
+            # Key Vault secret names: 1-127 letters, digits and '-'.
+            if not re.fullmatch(r"[0-9A-Za-z-]{1,127}", secret.name):
+                raise rule_error(
+                    (*where, "secrets", name, "name"),
+                    f"{secret.name!r}: Key Vault secret names take letters, digits and '-' only",
+                )
+
+
 def _check_minimum_fits_pool(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
     """The autoscaler's minimum replicas fit on the pool at its maximum size. Accelerators are
     whole devices, so this is exact for GPU and TPU pools; on a CPU pool it counts the pods of
@@ -614,6 +719,29 @@ def _check_parallel_job(
                 f"its pods' hostnames (<job>-<index>) would be {hostname} characters, beyond the "
                 f"{MAX_HOSTNAME} of a DNS label: shorten the job name to at most "
                 f"{MAX_HOSTNAME - hostname + len(name)}",
+            )
+
+
+def _check_request_scaling(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
+    """Request scaling reads the server preset's demand metric; scaling to zero only saves money
+    when the pool may drop the node too (and the preview states the cold start it costs)."""
+    scopes = [((*where, "autoscale"), model.autoscale)]
+    scopes += [((*where, "variants", name, "autoscale"), v.autoscale) for name, v in model.variants.items()]
+    for scope, autoscale in scopes:
+        if autoscale is None:
+            continue
+        if autoscale.requests is not None and PRESETS.get(model.server, CUSTOM_SERVER).demand is None:
+            raise rule_error(
+                (*scope, "requests"),
+                f"server {model.server!r} exports no demand metric to scale on: use server vllm, triton "
+                "or torchserve, or scale on cpu",
+            )
+        pool = cluster.pools[model.pool]
+        if autoscale.min == 0 and cluster.cloud != "existing" and pool.min > 0:
+            raise rule_error(
+                (*scope, "min"),
+                f"0 replicas save nothing while pool {model.pool!r} keeps min {pool.min} nodes: set the "
+                "pool's min to 0, or autoscale.min to 1 or more",
             )
 
 

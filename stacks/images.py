@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field, field_validator
 
+from components.k8s.artifacts import DOWNLOADERS
 from components.k8s.image_policy import registry_prefix
 from stacks.base import StrictModel
 
@@ -60,3 +61,8 @@ def chart_image_repositories() -> tuple[str, ...]:
 def catalogued_charts() -> frozenset[str]:
     """`name@version` of every chart whose images the catalog lists."""
     return frozenset(yaml.safe_load(CATALOG.read_text())["charts"])
+
+
+def helper_image_repositories() -> tuple[str, ...]:
+    """Images the platform itself adds to team pods: the artifact downloaders' init containers."""
+    return tuple(sorted({image.rsplit(":", 1)[0] for image, _, _ in DOWNLOADERS.values()}))

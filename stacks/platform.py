@@ -1,7 +1,8 @@
 """The wiring of one stack: validated config in, components out.
 
 Clusters first (one cloud platform component each), then on every cluster the workloads
-placed on it: team namespaces, the GPU metrics path if a model scales on GPU utilisation,
+placed on it: team namespaces, monitoring (Prometheus, DCGM exporter on the models' GPU
+pools), the GPU metrics API if a model scales on GPU utilisation,
 model services, the fanout entry point and batch jobs.
 """
 
@@ -9,34 +10,37 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from components.handle import ClusterHandle
+from components.handle import ClusterHandle, SecretReference
+from components.k8s.artifacts import ArtifactSource
+from components.k8s.dashboards import ModelDashboard, series_selector
 from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
 from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
 from components.k8s.image_policy import ImageAdmissionPolicy, ImageAdmissionPolicyArgs, registry_prefix
 from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
-from components.k8s.model_service import PRIMARY, Autoscaling, ModelService, ModelServiceArgs, ModelVariant
+from components.k8s.keda import Keda, KedaArgs
+from components.k8s.model_service import (
+    PRIMARY,
+    Autoscaling,
+    DemandScaling,
+    ModelService,
+    ModelServiceArgs,
+    ModelVariant,
+)
+from components.k8s.monitoring import NAMESPACE as MONITORING_NAMESPACE
+from components.k8s.monitoring import PROMETHEUS_URL, Monitoring, MonitoringArgs
 from components.k8s.namespace import QuotaLimits, TeamNamespace, TeamNamespaceArgs
 from components.k8s.pod import Artifacts, ContainerResources, bucket_env
-from components.k8s.servers import PRESETS, ServerPreset
+from components.k8s.servers import CUSTOM, PRESETS, ServerPreset
+from stacks.cold_start import node_boot_seconds
 from stacks.config import StackConfig
+from stacks.images import helper_image_repositories
+from stacks.workloads import Artifacts as ArtifactsConfig
 from stacks.workloads import Autoscale, ImageOverride, ImageRef, JobConfig, ModelConfig, Resources
-
-# A custom server: the explicit port/probes/args of the model config, with today's defaults.
-CUSTOM = ServerPreset(
-    port=8080,
-    liveness_path="/healthz",
-    readiness_path="/ready",
-    metrics_port=None,
-    metrics_path=None,
-    load_seconds=300,
-    request_timeout_seconds=None,
-    cache_dir="/cache",
-    cache_size="1Gi",
-)
 
 # cloud -> module whose `build_cluster(name, cluster, stack) -> ClusterHandle` declares that
 # cloud's platform component. Imported only when a stack uses the cloud: each SDK costs
@@ -99,6 +103,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 ingress_cidrs=list(handle.routing.source_cidrs),
                 ingress_namespace=handle.routing.source_namespace,
                 extra_egress=list(handle.extra_egress),
+                metrics_namespace=MONITORING_NAMESPACE if models else None,
                 labels=labels,
             ),
             opts=k8s_opts,
@@ -106,20 +111,50 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
 
     # Each workload waits for its namespace, its own pool and the add-ons it needs, never for
     # the pools it does not use (handle.ready_for).
-    gpu_metrics_api: list[pulumi.Resource] = []
-    if any(_scales_on_gpu(m) for m in models.values()):
+    monitoring = None
+    if models:
         gpu_pools = sorted({m.pool for m in models.values() if m.resources.gpu})
+        monitoring = Monitoring(
+            f"{cluster_name}-monitoring",
+            MonitoringArgs(
+                system_pool=handle.pools[handle.system_pool],
+                gpu_pools=[handle.pools[pool] for pool in gpu_pools],
+                gpu_node_host=handle.gpu_node_host,
+                retention_days=stack.monitoring.retention(stack.environment),
+                volume_size=stack.monitoring.volume_size(stack.environment),
+                labels=labels,
+                gpu_pools_ready=handle.ready_for(*gpu_pools),
+                system_pool_ready=handle.ready_for(handle.system_pool),
+                dashboards=[_dashboard(n, m, stack.team_of(m)) for n, m in models.items()]
+                if stack.monitoring.grafana
+                else None,
+                formerly=f"{cluster_name}-gpu-metrics",
+            ),
+            opts=k8s_opts,
+        )
+    gpu_metrics_api: list[pulumi.Resource] = []
+    if monitoring is not None and any(_scales_on_gpu(m) for m in models.values()):
         metrics = GpuMetrics(
             f"{cluster_name}-gpu-metrics",
             GpuMetricsArgs(
                 system_pool=handle.pools[handle.system_pool],
-                gpu_pools=[handle.pools[pool] for pool in gpu_pools],
-                gpu_pools_ready=handle.ready_for(*gpu_pools),
-                system_pool_ready=handle.ready_for(handle.system_pool),
+                prometheus_ready=[monitoring.prometheus],
             ),
             opts=k8s_opts,
         )
         gpu_metrics_api.append(metrics.metrics_api)
+    keda: list[pulumi.Resource] = []
+    if monitoring is not None and any(_scales_on_requests(m) for m in models.values()):
+        keda.append(
+            Keda(
+                f"{cluster_name}-keda",
+                KedaArgs(
+                    system_pool=handle.pools[handle.system_pool],
+                    system_pool_ready=handle.ready_for(handle.system_pool),
+                ),
+                opts=k8s_opts,
+            ).release
+        )
 
     routes: list[RouteSpec] = []
     for model_name, model in models.items():
@@ -139,7 +174,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 resources=_container_resources(
                     model.resources, model.resources.cache_size or preset.cache_size
                 ),
-                variants=_variants(model, handle),
+                variants=_variants(model_name, model, team, handle),
                 liveness_path=model.probes.liveness_path or preset.liveness_path,
                 readiness_path=model.probes.readiness_path or preset.readiness_path,
                 startup_seconds=model.load_seconds or model.probes.startup_seconds or preset.load_seconds,
@@ -152,6 +187,10 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 if model.server != "custom" or model.resources.cache_size
                 else None,
                 config=model.config,
+                config_env=model.config_env,
+                secrets={key: SecretReference(ref.name, ref.version) for key, ref in model.secrets.items()},
+                secret_store=handle.secret_store,
+                artifacts=_artifact_source(handle, model.artifacts),
                 env={
                     **preset.env,
                     **_bucket_env(handle, model.buckets, model.artifacts),
@@ -165,6 +204,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 depends_on=[namespaces[team]],
                 pods_depend_on=handle.ready_for(model.pool),
                 gpu_metrics_depend_on=gpu_metrics_api,
+                keda_depend_on=keda,
             ),
             opts=k8s_opts,
         )
@@ -249,15 +289,20 @@ def _job_args(
         labels=labels,
         buckets=dict(job.buckets),
         identity=handle.identity,
+        artifacts=_artifact_source(handle, job.artifacts),
         depends_on=depends_on,
         pods_depend_on=handle.ready_for(job.pool),
     )
 
 
-def _variants(model: ModelConfig, handle: ClusterHandle) -> list[ModelVariant]:
+def _variants(model_name: str, model: ModelConfig, team: str, handle: ClusterHandle) -> list[ModelVariant]:
+    scaling = DemandContext(model_name, model, team, handle)
     variants = [
         ModelVariant(
-            PRIMARY, image_reference(model.image, handle), model.primary_weight, _autoscaling(model.autoscale)
+            PRIMARY,
+            image_reference(model.image, handle),
+            model.primary_weight,
+            scaling.autoscaling(PRIMARY, model.autoscale),
         )
     ]
     for name, variant in model.variants.items():
@@ -266,7 +311,7 @@ def _variants(model: ModelConfig, handle: ClusterHandle) -> list[ModelVariant]:
                 name,
                 image_reference(_override(model.image, variant.image), handle),
                 variant.weight,
-                _autoscaling(variant.autoscale or model.autoscale),
+                scaling.autoscaling(name, variant.autoscale or model.autoscale),
             )
         )
     return variants
@@ -277,9 +322,31 @@ def _bucket_env(handle: ClusterHandle, buckets: dict, artifacts) -> dict[str, pu
         handle.cloud,
         handle.buckets,
         buckets,
-        Artifacts(artifacts.bucket, artifacts.path) if artifacts else None,
-        handle.blob_endpoint,
+        Artifacts(artifacts.bucket, artifacts.path) if artifacts and artifacts.bucket else None,
     )
+
+
+def _artifact_source(handle: ClusterHandle, artifacts: ArtifactsConfig | None) -> ArtifactSource | None:
+    """The cluster's bucket through its driver, or (existing clusters) the URI to download."""
+    if artifacts is None:
+        return None
+    if artifacts.uri is not None:
+        return ArtifactSource(path=artifacts.uri.split("://", 1)[1], uri=artifacts.uri)
+    driver = handle.bucket_driver
+    assert driver is not None and artifacts.bucket is not None  # the config checked both
+    return ArtifactSource(path=artifacts.path, bucket=driver.names[artifacts.bucket], driver=driver)
+
+
+def _dashboard(name: str, model: ModelConfig, team: str) -> ModelDashboard:
+    variants = {PRIMARY: name, **{variant: f"{name}-{variant}" for variant in model.variants}}
+    return ModelDashboard(
+        name, team, variants, PRESETS.get(model.server, CUSTOM).panels, gpu=bool(model.resources.gpu)
+    )
+
+
+def _scales_on_requests(model: ModelConfig) -> bool:
+    autoscales = [model.autoscale, *(v.autoscale for v in model.variants.values() if v.autoscale)]
+    return any(autoscale.requests is not None for autoscale in autoscales)
 
 
 def _scales_on_gpu(model: ModelConfig) -> bool:
@@ -294,9 +361,14 @@ def _override(base: ImageRef, override: ImageOverride) -> ImageRef:
 
 
 def allowed_image_prefixes(stack: StackConfig, handle: ClusterHandle) -> list[pulumi.Input[str]]:
-    """The cluster's registry and the stack's allow-list, as the prefixes images must start with."""
+    """The cluster's registry, the stack's allow-list and the platform's own helper images (one
+    repository each, any tag), as the prefixes images must start with."""
     own = [handle.registry_url.apply(registry_prefix)] if handle.registry_url is not None else []
-    return [*own, *stack.image_policy.prefixes]
+    return [
+        *own,
+        *stack.image_policy.prefixes,
+        *(f"{repository}:" for repository in helper_image_repositories()),
+    ]
 
 
 def image_reference(image: ImageRef, handle: ClusterHandle) -> pulumi.Input[str]:
@@ -307,8 +379,42 @@ def image_reference(image: ImageRef, handle: ClusterHandle) -> pulumi.Input[str]
     return handle.registry_url.apply(lambda url: f"{url}/{reference}")
 
 
-def _autoscaling(autoscale: Autoscale) -> Autoscaling:
-    return Autoscaling(autoscale.min, autoscale.max, autoscale.cpu, autoscale.memory, autoscale.gpu_util)
+@dataclass(frozen=True)
+class DemandContext:
+    """What a variant's request autoscaler needs: its series in Prometheus and the cold start
+    from zero (node boot from the dated catalog, weights loading from the preset)."""
+
+    model_name: str
+    model: ModelConfig
+    team: str
+    handle: ClusterHandle
+
+    def autoscaling(self, variant: str, autoscale: Autoscale) -> Autoscaling:
+        demand = None
+        if autoscale.requests is not None:
+            preset = PRESETS[self.model.server]
+            assert preset.demand is not None  # the config refuses request scaling without one
+            selector = series_selector(self.team, self.model_name, variant)
+            demand = DemandScaling(
+                prometheus_url=PROMETHEUS_URL,
+                query=preset.demand.query(selector),
+                target=autoscale.requests.target,
+                idle_seconds=autoscale.requests.idle_seconds,
+                cold_start=self._cold_start(preset) if autoscale.min == 0 else None,
+                serving_min=autoscale.requests.serving_min,
+            )
+        return Autoscaling(
+            autoscale.min, autoscale.max, autoscale.cpu, autoscale.memory, autoscale.gpu_util, demand
+        )
+
+    def _cold_start(self, preset: ServerPreset) -> str:
+        pool = self.handle.pools[self.model.pool]
+        boot = node_boot_seconds(self.handle.cloud, pool.kind)
+        load = self.model.load_seconds or self.model.probes.startup_seconds or preset.load_seconds
+        return (
+            f"up to {boot + load} s before the first answer from zero: node boot ~{boot} s "
+            f"({self.handle.cloud} {pool.kind} pool) + weights load up to {load} s"
+        )
 
 
 def _container_resources(resources: Resources, cache_size: str | None = None) -> ContainerResources:

@@ -23,6 +23,8 @@ MAX_JOB_NAME = 52
 ACCESS = Literal["read", "write"]
 
 NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# An object prefix: segments of letters, digits, '_', '.', '-' (no '..' tricks, no trailing '/').
+ARTIFACT_PATH = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 
 
 class ImageRef(StrictModel):
@@ -87,21 +89,64 @@ class Resources(StrictModel):
         return self
 
 
+class RequestScaling(StrictModel):
+    """Scale on the server's own demand metric (KEDA, prometheus trigger): vLLM waiting requests,
+    Triton pending requests, TorchServe requests per second (components/k8s/servers.py)."""
+
+    # The metric's value one replica should carry (e.g. 4 waiting requests per vLLM replica).
+    target: float = Field(gt=0)
+    # Seconds without demand before the last replicas go (KEDA cooldownPeriod, only towards 0).
+    idle_seconds: int = Field(default=900, ge=60, le=86400)
+    # With min 0: the replicas kept while there is demand (KEDA minReplicaCount beside
+    # idleReplicaCount 0), e.g. 2 where the stack's policy wants two for availability.
+    serving_min: int = Field(default=1, ge=1, le=1000)
+
+
 class Autoscale(StrictModel):
-    min: int = Field(default=1, ge=1, le=1000)
+    # 0: scale to zero when idle (needs `requests` and a pool whose min is 0).
+    min: int = Field(default=1, ge=0, le=1000)
     max: int = Field(ge=1, le=1000)
     # Target average utilisation, percent of requests; at least one target is needed.
     cpu: int | None = Field(default=None, ge=1, le=100)
     memory: int | None = Field(default=None, ge=1, le=100)
     gpu_util: int | None = Field(default=None, ge=1, le=100)
+    requests: RequestScaling | None = None
 
     @model_validator(mode="after")
     def _bounds_and_target(self) -> Autoscale:
         if self.max < self.min:
             raise rule_error(("max",), f"{self.max} is less than min {self.min}")
-        if self.cpu is None and self.memory is None and self.gpu_util is None:
-            raise rule_error(("cpu",), "autoscale needs a target: cpu, memory or gpuUtil (percent)")
+        if self.cpu is None and self.memory is None and self.gpu_util is None and self.requests is None:
+            raise rule_error(
+                ("cpu",), "autoscale needs a target: cpu, memory or gpuUtil (percent), or requests"
+            )
+        if self.requests is not None and self.gpu_util is not None:
+            raise rule_error(
+                ("gpuUtil",),
+                "scale on requests (KEDA) or on gpuUtil (HPA through prometheus-adapter), not both",
+            )
+        if self.requests is not None and self.min > 0 and "serving_min" in self.requests.model_fields_set:
+            raise rule_error(("requests", "servingMin"), "servingMin applies with min 0; raise min instead")
+        if self.requests is not None and self.requests.serving_min > self.max:
+            raise rule_error(
+                ("requests", "servingMin"),
+                f"{self.requests.serving_min} is more than max {self.max}",
+            )
+        if self.min == 0 and self.requests is None:
+            raise rule_error(
+                ("min",),
+                "0 needs autoscale.requests: only the request autoscaler (KEDA) scales to zero, an HPA "
+                "keeps at least 1",
+            )
         return self
+
+    @property
+    def floor(self) -> int:
+        """Replicas the model runs whenever it serves: min, or servingMin for a model that
+        scales to zero (what quotas and pools must hold once it wakes)."""
+        if self.min == 0 and self.requests is not None:
+            return self.requests.serving_min
+        return self.min
 
 
 class Probes(StrictModel):
@@ -132,18 +177,95 @@ class Route(StrictModel):
 
 
 class Artifacts(StrictModel):
-    """Where the weights live: a config bucket of the cluster and a path in it."""
+    """Where the weights live: a config bucket of the cluster and a path in it (mounted read-only
+    through the cloud's CSI driver), or on an existing cluster a gs:// or s3:// URI that an init
+    container copies into the cache volume."""
 
-    bucket: str
-    path: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    bucket: str | None = None
+    path: str | None = Field(default=None, pattern=ARTIFACT_PATH)
+    uri: str | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _bucket_uri(cls, uri: str | None) -> str | None:
+        # Bucket names: 3-63 lowercase letters, digits, '-', '.', '_' (GCS, S3 naming rules).
+        if uri is not None and not re.fullmatch(
+            rf"(gs|s3)://[a-z0-9][-a-z0-9_.]{{1,61}}[a-z0-9]/{ARTIFACT_PATH[1:]}", uri
+        ):
+            raise ValueError(f"{uri!r} is not a gs:// or s3:// bucket path (e.g. s3://acme-models/llm/1.2)")
+        return uri
+
+    @model_validator(mode="after")
+    def _bucket_path_or_uri(self) -> Artifacts:
+        if self.uri is not None:
+            if self.bucket is not None or self.path is not None:
+                raise rule_error(("uri",), "give uri, or bucket and path, not both")
+        elif self.bucket is None or self.path is None:
+            raise rule_error(
+                ("bucket" if self.bucket is None else "path",),
+                "give bucket and path (e.g. {bucket: artifacts, path: models/llm/1.2}) or uri",
+            )
+        return self
 
 
 def _artifacts_readable(artifacts: Artifacts | None, buckets: dict[str, str]) -> None:
-    if artifacts is not None and artifacts.bucket not in buckets:
+    if artifacts is not None and artifacts.bucket is not None and artifacts.bucket not in buckets:
         raise rule_error(
             ("artifacts", "bucket"),
             f"the workload has no access to bucket {artifacts.bucket!r}: "
             f"add buckets: {{{artifacts.bucket}: read}}",
+        )
+
+
+# Environment variable names (POSIX portable set; Kubernetes accepts these everywhere).
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Values no setting should hold in plain text: well-known credential formats.
+LITERAL_SECRET = re.compile(
+    r"(hf_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{20,}"
+    r"|(AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|xox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+)
+# Variable names that say they carry a credential.
+SECRET_NAME = re.compile(
+    r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_KEY|CREDENTIALS?|ACCESS_KEY)$", re.I
+)
+
+
+class SecretRef(StrictModel):
+    """A secret in the cluster's cloud secret manager (Secret Manager, Secrets Manager, Key
+    Vault): its name and version only. The value never appears in a stack file."""
+
+    # Secret Manager ids: letters, digits, '-', '_' (<= 255); Secrets Manager adds /_+=.@;
+    # Key Vault letters, digits, '-' (<= 127): each cluster's cloud checks the rest.
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_+=.@-]{0,254}$")
+    # "latest" (the current version), a version number/id, or an AWS version stage.
+    version: str = Field(default="latest", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_value(cls, name: str) -> str:
+        if LITERAL_SECRET.search(name):
+            raise ValueError("this looks like a secret value: give the secret's name in the secret manager")
+        return name
+
+
+def literal_secret_problems(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(key, problem) for settings that hold what looks like a credential in plain text."""
+    problems = []
+    for key, value in values.items():
+        if LITERAL_SECRET.search(value):
+            problems.append((key, "looks like a credential in plain text"))
+        elif SECRET_NAME.search(key) and value and not value.startswith("/"):
+            problems.append((key, "names a credential; its value must not be in the stack file"))
+    return problems
+
+
+def _refuse_literal_secrets(where: str, values: dict[str, str]) -> None:
+    for key, problem in literal_secret_problems(values):
+        raise rule_error(
+            (where, key),
+            f"{problem}: keep it in the cloud's secret manager and name it under "
+            f"secrets: {{{key}: {{name: <secret name>}}}}",
         )
 
 
@@ -171,6 +293,11 @@ class ModelConfig(StrictModel):
     artifacts: Artifacts | None = None
     # Non-secret server settings, mounted read-only as files under /etc/model-config.
     config: dict[str, str] = Field(default_factory=dict)
+    # Non-secret settings as environment variables, from a content-named ConfigMap (envFrom).
+    config_env: dict[str, str] = Field(default_factory=dict)
+    # Env-style name -> secret manager reference: a read-only file /etc/model-secrets/<NAME>
+    # (and <NAME>_FILE pointing at it), fetched as the model's own identity.
+    secrets: dict[str, SecretRef] = Field(default_factory=dict)
     route: Route | None = None
     # The primary's share of the route when variants split it; the variants take the rest.
     weight: int | None = Field(default=None, ge=0, le=100)
@@ -197,6 +324,29 @@ class ModelConfig(StrictModel):
             if not re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", key) or key in (".", ".."):
                 raise ValueError(f"config key {key!r}: letters, digits, '-', '_', '.' only (a file name)")
         return config
+
+    @field_validator("config_env", "secrets")
+    @classmethod
+    def _env_names(cls, values: dict) -> dict:
+        for key in values:
+            if not re.fullmatch(ENV_NAME, key):
+                raise ValueError(f"{key!r} is not an environment variable name (letters, digits, '_')")
+        return values
+
+    @model_validator(mode="after")
+    def _no_plain_text_secrets(self) -> ModelConfig:
+        _refuse_literal_secrets("env", self.env)
+        _refuse_literal_secrets("configEnv", self.config_env)
+        for key, value in self.config.items():
+            if LITERAL_SECRET.search(value):
+                raise rule_error(("config", key), "holds what looks like a credential: use secrets")
+        for index, arg in enumerate(self.args):
+            if LITERAL_SECRET.search(arg):
+                raise rule_error(("args", index), "looks like a credential in plain text: use secrets")
+        overlap = sorted(set(self.secrets) & (set(self.env) | set(self.config_env)))
+        if overlap:
+            raise rule_error(("secrets", overlap[0]), "is also set in env/configEnv: keep one")
+        return self
 
     @model_validator(mode="after")
     def _artifacts_bucket(self) -> ModelConfig:
@@ -230,7 +380,9 @@ class ModelConfig(StrictModel):
     def minimum_replicas(self) -> int:
         """Pods the model always runs: every variant's Deployment (the primary's too) at its
         autoscaler minimum; a variant without its own autoscale follows the model's."""
-        return self.autoscale.min + sum((v.autoscale or self.autoscale).min for v in self.variants.values())
+        return self.autoscale.floor + sum(
+            (v.autoscale or self.autoscale).floor for v in self.variants.values()
+        )
 
     @property
     def primary_weight(self) -> int:
@@ -289,6 +441,7 @@ class JobConfig(StrictModel):
     @model_validator(mode="after")
     def _artifacts_bucket(self) -> JobConfig:
         _artifacts_readable(self.artifacts, self.buckets)
+        _refuse_literal_secrets("env", self.env)
         return self
 
     @model_validator(mode="after")

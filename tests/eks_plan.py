@@ -67,4 +67,6 @@ def eks_variant_document() -> dict[str, Any]:
     # Versioning is on by default; a bucket may opt out, and flow logs may be switched off.
     cluster["buckets"]["datasets"] = {"versioning": False}
     cluster["aws"]["flowLogRetentionDays"] = None
+    del config["mlplatform:models"]["embeddings"]["artifacts"]
+    del config["mlplatform:models"]["embeddings"]["secrets"]
     return document

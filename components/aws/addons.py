@@ -1,6 +1,6 @@
-"""Cluster add-ons that need running nodes: CoreDNS and the EBS CSI driver (EKS managed) with
-a default gp3 StorageClass, metrics-server (for HPAs) and the NVIDIA device plugin (for
-`nvidia.com/gpu`)."""
+"""Cluster add-ons that need running nodes: CoreDNS, the EBS CSI driver (EKS managed) with a
+default gp3 StorageClass and the Mountpoint for Amazon S3 CSI driver, metrics-server (for HPAs)
+and the NVIDIA device plugin (for `nvidia.com/gpu`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ from components.contract import PoolContract, Toleration
 from components.k8s.helm import Chart, chart_release, scheduling_values
 
 METRICS_SERVER_CHART = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2")
+# The AWS provider for the Secrets Store CSI driver; its chart installs the driver itself as a
+# dependency (chart 3.1.1, Chart.lock: secrets-store-csi-driver 1.6.0; README "Installation").
+SECRETS_PROVIDER_CHART = Chart(
+    "secrets-store-csi-driver-provider-aws",
+    "https://aws.github.io/secrets-store-csi-driver-provider-aws",
+    "3.1.1",
+)
 DEVICE_PLUGIN_CHART = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.17.1")
 NAMESPACE = "kube-system"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
@@ -61,6 +68,10 @@ class EksAddonsArgs:
     gpu_pools: list[PoolContract] = field(default_factory=list)
     # The GPU pools' node groups, where the device plugin's DaemonSet runs.
     gpu_nodes: list[pulumi.Resource] = field(default_factory=list)
+    # Workloads mount the cluster's buckets: install the Mountpoint for Amazon S3 CSI driver.
+    bucket_mounts: bool = False
+    # Workloads read Secrets Manager secrets: install the Secrets Store CSI driver and ASCP.
+    secrets: bool = False
 
 
 class EksAddons(pulumi.ComponentResource):
@@ -132,6 +143,40 @@ class EksAddons(pulumi.ComponentResource):
             opts=on_nodes,
             create_namespace=False,
         )
+        self.s3_csi = None
+        if args.bucket_mounts:
+            # Mountpoint for Amazon S3 CSI driver, EKS add-on (docs.aws.amazon.com/eks/latest/
+            # userguide/s3-csi.html). Its v2 node DaemonSet and mounter pods tolerate every taint
+            # (chart 2.7.0 values.yaml node.defaultTolerations; awslabs/mountpoint-s3-csi-driver
+            # docs/CONFIGURATION.md "Configure driver toleration settings"). No driver-level role:
+            # every volume authenticates as its pod's IRSA role (authenticationSource: pod), so a
+            # model reads exactly the buckets its own role grants, read-only.
+            self.s3_csi = managed_addon(
+                f"{name}-s3-csi",
+                "aws-mountpoint-s3-csi-driver",
+                args.cluster_name,
+                args.kubernetes_version,
+                on_nodes,
+            )
+        self.secrets_store = None
+        if args.secrets:
+            self.secrets_store = chart_release(
+                f"{name}-secrets-store",
+                SECRETS_PROVIDER_CHART,
+                NAMESPACE,
+                {
+                    "awsRegion": args.region,
+                    # The provider DaemonSet must run wherever a pod mounts secrets, GPU nodes
+                    # included: its chart tolerates nothing by default (values.yaml
+                    # `tolerations: []`), the driver's DaemonSet everything (driver chart 1.6.0
+                    # values.yaml linux.tolerations: operator Exists).
+                    "tolerations": [{"operator": "Exists"}],
+                    # Secrets stay files in the pods: no sync into Kubernetes Secrets.
+                    "secrets-store-csi-driver": {"syncSecret": {"enabled": False}},
+                },
+                opts=on_nodes,
+                create_namespace=False,
+            )
         self.device_plugin = None
         if args.gpu_pools:
             self.device_plugin = chart_release(

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+import yaml
 
-from components.aws.arns import bucket_arns, managed_policy
-from components.handle import BucketAccess, IdentityBinding
+from components.aws.arns import bucket_arns, managed_policy, partition
+from components.handle import BucketAccess, IdentityBinding, SecretProvider, SecretReference
 from components.naming import fitted_name
 
 IAM_NAME_LIMIT = 64
@@ -156,8 +157,32 @@ class NodeRole(pulumi.ComponentResource):
         self.register_outputs({"arn": self.arn})
 
 
-def bucket_access_policy(region: str, buckets: dict[str, BucketAccess]) -> str:
-    """Read (list, get) or write (+ put, delete) on exactly these buckets (physical names)."""
+def workload_access_policy(
+    region: str, account_id: str, buckets: dict[str, BucketAccess], secrets: tuple[SecretReference, ...] = ()
+) -> str:
+    """Read (list, get) or write (+ put, delete) on exactly these buckets (physical names), and
+    read on exactly these Secrets Manager secrets."""
+    statements = bucket_statements(region, buckets) if buckets else []
+    if secrets:
+        statements.append(
+            {
+                "Sid": "ReadSecrets",
+                "Effect": "Allow",
+                # What the AWS provider calls (aws/secrets-store-csi-driver-provider-aws README,
+                # "Usage" policy). Secrets Manager appends six random characters to a secret's
+                # ARN: `-??????` matches exactly those (Secrets Manager user guide, "Resource:
+                # secret ARN with a wildcard").
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                "Resource": sorted(
+                    f"arn:{partition(region)}:secretsmanager:{region}:{account_id}:secret:{s.name}-??????"
+                    for s in secrets
+                ),
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def bucket_statements(region: str, buckets: dict[str, BucketAccess]) -> list[dict]:
     statements = [
         {
             "Sid": "ListBuckets",
@@ -183,7 +208,7 @@ def bucket_access_policy(region: str, buckets: dict[str, BucketAccess]) -> str:
                 "Resource": writable,
             }
         )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return statements
 
 
 @dataclass(frozen=True)
@@ -193,6 +218,7 @@ class EksWorkloadIdentity:
     # environment-cluster: role names are account-wide.
     name_prefix: str
     region: str
+    account_id: str
     oidc: OidcIssuer
     provider: aws.Provider
     # Config bucket name -> physical bucket name.
@@ -205,10 +231,11 @@ class EksWorkloadIdentity:
         service_account: str,
         buckets: dict[str, BucketAccess],
         parent: pulumi.Resource,
+        secrets: tuple[SecretReference, ...] = (),
     ) -> IdentityBinding:
         """An IAM role only `namespace/service_account` can assume, with access to exactly
-        `buckets`. A workload without buckets needs no AWS identity at all."""
-        if not buckets:
+        `buckets` and `secrets`. A workload with neither needs no AWS identity at all."""
+        if not buckets and not secrets:
             return IdentityBinding()
         unknown = sorted(set(buckets) - set(self.buckets))
         if unknown:
@@ -222,11 +249,39 @@ class EksWorkloadIdentity:
                 namespace=namespace,
                 service_account=service_account,
                 description=f"Pods of {namespace}/{service_account}",
-                inline_policy=bucket_access_policy(
-                    self.region, {self.buckets[bucket]: access for bucket, access in buckets.items()}
+                inline_policy=workload_access_policy(
+                    self.region,
+                    self.account_id,
+                    {self.buckets[bucket]: access for bucket, access in buckets.items()},
+                    secrets,
                 ),
             ),
             # The parent is a Kubernetes component: name the AWS provider explicitly.
             opts=pulumi.ResourceOptions(parent=parent, providers=[self.provider]),
         )
         return IdentityBinding(service_account_annotations=role.annotation)
+
+
+@dataclass(frozen=True)
+class EksSecretStore:
+    """AWS Secrets Manager through the Secrets Store CSI driver and its AWS provider (ASCP),
+    authenticating as the pod's IRSA role (aws/secrets-store-csi-driver-provider-aws@a74182c,
+    README "Usage": provider `aws`, `objects` of objectName/objectType/objectAlias, `region`;
+    usePodIdentity unset means IRSA)."""
+
+    region: str
+    ready: tuple[pulumi.Resource, ...] = ()
+
+    def provider(self, files: dict[str, SecretReference], binding: IdentityBinding) -> SecretProvider:
+        objects = []
+        for alias, secret in files.items():
+            entry = {"objectName": secret.name, "objectType": "secretsmanager", "objectAlias": alias}
+            if secret.version != "latest":
+                # A version stage (AWSCURRENT is the default, AWSPREVIOUS, or a custom label).
+                entry["objectVersionLabel"] = secret.version
+            objects.append(entry)
+        return SecretProvider(
+            csi_driver="secrets-store.csi.k8s.io",
+            provider="aws",
+            parameters={"region": self.region, "objects": yaml.safe_dump(objects, sort_keys=False)},
+        )

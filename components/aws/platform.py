@@ -14,12 +14,12 @@ from components.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.bucket import S3Bucket, S3BucketArgs
 from components.aws.certificate import AcmCertificate, AcmCertificateArgs, https_annotations
 from components.aws.cluster import EksCluster, EksClusterArgs
-from components.aws.identity import EksWorkloadIdentity, NodeRole, NodeRoleArgs, role_name
+from components.aws.identity import EksSecretStore, EksWorkloadIdentity, NodeRole, NodeRoleArgs, role_name
 from components.aws.load_balancer import INGRESS_CLASS, LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import EksNetwork, EksNetworkArgs
 from components.aws.node_group import EksNodeGroup, EksNodeGroupArgs
 from components.aws.registry import EcrRegistry, EcrRegistryArgs
-from components.handle import ClusterAccess, ClusterHandle, EntryTls, Routing
+from components.handle import BucketDriver, ClusterAccess, ClusterHandle, EntryTls, Routing
 from components.naming import fitted_name
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
@@ -36,6 +36,8 @@ class EksPlatformArgs:
     repositories: tuple[str, ...] = ()
     # Team IAM role ARN -> the Kubernetes groups its access entry carries.
     team_role_groups: dict[str, list[str]] = field(default_factory=dict)
+    # A workload reads Secrets Manager secrets: install the Secrets Store CSI driver.
+    secrets: bool = False
 
 
 class EksPlatform(pulumi.ComponentResource):
@@ -154,6 +156,8 @@ class EksPlatform(pulumi.ComponentResource):
                 system_nodes=system_nodes,
                 gpu_pools=[contracts[pool_name] for pool_name in gpu_pools],
                 gpu_nodes=[self.node_groups[pool_name] for pool_name in gpu_pools],
+                bucket_mounts=bool(config.buckets),
+                secrets=args.secrets,
             ),
             opts=cluster_child,
         )
@@ -248,9 +252,21 @@ class EksPlatform(pulumi.ComponentResource):
             ),
             registry_url=pulumi.Output.from_input(self.registry.url) if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            bucket_driver=BucketDriver(
+                kind="mountpoint-s3",
+                names={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+                region=region,
+                ready=(self.addons.s3_csi,),
+            )
+            if self.addons.s3_csi is not None
+            else None,
+            secret_store=EksSecretStore(region=region, ready=(self.addons.secrets_store,))
+            if self.addons.secrets_store is not None
+            else None,
             identity=EksWorkloadIdentity(
                 name_prefix=cluster_name,
                 region=region,
+                account_id=account_id,
                 oidc=self.cluster.oidc,
                 provider=self.provider,
                 buckets=bucket_names,
@@ -318,5 +334,6 @@ def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> Clus
             labels=stack.labels,
             repositories=image_repositories(stack, name),
             team_role_groups=stack.eks_team_groups(name),
+            secrets=any(stack.cluster_of(m) == name and m.secrets for m in stack.models.values()),
         ),
     ).handle

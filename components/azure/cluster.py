@@ -66,6 +66,10 @@ class AksClusterArgs:
     deployer_principal_type: str = "User"
     # The application routing add-on (managed NGINX Ingress), for `routing.mode: ingress` only.
     app_routing: bool = False
+    # Workloads mount blob containers: run the Blob CSI driver (BlobFuse2).
+    blob_csi_driver: bool = False
+    # Workloads read Key Vault secrets: run the Key Vault provider for the Secrets Store CSI driver.
+    key_vault_secrets: bool = False
     protect: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -182,6 +186,23 @@ class AksCluster(pulumi.ComponentResource):
                     enabled=args.app_routing
                 )
             ),
+            # The managed Blob CSI driver (learn.microsoft.com/azure/aks/azure-blob-csi, "Enable CSI
+            # driver on a new or existing AKS cluster": storageProfile.blobCSIDriver.enabled); off
+            # unless the cluster's buckets are mounted, its DaemonSet costs on every node.
+            storage_profile=containerservice.ManagedClusterStorageProfileArgs(
+                blob_csi_driver=containerservice.ManagedClusterStorageProfileBlobCSIDriverArgs(
+                    enabled=args.blob_csi_driver
+                )
+            ),
+            # The Key Vault provider add-on (learn.microsoft.com/azure/aks/csi-secrets-store-driver,
+            # addon azureKeyvaultSecretsProvider; rotation polls every 2 minutes by default).
+            addon_profiles={
+                "azureKeyvaultSecretsProvider": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={"enableSecretRotation": "true"}
+                )
+            }
+            if args.key_vault_secrets
+            else None,
             tags=args.tags,
             opts=pulumi.ResourceOptions(
                 parent=self,

@@ -14,16 +14,16 @@ from components.azure.addons import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from components.azure.agent_pool import AksAgentPool, AksAgentPoolArgs, AksPoolSpec, aks_pool_contract
 from components.azure.cluster import AksCluster, AksClusterArgs
 from components.azure.gateway import GATEWAY_CLASS, GatewayController, GatewayControllerArgs
-from components.azure.identity import AksWorkloadIdentity
+from components.azure.identity import AksSecretStore, AksWorkloadIdentity
 from components.azure.network import AksNetwork, AksNetworkArgs
 from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
-from components.handle import ClusterAccess, ClusterHandle, EntryTls, Routing, secret_tls
+from components.handle import BucketDriver, ClusterAccess, ClusterHandle, EntryTls, Routing, secret_tls
 from components.k8s.cert_manager import ISSUER, CertManager, CertManagerArgs
 from components.k8s.fanout import GATEWAY_NAME, GATEWAY_NAMESPACE
 from components.naming import unique_alnum_name
 from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, node_subnet_cidr
-from stacks.clusters import ClusterConfig
+from stacks.clusters import ClusterConfig, KeyVaultRef
 from stacks.config import StackConfig
 
 # The application routing add-on (`routing.mode: ingress`): a managed NGINX Ingress class (no
@@ -115,6 +115,8 @@ class AksPlatform(pulumi.ComponentResource):
                 deployer_object_id=settings.deployer_object_id,
                 deployer_principal_type=settings.deployer_principal_type,
                 app_routing=config.routing_mode == "ingress",
+                blob_csi_driver=bool(config.buckets),
+                key_vault_secrets=settings.key_vault is not None,
                 protect=config.deletion_protection,
                 tags=tags,
             ),
@@ -207,6 +209,9 @@ class AksPlatform(pulumi.ComponentResource):
                 bucket: container.id
                 for bucket, container in (self.storage.containers if self.storage else {}).items()
             },
+            key_vault_id=key_vault_id(settings.subscription_id, settings.key_vault)
+            if settings.key_vault
+            else None,
             tags=tags,
         )
         self.gateway = None
@@ -267,7 +272,19 @@ class AksPlatform(pulumi.ComponentResource):
             routing=self._routing(config),
             registry_url=self.registry.url if self.registry else None,
             buckets=dict(self.storage.urls) if self.storage else {},
+            bucket_driver=BucketDriver(
+                kind="blobfuse2",
+                names={bucket: container.name for bucket, container in self.storage.containers.items()},
+                storage_account=self.storage.account.name,
+                resource_group=rg_name,
+                # The driver runs with the cluster; the mounts need the identity grants only.
+            )
+            if self.storage
+            else None,
             identity=self.identity,
+            secret_store=AksSecretStore(key_vault_name=settings.key_vault.name, tenant_id=settings.tenant_id)
+            if settings.key_vault and settings.tenant_id
+            else None,
             ready=ready,
             pool_ready=pool_ready,
             access=ClusterAccess(
@@ -313,6 +330,13 @@ class AksPlatform(pulumi.ComponentResource):
             tls=tls,
             route_timeouts="agc-route-policy",
         )
+
+
+def key_vault_id(subscription_id: str, vault: KeyVaultRef) -> str:
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{vault.resource_group}"
+        f"/providers/Microsoft.KeyVault/vaults/{vault.name}"
+    )
 
 
 def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> ClusterHandle:

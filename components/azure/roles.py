@@ -16,6 +16,8 @@ STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 APPGW_FOR_CONTAINERS_CONFIGURATION_MANAGER = "fbc52c3f-28ad-4303-a892-8a056630b8f1"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+# Read secret contents (learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 # listClusterUserCredential only: fetch a kubeconfig (Kubernetes RBAC decides the rest).
 AKS_CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
 
@@ -27,6 +29,7 @@ ROLE_NAMES = {
     STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
     APPGW_FOR_CONTAINERS_CONFIGURATION_MANAGER: "AppGw for Containers Configuration Manager",
     READER: "Reader",
+    KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
     AKS_CLUSTER_USER: "Azure Kubernetes Service Cluster User Role",
 }
 

@@ -132,10 +132,15 @@ class GkeCluster(pulumi.ComponentResource):
                 horizontal_pod_autoscaling=gcp.container.ClusterAddonsConfigHorizontalPodAutoscalingArgs(
                     disabled=False
                 ),
+                # Models mount their artifacts bucket through it (CSI ephemeral volumes; GKE docs,
+                # "Access Cloud Storage buckets with the Cloud Storage FUSE CSI driver").
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(
                     enabled=True
                 ),
             ),
+            # Models read secrets from Secret Manager as files, through the Secrets Store CSI driver
+            # GKE runs (GKE docs, "Use Secret Manager add-on with Google Kubernetes Engine").
+            secret_manager_config=gcp.container.ClusterSecretManagerConfigArgs(enabled=True),
             # The cluster autoscaler is managed by GKE; this profile packs nodes tighter and
             # removes idle (accelerator) nodes sooner.
             cluster_autoscaling=gcp.container.ClusterClusterAutoscalingArgs(
@@ -143,6 +148,10 @@ class GkeCluster(pulumi.ComponentResource):
             ),
             vertical_pod_autoscaling=gcp.container.ClusterVerticalPodAutoscalingArgs(enabled=True),
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+                # Not "DCGM" (GKE's managed DCGM package, "Collect and view DCGM metrics"): its
+                # exporter reports to Cloud Monitoring, where the in-cluster autoscalers do not
+                # read; the platform's own exporter (components/k8s/monitoring.py) feeds them, and
+                # two exporters on one GPU would both run a DCGM host engine.
                 enable_components=["SYSTEM_COMPONENTS"],
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
             ),

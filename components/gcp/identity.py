@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
+import yaml
 
-from components.handle import BucketAccess, IdentityBinding
+from components.handle import BucketAccess, IdentityBinding, SecretProvider, SecretReference
 
 # GKE's one predefined role for node service accounts (logging, monitoring, autoscaling
 # metrics), replacing the five legacy roles ("Use least privilege IAM service accounts",
@@ -82,6 +83,7 @@ class GkeWorkloadIdentity:
         service_account: str,
         buckets: dict[str, BucketAccess],
         parent: pulumi.Resource,
+        secrets: tuple[SecretReference, ...] = (),
     ) -> IdentityBinding:
         opts = pulumi.ResourceOptions(parent=parent, provider=self.provider)
         account = gcp.serviceaccount.Account(
@@ -105,4 +107,38 @@ class GkeWorkloadIdentity:
                 member=account.member,
                 opts=opts,
             )
+        for secret in secrets:
+            # Read access to this secret only (roles/secretmanager.secretAccessor on the secret,
+            # cloud.google.com/secret-manager/docs/access-control); the secret itself is managed
+            # outside the stack, so is its value.
+            gcp.secretmanager.SecretIamMember(
+                f"{name}-secret-{secret.name}",
+                project=self.project,
+                secret_id=secret.name,
+                role="roles/secretmanager.secretAccessor",
+                member=account.member,
+                opts=opts,
+            )
         return IdentityBinding(service_account_annotations={"iam.gke.io/gcp-service-account": account.email})
+
+
+@dataclass(frozen=True)
+class GkeSecretStore:
+    """GKE's Secret Manager add-on (cluster secretManagerConfig): its own CSI driver and the
+    `gke` provider, which authenticates as the pod's Workload Identity (GKE docs, "Use Secret
+    Manager add-on with Google Kubernetes Engine": SecretProviderClass `provider: gke`,
+    `parameters.secrets` of resourceName + path, driver secrets-store-gke.csi.k8s.io)."""
+
+    project: str
+    ready: tuple[pulumi.Resource, ...] = ()
+
+    def provider(self, files: dict[str, SecretReference], binding: IdentityBinding) -> SecretProvider:
+        entries = [
+            {"resourceName": f"projects/{self.project}/secrets/{s.name}/versions/{s.version}", "path": path}
+            for path, s in files.items()
+        ]
+        return SecretProvider(
+            csi_driver="secrets-store-gke.csi.k8s.io",
+            provider="gke",
+            parameters={"secrets": yaml.safe_dump(entries, sort_keys=False)},
+        )

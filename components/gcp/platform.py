@@ -11,29 +11,58 @@ from components.gcp.access import GkeTeamAccess, GkeTeamAccessArgs
 from components.gcp.bucket import GcsBucket, GcsBucketArgs
 from components.gcp.certificates import CERTMAP_ANNOTATION, ManagedCertificate, ManagedCertificateArgs
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
-from components.gcp.identity import GkeWorkloadIdentity, NodeIdentity, NodeIdentityArgs, account_id
+from components.gcp.identity import (
+    GkeSecretStore,
+    GkeWorkloadIdentity,
+    NodeIdentity,
+    NodeIdentityArgs,
+    account_id,
+)
 from components.gcp.network import GkeNetwork, GkeNetworkArgs
 from components.gcp.node_pool import GkeNodePool, GkeNodePoolArgs
 from components.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.handle import (
+    BucketDriver,
     ClusterAccess,
     ClusterHandle,
     Egress,
     EntryTls,
     GatewayAddress,
+    GpuNodeHost,
     Routing,
     secret_tls,
 )
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
-from stacks.images import chart_image_repositories
+from stacks.images import chart_image_repositories, helper_image_repositories
 
 GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 # Node ports the GKE control plane calls beyond 443/10250 for the add-ons this platform
 # installs (components/k8s): prometheus-adapter serves custom.metrics.k8s.io on its
-# listenPort 6443 (chart 4.11.0 values.yaml; kubernetes-sigs/prometheus-adapter#534).
-CONTROL_PLANE_PORTS = {6443: "prometheus-adapter metrics API (custom.metrics.k8s.io)"}
+# listenPort 6443 (chart 4.11.0 values.yaml; kubernetes-sigs/prometheus-adapter#534), KEDA's
+# metrics API server external.metrics.k8s.io on 6443 (service.portHttpsTarget) and its
+# admission webhooks on 9443 (webhooks.port default; kedacore/charts keda/values.yaml v2.20.2).
+CONTROL_PLANE_PORTS = {
+    6443: "metrics APIs (prometheus-adapter custom.metrics.k8s.io, KEDA external.metrics.k8s.io)",
+    9443: "KEDA admission webhooks",
+}
+
+# GKE's GPU nodes (COS, Google-installed driver) as a self-installed DCGM exporter finds them:
+# the driver and NVML live in /home/kubernetes/bin/nvidia, which nothing injects
+# (NVIDIA/dcgm-exporter#484, #59); GKE's device plugin reports GPUs by device name (nvidia0),
+# so pod labels need `--kubernetes-gpu-id-type device-name`; the exporter runs privileged to
+# open /dev/nvidia*; and GKE admits the chart's system-node-critical pods outside kube-system
+# only under a ResourceQuota for that priority class. Google's own DCGM exporter manifest for
+# Managed Service for Prometheus (cloud.google.com/stackdriver/docs/managed-prometheus/
+# exporters/nvidia-dcgm) mounts the driver at /usr/local/nvidia, sets LD_LIBRARY_PATH and
+# device-name the same way; the quota is in the GKE docs "Priority classes" / Kubecost's GKE guide.
+GKE_GPU_NODE_HOST = GpuNodeHost(
+    driver_dir="/home/kubernetes/bin/nvidia",
+    gpu_id_type="device-name",
+    critical_pods_need_quota=True,
+    privileged=True,
+)
 
 
 @dataclass(frozen=True)
@@ -216,6 +245,12 @@ class GkePlatform(pulumi.ComponentResource):
             ),
             registry_url=self.registry.url if self.registry else None,
             buckets={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            # The cluster runs the Cloud Storage FUSE CSI driver add-on (GkeCluster).
+            bucket_driver=BucketDriver(
+                kind="gcsfuse",
+                names={bucket_name: bucket.name for bucket_name, bucket in self.buckets.items()},
+            ),
+            secret_store=GkeSecretStore(project=settings.project),
             identity=GkeWorkloadIdentity(
                 project=settings.project,
                 prefix=f"{args.environment}-{name}",
@@ -228,6 +263,7 @@ class GkePlatform(pulumi.ComponentResource):
             extra_egress=(Egress("169.254.169.252/32", 988), Egress("169.254.169.254/32", 80)),
             ready=list(self.node_pools.values()),
             pool_ready={pool_name: [pool] for pool_name, pool in self.node_pools.items()},
+            gpu_node_host=GKE_GPU_NODE_HOST,
             access=ClusterAccess(
                 self.cluster.cluster.name, self.cluster.api_endpoint, self.cluster.kubeconfig
             ),
@@ -275,7 +311,7 @@ def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> Clus
             cluster=cluster,
             labels=stack.labels,
             allowed_image_prefixes=tuple(stack.image_policy.prefixes),
-            allowed_image_repositories=chart_image_repositories(),
+            allowed_image_repositories=(*chart_image_repositories(), *helper_image_repositories()),
             team_groups=stack.team_subjects_on(name),
         ),
     ).handle

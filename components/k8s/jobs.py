@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.contract import POOL_LABEL, PoolContract
 from components.handle import BucketAccess, WorkloadIdentity
+from components.k8s.artifacts import ArtifactSource, artifact_mount, artifacts_directory
 from components.k8s.namespace import peers_policy
 from components.k8s.pod import (
     ContainerResources,
@@ -96,6 +97,8 @@ class BatchJobArgs:
     # BUCKET_<NAME> and MODEL_* variables (pod.bucket_env).
     bucket_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     identity: WorkloadIdentity | None = None
+    # Its data mounted read-only from the cluster's bucket (MODEL_DIR), as for models.
+    artifacts: ArtifactSource | None = None
     # What every object of the job waits for (its namespace).
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     # What the pods need before they can start: their pool and the add-ons serving it.
@@ -115,13 +118,20 @@ class BatchJob(pulumi.ComponentResource):
         workload_labels = standard_labels(args.job, component, {})
         labels = {**workload_labels, **args.labels}
 
-        pod_labels = workload_service_account(
+        binding = workload_service_account(
             name, args.job, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
         )
+        pod_labels = binding.pod_labels
+        mount = (
+            artifact_mount(name, args.job, args.namespace, args.artifacts, binding, args.pool, None, self)
+            if args.artifacts is not None
+            else None
+        )
+        artifact_env = {"MODEL_DIR": artifacts_directory(args.artifacts, None)} if args.artifacts else {}
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         distributed = args.parallelism > 1
         field_env: dict[str, str] = {}
-        env = {**args.env, **args.bucket_env, "JOB_NAME": args.job}
+        env = {**args.env, **args.bucket_env, **artifact_env, "JOB_NAME": args.job}
         if distributed:
             peers = {"app.kubernetes.io/name": args.job, "app.kubernetes.io/component": component}
             # Indexed pods are named <job>-<index>; with this headless Service as their subdomain
@@ -168,7 +178,8 @@ class BatchJob(pulumi.ComponentResource):
                         **workload_labels,
                         **pod_labels,
                         POOL_LABEL: args.pool.name,
-                    }
+                    },
+                    **({"annotations": mount.pod_annotations} if mount and mount.pod_annotations else {}),
                 },
                 "spec": pod_spec(
                     [
@@ -181,6 +192,7 @@ class BatchJob(pulumi.ComponentResource):
                                 args=args.args,
                                 env=env,
                                 field_env=field_env,
+                                volume_mounts=[mount.volume_mount] if mount and mount.volume_mount else [],
                             ),
                             args.pool,
                         )
@@ -190,13 +202,15 @@ class BatchJob(pulumi.ComponentResource):
                     shm_size=args.resources.shm_size,
                     restart_policy=args.restart_policy,
                     subdomain=args.job if distributed else None,
+                    volumes=mount.volumes if mount else None,
                 ),
             },
         }
         if args.restart_policy == "Never":
             job_spec["podFailurePolicy"] = IGNORE_DISRUPTIONS
         opts_with_deps = pulumi.ResourceOptions(
-            parent=self, depends_on=[*args.depends_on, *args.pods_depend_on]
+            parent=self,
+            depends_on=[*args.depends_on, *args.pods_depend_on, *(mount.depends_on if mount else [])],
         )
         if args.schedule is None:
             self.workload = k8s.batch.v1.Job(

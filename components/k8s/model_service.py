@@ -11,7 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import POOL_LABEL, PoolContract
-from components.handle import BucketAccess, WorkloadIdentity
+from components.handle import BucketAccess, SecretReference, SecretStore, WorkloadIdentity
+from components.k8s.artifacts import ArtifactSource, artifact_mount, artifacts_directory
 from components.k8s.pod import (
     ContainerResources,
     ContainerSpec,
@@ -21,6 +22,7 @@ from components.k8s.pod import (
     standard_labels,
     workload_service_account,
 )
+from components.k8s.secrets import secret_mount
 
 COMPONENT = "model-server"
 CONFIG_DIR = "/etc/model-config"
@@ -33,6 +35,26 @@ SERVICE_PORT = 80
 GPU_UTIL_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 
 
+# Where the preview finds a request-scaled variant's cold start from zero.
+COLD_START_ANNOTATION = "mlplatform.io/cold-start"
+
+
+@dataclass(frozen=True)
+class DemandScaling:
+    """Scale on the server's own demand metric, read from Prometheus by KEDA."""
+
+    prometheus_url: str
+    # PromQL: the variant's total demand (KEDA divides by `target` for the replica count).
+    query: str
+    target: float
+    # Seconds without demand before KEDA scales to `min` 0 (cooldownPeriod).
+    idle_seconds: int
+    # What a replica's first answer costs from zero (node boot, weights loading), for the preview.
+    cold_start: str | None = None
+    # With min 0: the replicas kept while there is demand.
+    serving_min: int = 1
+
+
 @dataclass(frozen=True)
 class Autoscaling:
     min: int
@@ -40,6 +62,8 @@ class Autoscaling:
     cpu: int | None = None
     memory: int | None = None
     gpu_util: int | None = None
+    # Set: a KEDA ScaledObject (which owns the HPA) instead of a plain HPA.
+    demand: DemandScaling | None = None
 
 
 @dataclass(frozen=True)
@@ -81,9 +105,14 @@ class ModelServiceArgs:
     cache_dir: str | None = None
     # Non-secret settings: a ConfigMap named by its content, mounted read-only at CONFIG_DIR.
     config: dict[str, str] = field(default_factory=dict)
-    # Further pod volumes and their mounts in the server (e.g. a CSI mount of the artifacts bucket).
-    volumes: list[dict] = field(default_factory=list)
-    volume_mounts: list[dict] = field(default_factory=list)
+    # Non-secret settings exposed as environment variables (a second content-named ConfigMap).
+    config_env: dict[str, str] = field(default_factory=dict)
+    # Env-style name -> secret manager reference: files under SECRETS_DIR, fetched by the
+    # Secrets Store CSI driver as the model's identity (which may read exactly these).
+    secrets: dict[str, SecretReference] = field(default_factory=dict)
+    secret_store: SecretStore | None = None
+    # The weights: mounted read-only from the cluster's bucket (or downloaded into the cache).
+    artifacts: ArtifactSource | None = None
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
@@ -97,6 +126,8 @@ class ModelServiceArgs:
     pods_depend_on: list[pulumi.Resource] = field(default_factory=list)
     # What serves the GPU utilisation metric: the HPAs of variants scaling on it wait for it.
     gpu_metrics_depend_on: list[pulumi.Resource] = field(default_factory=list)
+    # KEDA (its CRDs and webhooks): the ScaledObjects of variants scaling on demand wait for it.
+    keda_depend_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class ModelService(pulumi.ComponentResource):
@@ -107,30 +138,54 @@ class ModelService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=args.depends_on)
         labels = standard_labels(args.model, COMPONENT, args.labels)
 
-        pod_labels = workload_service_account(
-            name, args.model, args.namespace, labels, args.buckets, args.identity, self, args.depends_on
+        binding = workload_service_account(
+            name,
+            args.model,
+            args.namespace,
+            labels,
+            args.buckets,
+            args.identity,
+            self,
+            args.depends_on,
+            secrets=tuple(args.secrets[key] for key in sorted(args.secrets)),
         )
+        pod_labels = dict(binding.pod_labels)
 
-        volumes = list(args.volumes)
-        mounts = list(args.volume_mounts)
+        volumes: list[dict] = []
+        mounts: list[dict] = []
         if args.cache_dir is not None:
             volumes.append({"name": "cache", "emptyDir": {"sizeLimit": args.resources.cache_size or "1Gi"}})
             mounts.append({"name": "cache", "mountPath": args.cache_dir})
         pods_wait_for = [*args.depends_on, *args.pods_depend_on]
-        if args.config:
-            config_name = config_map_name(args.model, args.config)
-            config_map = k8s.core.v1.ConfigMap(
-                f"{name}-config",
-                # The name carries the content hash: a change makes a new ConfigMap and rolls the
-                # Deployments (a ConfigMap edited in place reaches running pods only eventually).
-                metadata=object_metadata(config_name, args.namespace, labels),
-                data=dict(sorted(args.config.items())),
-                immutable=True,
-                opts=child,
+        self.artifacts = None
+        if args.artifacts is not None:
+            self.artifacts = artifact_mount(
+                name, args.model, args.namespace, args.artifacts, binding, args.pool, args.cache_dir, self
             )
-            pods_wait_for.append(config_map)
+            volumes.extend(self.artifacts.volumes)
+            if self.artifacts.volume_mount is not None:
+                mounts.append(self.artifacts.volume_mount)
+            pods_wait_for.extend(self.artifacts.depends_on)
+        self.config_maps: dict[str, k8s.core.v1.ConfigMap] = {}
+        if args.config:
+            config_name = self._config_map(name, args, "config", args.config, labels, child)
+            pods_wait_for.append(self.config_maps["config"])
             volumes.append({"name": "model-config", "configMap": {"name": config_name}})
             mounts.append({"name": "model-config", "mountPath": CONFIG_DIR, "readOnly": True})
+        self.env_config_maps = []
+        if args.config_env:
+            self.env_config_maps.append(self._config_map(name, args, "env", args.config_env, labels, child))
+            pods_wait_for.append(self.config_maps["env"])
+        self.secret_env: dict[str, str] = {}
+        if args.secrets:
+            assert args.secret_store is not None  # the config refuses secrets on such clusters
+            secrets = secret_mount(
+                name, args.model, args.namespace, args.secret_store, args.secrets, binding, labels, self
+            )
+            volumes.append(secrets.volume)
+            mounts.append(secrets.volume_mount)
+            pods_wait_for.extend(secrets.depends_on)
+            self.secret_env = secrets.env
 
         self.backends = []
         self.deployments: dict[str, k8s.apps.v1.Deployment] = {}
@@ -154,7 +209,9 @@ class ModelService(pulumi.ComponentResource):
                     "progressDeadlineSeconds": args.startup_seconds + 600,
                     "template": {
                         "metadata": _pod_metadata(
-                            {**variant_labels, **pod_labels, POOL_LABEL: args.pool.name}, args
+                            {**variant_labels, **pod_labels, POOL_LABEL: args.pool.name},
+                            args,
+                            self.artifacts.pod_annotations if self.artifacts else {},
                         ),
                         "spec": pod_spec(
                             [container(self._server(args, variant, mounts), args.pool)],
@@ -166,6 +223,7 @@ class ModelService(pulumi.ComponentResource):
                             + max(30, args.request_timeout_seconds or 0),
                             topology_spread_labels=selector,
                             volumes=volumes,
+                            init_containers=self.artifacts.init_containers if self.artifacts else None,
                         ),
                     },
                 },
@@ -225,34 +283,40 @@ class ModelService(pulumi.ComponentResource):
                     },
                     opts=child,
                 )
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{prefix}-hpa",
-                metadata=object_metadata(object_name, args.namespace, variant_labels),
-                spec={
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": object_name},
-                    "minReplicas": variant.autoscaling.min,
-                    "maxReplicas": variant.autoscaling.max,
-                    "metrics": _hpa_metrics(variant.autoscaling),
-                    "behavior": {
-                        # Scale out fast, scale in slowly: accelerator nodes are slow to come back.
-                        "scaleUp": {
-                            "stabilizationWindowSeconds": 0,
-                            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 60}],
-                        },
-                        "scaleDown": {
-                            "stabilizationWindowSeconds": 300,
-                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
-                        },
+            if variant.autoscaling.demand is None:
+                k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                    f"{prefix}-hpa",
+                    metadata=object_metadata(object_name, args.namespace, variant_labels),
+                    spec={
+                        "scaleTargetRef": _scale_target(object_name),
+                        "minReplicas": variant.autoscaling.min,
+                        "maxReplicas": variant.autoscaling.max,
+                        "metrics": _hpa_metrics(variant.autoscaling),
+                        "behavior": SCALING_BEHAVIOR,
                     },
-                },
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[
-                        deployment,
-                        *(args.gpu_metrics_depend_on if variant.autoscaling.gpu_util is not None else []),
-                    ],
-                ),
-            )
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[
+                            deployment,
+                            *(args.gpu_metrics_depend_on if variant.autoscaling.gpu_util is not None else []),
+                        ],
+                    ),
+                )
+            else:
+                demand = variant.autoscaling.demand
+                k8s.apiextensions.CustomResource(
+                    f"{prefix}-scaler",
+                    api_version="keda.sh/v1alpha1",
+                    kind="ScaledObject",
+                    metadata=object_metadata(
+                        object_name,
+                        args.namespace,
+                        variant_labels,
+                        {COLD_START_ANNOTATION: demand.cold_start} if demand.cold_start else None,
+                    ),
+                    spec=_scaled_object_spec(object_name, variant.autoscaling, demand),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment, *args.keda_depend_on]),
+                )
             k8s.policy.v1.PodDisruptionBudget(
                 f"{prefix}-pdb",
                 metadata=object_metadata(object_name, args.namespace, variant_labels),
@@ -268,15 +332,38 @@ class ModelService(pulumi.ComponentResource):
 
         self.register_outputs({"backends": [b.service for b in self.backends]})
 
-    @staticmethod
-    def _server(args: ModelServiceArgs, variant: ModelVariant, mounts: list[dict]) -> ContainerSpec:
+    def _config_map(
+        self,
+        name: str,
+        args: ModelServiceArgs,
+        kind: str,
+        data: dict[str, str],
+        labels: dict[str, str],
+        opts: pulumi.ResourceOptions,
+    ) -> str:
+        """An immutable ConfigMap whose name carries its content hash: a change makes a new one
+        and rolls the Deployments (one edited in place reaches running pods only eventually)."""
+        config_name = config_map_name(args.model, data, kind)
+        self.config_maps[kind] = k8s.core.v1.ConfigMap(
+            f"{name}-{kind}",
+            metadata=object_metadata(config_name, args.namespace, labels),
+            data=dict(sorted(data.items())),
+            immutable=True,
+            opts=opts,
+        )
+        return config_name
+
+    def _server(self, args: ModelServiceArgs, variant: ModelVariant, mounts: list[dict]) -> ContainerSpec:
         http = {"port": "http"}
-        env = {**args.env, "MODEL_NAME": args.model, "MODEL_VARIANT": variant.name}
+        env = {**args.env, **self.secret_env, "MODEL_NAME": args.model, "MODEL_VARIANT": variant.name}
         if args.cache_dir is not None:
             # The root filesystem is read-only: libraries that write under ~ need a writable HOME.
             env["HOME"] = args.cache_dir
         if args.config:
             env["MODEL_CONFIG_DIR"] = CONFIG_DIR
+        if args.artifacts is not None:
+            # The server's `--model $(MODEL_DIR)` (or its own flag) reads the weights from here.
+            env["MODEL_DIR"] = artifacts_directory(args.artifacts, args.cache_dir)
         return ContainerSpec(
             name="server",
             image=variant.image,
@@ -286,6 +373,7 @@ class ModelService(pulumi.ComponentResource):
             port=args.port,
             ports=_metrics_ports(args),
             volume_mounts=mounts,
+            env_config_maps=self.env_config_maps,
             extra={
                 # Loading weights can take minutes; liveness only starts once this succeeds.
                 "startupProbe": {
@@ -311,9 +399,9 @@ class ModelService(pulumi.ComponentResource):
         )
 
 
-def config_map_name(model: str, config: dict[str, str]) -> str:
+def config_map_name(model: str, config: dict[str, str], kind: str = "config") -> str:
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
-    return f"{model}-config-{digest}"
+    return f"{model}-{kind}-{digest}"
 
 
 def _metrics_ports(args: ModelServiceArgs) -> dict[str, int]:
@@ -329,17 +417,81 @@ def _service_ports(args: ModelServiceArgs) -> list[dict]:
     return ports
 
 
-def _pod_metadata(labels: dict[str, str], args: ModelServiceArgs) -> dict:
+def _pod_metadata(labels: dict[str, str], args: ModelServiceArgs, annotations: dict[str, str]) -> dict:
     """Pods carry the variant label, so scraped request counts compare per variant; the
-    prometheus.io annotations tell annotation-based scrapers where the metrics are."""
+    prometheus.io annotations tell annotation-based scrapers where the metrics are; the
+    artifacts' driver may ask for more (`annotations`)."""
     metadata: dict = {"labels": labels}
+    annotations = dict(annotations)
     if args.metrics_path is not None:
-        metadata["annotations"] = {
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": str(args.metrics_port or args.port),
-            "prometheus.io/path": args.metrics_path,
-        }
+        annotations.update(
+            {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(args.metrics_port or args.port),
+                "prometheus.io/path": args.metrics_path,
+            }
+        )
+    if annotations:
+        metadata["annotations"] = annotations
     return metadata
+
+
+# Scale out fast, scale in slowly: accelerator nodes are slow to come back.
+SCALING_BEHAVIOR = {
+    "scaleUp": {
+        "stabilizationWindowSeconds": 0,
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 60}],
+    },
+    "scaleDown": {
+        "stabilizationWindowSeconds": 300,
+        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
+    },
+}
+
+
+def _scale_target(name: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+
+
+def _scaled_object_spec(name: str, autoscaling: Autoscaling, demand: DemandScaling) -> dict:
+    """A KEDA v2.20 ScaledObject (keda.sh/docs/2.20/reference/scaledobject-spec; prometheus trigger:
+    keda.sh/docs/2.20/scalers/prometheus, metadata serverAddress/query/threshold, metricType
+    AverageValue by default: replicas = ceil(query / threshold)). CPU and memory targets become
+    KEDA's cpu/memory triggers: KEDA owns the HPA, a second HPA on the Deployment would fight it."""
+    triggers: list[dict] = [
+        {
+            "type": "prometheus",
+            "metadata": {
+                "serverAddress": demand.prometheus_url,
+                "query": demand.query,
+                "threshold": f"{demand.target:g}",
+                # Any demand at all wakes a variant at zero.
+                "activationThreshold": "0",
+            },
+        }
+    ]
+    for resource, target in (("cpu", autoscaling.cpu), ("memory", autoscaling.memory)):
+        if target is not None:
+            triggers.append(
+                {"type": resource, "metricType": "Utilization", "metadata": {"value": str(target)}}
+            )
+    bounds: dict = {"minReplicaCount": autoscaling.min, "maxReplicaCount": autoscaling.max}
+    if autoscaling.min == 0:
+        # Idle: no replica; any demand: at least serving_min (idleReplicaCount must be below
+        # minReplicaCount, and 0 is its only supported value).
+        bounds = {
+            "idleReplicaCount": 0,
+            "minReplicaCount": demand.serving_min,
+            "maxReplicaCount": autoscaling.max,
+        }
+    return {
+        "scaleTargetRef": _scale_target(name),
+        **bounds,
+        "pollingInterval": 15,
+        "cooldownPeriod": demand.idle_seconds,
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": SCALING_BEHAVIOR}},
+        "triggers": triggers,
+    }
 
 
 def _hpa_metrics(autoscaling: Autoscaling) -> list[dict]:

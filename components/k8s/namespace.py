@@ -63,6 +63,8 @@ class TeamNamespaceArgs:
     ingress_cidrs: list[str] = field(default_factory=list)
     ingress_namespace: str | None = None
     extra_egress: list[Egress] = field(default_factory=list)
+    # The namespace whose Prometheus scrapes the model servers' metrics (None: nothing scrapes).
+    metrics_namespace: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -197,13 +199,32 @@ class TeamNamespace(pulumi.ComponentResource):
         serving_ingress: dict = {"ports": [{"protocol": "TCP", "port": "http"}]}
         if sources:
             serving_ingress["from"] = sources
+        ingress = [serving_ingress]
+        if args.metrics_namespace:
+            # Prometheus scrapes the server's metrics: on the serving port (vLLM) or its own
+            # named port `metrics` (Triton, TorchServe).
+            ingress.append(
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": args.metrics_namespace}
+                            }
+                        }
+                    ],
+                    "ports": [
+                        {"protocol": "TCP", "port": "http"},
+                        {"protocol": "TCP", "port": "metrics"},
+                    ],
+                }
+            )
         return {
             "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
             "allow-egress": {"podSelector": {}, "policyTypes": ["Egress"], "egress": egress},
             "allow-serving": {
                 "podSelector": {"matchLabels": {"app.kubernetes.io/component": "model-server"}},
                 "policyTypes": ["Ingress"],
-                "ingress": [serving_ingress],
+                "ingress": ingress,
             },
         }
 

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contract import PoolContract
-from components.handle import BucketAccess, WorkloadIdentity
+from components.handle import BucketAccess, IdentityBinding, SecretReference, WorkloadIdentity
 
 # A high, fixed UID: non-root, and never a UID that exists on the node.
 RUN_AS_USER = 10001
@@ -126,6 +126,8 @@ class ContainerSpec:
     # Further named ports (e.g. a separate metrics port).
     ports: dict[str, int] = field(default_factory=dict)
     volume_mounts: list[dict] = field(default_factory=list)
+    # ConfigMaps whose keys all become environment variables.
+    env_config_maps: list[str] = field(default_factory=list)
     # Extra container fields (probes, lifecycle) merged in as they are.
     extra: dict = field(default_factory=dict)
 
@@ -162,6 +164,8 @@ def container(spec: ContainerSpec, pool: PoolContract) -> dict:
     env += [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
     if env:
         body["env"] = env
+    if spec.env_config_maps:
+        body["envFrom"] = [{"configMapRef": {"name": n}} for n in spec.env_config_maps]
     ports = {"http": spec.port} if spec.port is not None else {}
     ports.update(spec.ports)
     if ports:
@@ -180,6 +184,7 @@ def pod_spec(
     topology_spread_labels: dict[str, str] | None = None,
     volumes: list[dict] | None = None,
     subdomain: str | None = None,
+    init_containers: list[dict] | None = None,
 ) -> dict:
     """A restricted-profile pod: non-root, no token, read-only root, scheduled by the pool contract."""
     spec: dict = {
@@ -203,6 +208,8 @@ def pod_spec(
         ],
         **pool.pod_scheduling(),
     }
+    if init_containers:
+        spec["initContainers"] = init_containers
     if restart_policy:
         spec["restartPolicy"] = restart_policy
     if subdomain:
@@ -227,7 +234,6 @@ def bucket_env(
     buckets: dict[str, pulumi.Output[str]],
     accessed: dict[str, BucketAccess],
     artifacts: Artifacts | None,
-    blob_endpoint: pulumi.Output[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """BUCKET_<NAME> for every bucket the workload may use, and MODEL_BUCKET/PATH/URI for its
     artifacts, in the URI form of the cloud's own SDKs and CLIs."""
@@ -242,12 +248,10 @@ def bucket_env(
         env["MODEL_PATH"] = artifacts.path
         if cloud in URI_SCHEMES:
             env["MODEL_URI"] = bucket.apply(lambda b: f"{URI_SCHEMES[cloud]}://{b}/{artifacts.path}")
-        elif cloud == "azure" and blob_endpoint is not None:
-            # https://<account>.blob.core.windows.net/<container>/<blob> (Azure Storage docs,
-            # "Resource URI syntax").
-            env["MODEL_URI"] = pulumi.Output.all(blob_endpoint, bucket).apply(
-                lambda parts: f"{parts[0].rstrip('/')}/{parts[1]}/{artifacts.path}"
-            )
+        elif cloud == "azure":
+            # An Azure bucket is its container's URL, https://<account>.blob.core.windows.net/
+            # <container>; a blob's is that plus its name (Azure Storage docs, "Resource URI syntax").
+            env["MODEL_URI"] = bucket.apply(lambda url: f"{url.rstrip('/')}/{artifacts.path}")
     return env
 
 
@@ -260,11 +264,14 @@ def workload_service_account(
     identity: WorkloadIdentity | None,
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource],
-) -> dict[str, str]:
+    secrets: tuple[SecretReference, ...] = (),
+) -> IdentityBinding:
     """The workload's own ServiceAccount (no token), bound to a cloud identity with exactly its
-    buckets; returns the labels its pods need for that identity."""
+    buckets and secrets; returns that binding (the labels its pods need, the identity's client ID)."""
     binding = (
-        identity.bind(name, namespace, account, buckets, parent=parent) if identity and buckets else None
+        identity.bind(name, namespace, account, buckets, parent=parent, secrets=secrets)
+        if identity and (buckets or secrets)
+        else None
     )
     k8s.core.v1.ServiceAccount(
         f"{name}-sa",
@@ -274,4 +281,4 @@ def workload_service_account(
         automount_service_account_token=False,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )
-    return dict(binding.pod_labels) if binding else {}
+    return binding or IdentityBinding()

@@ -6,6 +6,30 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class DemandMetric:
+    """A server's own load signal, as the request autoscaler (KEDA's prometheus trigger) reads
+    it: a gauge as it is, a counter as a per-second rate."""
+
+    metric: str
+    counter: bool
+    # What one unit is, for the preview ("waiting requests", "requests/s").
+    unit: str
+
+    def query(self, selector: str) -> str:
+        series = f"{self.metric}{{{selector}}}"
+        return f"sum(rate({series}[2m]))" if self.counter else f"sum({series})"
+
+
+@dataclass(frozen=True)
+class ServerPanels:
+    """PromQL for a model dashboard's server panels; `{s}` is the variant's series selector."""
+
+    requests: str  # requests per second
+    errors: str  # failed requests per second
+    latency: str  # seconds per request (p95 where the server exports a histogram, else the mean)
+
+
+@dataclass(frozen=True)
 class ServerPreset:
     port: int
     liveness_path: str
@@ -22,6 +46,10 @@ class ServerPreset:
     cache_size: str
     # A busy LLM pod answers its health endpoint late: a 2 s liveness timeout kills healthy pods.
     liveness_timeout_seconds: int = 10
+    # What `autoscale.requests` scales on; None: the server exports no such metric.
+    demand: DemandMetric | None = None
+    # What the model's dashboard shows of the server; None: only replicas and resources.
+    panels: ServerPanels | None = None
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
 
@@ -44,6 +72,18 @@ PRESETS: dict[str, ServerPreset] = {
         cache_dir=CACHE_DIR,
         cache_size="50Gi",
         liveness_timeout_seconds=30,
+        # Requests queued for the engine (docs.vllm.ai/en/v0.11.0/usage/metrics, gauge
+        # vllm:num_requests_waiting): the queue grows before latency does.
+        demand=DemandMetric("vllm:num_requests_waiting", counter=False, unit="waiting requests"),
+        # Same page: counter vllm:request_success_total, histogram vllm:e2e_request_latency_seconds;
+        # the API server's HTTP metrics (prometheus-fastapi-instrumentator, http_requests_total
+        # with status "2xx".."5xx") count the failures.
+        panels=ServerPanels(
+            requests="sum(rate(vllm:request_success_total{{{s}}}[5m]))",
+            errors='sum(rate(http_requests_total{{{s},status="5xx"}}[5m]))',
+            latency="histogram_quantile(0.95, sum by (le) "
+            "(rate(vllm:e2e_request_latency_seconds_bucket{{{s}}}[5m])))",
+        ),
         args=("--port", "8000"),
         env={"HF_HOME": f"{CACHE_DIR}/huggingface", "VLLM_CACHE_ROOT": f"{CACHE_DIR}/vllm"},
     ),
@@ -61,6 +101,17 @@ PRESETS: dict[str, ServerPreset] = {
         request_timeout_seconds=300,
         cache_dir=CACHE_DIR,
         cache_size="20Gi",
+        # Requests received but not yet executing (user_guide/metrics.md, "Pending Request Count":
+        # nv_inference_pending_request_count, a gauge per model).
+        demand=DemandMetric("nv_inference_pending_request_count", counter=False, unit="pending requests"),
+        # Same page: counters nv_inference_request_success / _failure, and the cumulative
+        # nv_inference_request_duration_us over nv_inference_count (the mean request time).
+        panels=ServerPanels(
+            requests="sum(rate(nv_inference_request_success{{{s}}}[5m]))",
+            errors="sum(rate(nv_inference_request_failure{{{s}}}[5m]))",
+            latency="sum(rate(nv_inference_request_duration_us{{{s}}}[5m])) / "
+            "sum(rate(nv_inference_count{{{s}}}[5m])) / 1e6",
+        ),
         args=("tritonserver", "--http-port=8000", "--metrics-port=8002", "--model-repository=$(MODEL_URI)"),
     ),
     # TorchServe 0.12 (pytorch.org/serve/inference_api.html, metrics_api.html): inference API on
@@ -75,5 +126,28 @@ PRESETS: dict[str, ServerPreset] = {
         request_timeout_seconds=120,
         cache_dir=CACHE_DIR,
         cache_size="10Gi",
+        # No queue gauge in Prometheus mode: the request rate (metrics.md, counter
+        # ts_inference_requests_total, labels model_name/model_version/hostname).
+        demand=DemandMetric("ts_inference_requests_total", counter=True, unit="requests/s"),
+        # Same page: counters ts_inference_latency_microseconds and Requests5XX (frontend).
+        panels=ServerPanels(
+            requests="sum(rate(ts_inference_requests_total{{{s}}}[5m]))",
+            errors="sum(rate(Requests5XX{{{s}}}[5m]))",
+            latency="sum(rate(ts_inference_latency_microseconds{{{s}}}[5m])) / "
+            "sum(rate(ts_inference_requests_total{{{s}}}[5m])) / 1e6",
+        ),
     ),
 }
+
+# A custom server: the explicit port/probes/args of the model config, with today's defaults.
+CUSTOM = ServerPreset(
+    port=8080,
+    liveness_path="/healthz",
+    readiness_path="/ready",
+    metrics_port=None,
+    metrics_path=None,
+    load_seconds=300,
+    request_timeout_seconds=None,
+    cache_dir="/cache",
+    cache_size="1Gi",
+)

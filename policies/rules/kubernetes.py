@@ -32,6 +32,8 @@ CRON_JOB = "kubernetes:batch/v1:CronJob"
 POD = "kubernetes:core/v1:Pod"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+# KEDA's ScaledObject owns the HPA it creates (keda.sh/docs/2.20/reference/scaledobject-spec).
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
@@ -486,6 +488,8 @@ class Replicas:
     low: float
     high: float
     autoscaled: bool
+    # What sets `low`: spec.replicas, an HPA's minReplicas or a ScaledObject's minReplicaCount.
+    source: str = "spec.replicas"
 
 
 def service_replicas(args) -> dict[tuple[str, str, str], tuple[Any, Replicas]]:
@@ -506,7 +510,25 @@ def service_replicas(args) -> dict[tuple[str, str, str], tuple[Any, Replicas]]:
             low = 1.0 if low is None else low
             services[key] = (
                 services[key][0],
-                Replicas(low, high if high is not None else low, autoscaled=True),
+                Replicas(low, high if high is not None else low, autoscaled=True, source="HPA minReplicas"),
+            )
+    for scaler in resources_of(args, SCALED_OBJECT):
+        target = dig(scaler.props, "spec.scaleTargetRef") or {}
+        key = (target.get("kind") or "Deployment", namespace_of(scaler.props), target.get("name"))
+        if key in services:
+            # While serving, KEDA keeps minReplicaCount (default 0); idleReplicaCount 0 only
+            # empties an idle workload, which then has no availability to keep.
+            low = number(dig(scaler.props, "spec.minReplicaCount"))
+            high = number(dig(scaler.props, "spec.maxReplicaCount"))
+            low = 0.0 if low is None else low
+            services[key] = (
+                services[key][0],
+                Replicas(
+                    low,
+                    100.0 if high is None else high,
+                    autoscaled=True,
+                    source="ScaledObject minReplicaCount",
+                ),
             )
     return services
 
@@ -525,9 +547,8 @@ def ha_replicas(args, report, config):
     minimum = config["minReplicas"]
     for (kind, namespace, name), (resource, replicas) in sorted(service_replicas(args).items()):
         if replicas.low < minimum:
-            source = "HPA minReplicas" if replicas.autoscaled else "spec.replicas"
             report(
-                f"{kind} {namespace}/{name} can run {show(replicas.low)} replica(s) ({source}); "
+                f"{kind} {namespace}/{name} can run {show(replicas.low)} replica(s) ({replicas.source}); "
                 f"this stack requires at least {show(minimum)}",
                 resource.urn,
             )

@@ -16,11 +16,15 @@ NODE_MODULES = PROJECT_DIR / "node_modules" / "@kubernetes-models"
 
 def is_custom_resource(api_version: str) -> bool:
     """Built-in APIs are `v1` or `<group>/<version>` with a dotless group (apps, batch, policy)
-    or a `*.k8s.io` group; Gateway API is the one `k8s.io` group served by CRDs."""
+    or a `*.k8s.io` group; Gateway API is the one `k8s.io` group served by CRDs, and `x-k8s.io`
+    groups are the Kubernetes SIG projects' CRDs (API conventions; e.g. the Secrets Store CSI
+    driver's secrets-store.csi.x-k8s.io)."""
     group = api_version.rpartition("/")[0]
     if "." not in group:
         return False
-    return group.startswith("gateway.networking.") or not group.endswith("k8s.io")
+    return (
+        group.startswith("gateway.networking.") or group.endswith(".x-k8s.io") or not group.endswith("k8s.io")
+    )
 
 
 def validate_custom_resources(manifests: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -43,6 +43,7 @@ def test_the_stacks_render_the_custom_resources_under_check(custom_resources):
         ("alb.networking.azure.io/v1", "RoutePolicy"),
         ("cert-manager.io/v1", "Certificate"),
         ("cert-manager.io/v1", "ClusterIssuer"),
+        ("keda.sh/v1alpha1", "ScaledObject"),
     } <= kinds
 
 
@@ -74,6 +75,16 @@ def test_schema_validation_sees_a_wrongly_typed_field(custom_resources):
     }
     assert any("weight" in e for e in results["route"]["errors"])
     assert any("portSpecification" in e for e in results["policy"]["errors"])
+
+
+def test_schema_validation_sees_a_scaled_object_without_its_target(custom_resources):
+    scaler = _one(custom_resources, "ScaledObject")
+    del scaler["spec"]["scaleTargetRef"]
+    trigger_typed = _one(custom_resources, "ScaledObject")
+    trigger_typed["spec"]["minReplicaCount"] = "zero"
+    results = validate_custom_resources({"no-target": scaler, "typed": trigger_typed})
+    assert {key: r["status"] for key, r in results.items()} == {"no-target": "invalid", "typed": "invalid"}
+    assert any("scaleTargetRef" in e for e in results["no-target"]["errors"])
 
 
 def test_schema_validation_refuses_a_kind_it_has_no_schema_for():

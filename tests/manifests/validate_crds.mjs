@@ -16,6 +16,7 @@ const PACKAGES = {
   "monitoring.gke.io": "@kubernetes-models/gke",
   "autoscaling.gke.io": "@kubernetes-models/gke",
   "cert-manager.io": "@kubernetes-models/cert-manager",
+  "keda.sh": "@kubernetes-models/keda",
 };
 const SCHEMAS = new URL("./schemas/", import.meta.url);
 

@@ -13,6 +13,7 @@ DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 JOB = "kubernetes:batch/v1:Job"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
@@ -121,6 +122,21 @@ def gpu_deployment(resources: dict | None = None, **changes) -> object:
 
 def hpa(**changes) -> object:
     return resource(HPA, "web-hpa", patched(HPA_PROPS, changes))
+
+
+def scaled_object(**changes) -> object:
+    """A KEDA ScaledObject idle at zero, serving on at least two replicas."""
+    props = {
+        "metadata": {"name": "sentiment", "namespace": "ml"},
+        "spec": {
+            "scaleTargetRef": {"name": "sentiment"},
+            "idleReplicaCount": 0,
+            "minReplicaCount": 2,
+            "maxReplicaCount": 6,
+            "triggers": [{"type": "prometheus", "metadata": {"query": "sum(x)", "threshold": "4"}}],
+        },
+    }
+    return resource(SCALED_OBJECT, "web-scaler", patched(props, changes))
 
 
 def pdb(**changes) -> object:
@@ -394,6 +410,19 @@ CASES = [
         "can run 1 replica(s) (HPA minReplicas); this stack requires at least 2",
         deployment("sentiment"),
         hpa(**{"spec.minReplicas": 1}),
+    ),
+    ok(
+        "k8s-ha-replicas",
+        "scaled to zero when idle, two while serving",
+        deployment("sentiment"),
+        scaled_object(),
+    ),
+    bad(
+        "k8s-ha-replicas",
+        "scaled object serving on one",
+        "can run 1 replica(s) (ScaledObject minReplicaCount); this stack requires at least 2",
+        deployment("sentiment"),
+        scaled_object(**{"spec.minReplicaCount": 1}),
     ),
     bad(
         "k8s-ha-replicas",

@@ -62,9 +62,10 @@ INVALID = [
         id="team-named-like-a-system-namespace",
     ),
     pytest.param(
+        # 54Gi of containers plus the two model1 pods' Cloud Storage FUSE sidecars (2Gi each).
         lambda d: d["config"]["mlplatform:teams"]["ml"]["quota"].update(memory="8Gi"),
         "mlplatform:teams.ml.quota.memory: the team's models at their minimum replicas and its jobs need "
-        "54Gi memory (limits), more than the quota allows: raise it to at least 54Gi",
+        "58Gi memory (limits), more than the quota allows: raise it to at least 58Gi",
         id="quota-below-one-replica-of-each-workload",
     ),
     pytest.param(
@@ -308,6 +309,46 @@ INVALID = [
         "63 of a DNS label: shorten the job name to at most 51",
         id="distributed-cronjob-hostname-too-long",
     ),
+    pytest.param(
+        _model("model2", autoscale={"min": 0, "max": 2, "cpu": 50}),
+        "mlplatform:models.model2.autoscale.min: 0 needs autoscale.requests: only the request "
+        "autoscaler (KEDA) scales to zero",
+        id="scale-to-zero-on-an-hpa",
+    ),
+    pytest.param(
+        _model("model2", autoscale={"min": 0, "max": 2, "requests": {"target": 5}}),
+        "mlplatform:models.model2.autoscale.requests: server 'custom' exports no demand metric",
+        id="request-scaling-without-a-server-metric",
+    ),
+    pytest.param(
+        _model(
+            "model1",
+            server="vllm",
+            pool="system",
+            resources={"cpu": "1", "memory": "4Gi"},
+            autoscale={"min": 0, "max": 2, "requests": {"target": 5}},
+        ),
+        "mlplatform:models.model1.autoscale.min: 0 replicas save nothing while pool 'system' keeps "
+        "min 1 nodes: set the pool's min to 0",
+        id="scale-to-zero-on-a-pool-that-does-not",
+    ),
+    pytest.param(
+        _model("model1", autoscale={"min": 1, "max": 2, "gpuUtil": 60, "requests": {"target": 5}}),
+        "mlplatform:models.model1.autoscale.gpuUtil: scale on requests (KEDA) or on gpuUtil",
+        id="requests-and-gpu-util",
+    ),
+    pytest.param(
+        _model("model1", autoscale={"min": 1, "max": 2, "requests": {"target": 5, "servingMin": 2}}),
+        "mlplatform:models.model1.autoscale.requests.servingMin: servingMin applies with min 0",
+        id="serving-min-without-scale-to-zero",
+    ),
+    pytest.param(
+        lambda d: _models(d)["model1"]["variants"]["candidate"].update(
+            autoscale={"min": 0, "max": 1, "cpu": 50}
+        ),
+        "mlplatform:models.model1.variants.candidate.autoscale.min: 0 needs autoscale.requests",
+        id="variant-scale-to-zero-on-an-hpa",
+    ),
 ]
 
 
@@ -386,3 +427,10 @@ def test_on_failure_restarts_on_a_spot_pool_are_a_warning(dev_config, write_stac
         "mlplatform:jobs.train-bert.restartPolicy: OnFailure on spot pool 'gpu-t4': every preemption counts "
         "against backoffLimit; restartPolicy Never lets them not count"
     ]
+
+
+def test_a_model_on_a_pool_that_scales_to_zero_may_scale_to_zero(dev_config, write_stack):
+    _models(dev_config)["model1"]["autoscale"] = {"min": 0, "max": 1, "requests": {"target": 4}}
+    model = load_stack_file(write_stack(dev_config)).models["model1"]
+    assert (model.autoscale.min, model.autoscale.requests.target) == (0, 4)
+    assert model.autoscale.requests.idle_seconds == 900

@@ -32,12 +32,14 @@ def _trusted_subject(plan, role: str) -> str:
 
 
 def test_every_release_is_a_pinned_chart_in_kube_system(eks):
-    releases = eks.custom(RELEASE)
+    # The cluster add-ons; monitoring has its own namespace (tests/components/k8s/test_monitoring.py).
+    releases = {n: r for n, r in eks.custom(RELEASE).items() if r["namespace"] == "kube-system"}
     assert {r["chart"] for r in releases.values()} == {
         "cluster-autoscaler",
         "aws-load-balancer-controller",
         "metrics-server",
         "nvidia-device-plugin",
+        "secrets-store-csi-driver-provider-aws",
     }
     for release in releases.values():
         assert release["version"][0].isdigit() and release["repositoryOpts"]["repo"].startswith("https://")
@@ -196,7 +198,8 @@ def test_addons_wait_for_the_node_group_their_pods_run_on(eks):
 
 def test_managed_addons_are_pinned_to_the_default_for_the_cluster_version(eks, eks_variant):
     addons = eks.custom("aws:eks/addon:Addon")
-    names = {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}
+    # The cluster has buckets: its models mount them through the Mountpoint for S3 driver.
+    names = {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver", "aws-mountpoint-s3-csi-driver"}
     assert {addon["addonName"] for addon in addons.values()} == names
     for addon in addons.values():
         # What the getAddonVersion invoke answers (emulated: v<cluster version>.0-eksbuild.<n>).

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.aws.identity import bucket_access_policy, role_name
+from components.aws.identity import role_name, workload_access_policy
 
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -87,7 +87,7 @@ def test_a_workload_without_buckets_gets_no_aws_role(eks_variant):
 
 
 def test_bucket_policy_document_and_role_names():
-    policy = json.loads(bucket_access_policy("cn-north-1", {"b": "read"}))
+    policy = json.loads(workload_access_policy("cn-north-1", "123456789012", {"b": "read"}))
     assert [s["Sid"] for s in policy["Statement"]] == ["ListBuckets", "ReadObjects"]
     assert policy["Statement"][0]["Resource"] == ["arn:aws-cn:s3:::b"]
     long = role_name("production-west", "inference-platform-team", "a-very-long-service-account-name")

@@ -29,8 +29,8 @@ def test_device_plugin_uses_the_clusters_kubernetes_provider(aks):
     assert release.provider == one(aks.record, "pulumi:providers:kubernetes", "aks-k8s").urn
 
 
-def test_gpu_metrics_add_ons_run_on_the_system_pool_tolerating_its_taint(aks):
-    prometheus = one(aks.record, "kubernetes:helm.sh/v3:Release", "aks-gpu-metrics-prometheus").inputs
+def test_monitoring_add_ons_run_on_the_system_pool_tolerating_its_taint(aks):
+    prometheus = one(aks.record, "kubernetes:helm.sh/v3:Release", "aks-monitoring-prometheus").inputs
     server = prometheus["values"]["server"]
     assert server["nodeSelector"] == {POOL_LABEL: "system"}
     assert {

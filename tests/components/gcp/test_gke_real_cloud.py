@@ -48,15 +48,16 @@ def test_collision_prone_resources_are_deleted_before_replacement(dev_plan):
         assert one(dev_plan, type_token).options.get("deleteBeforeReplace") is True, type_token
 
 
-def test_control_plane_reaches_the_metrics_adapter_on_nodes(dev_plan):
+def test_control_plane_reaches_the_metrics_apis_and_webhooks_on_nodes(dev_plan):
     firewall = one(dev_plan, "gcp:compute/firewall:Firewall").inputs
     assert firewall["direction"] == "INGRESS"
     assert firewall["sourceRanges"] == [
         one(dev_plan, CLUSTER).inputs["privateClusterConfig"]["masterIpv4CidrBlock"]
     ]
-    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["6443"]}]
+    # Metrics APIs (prometheus-adapter, KEDA) on 6443, KEDA's admission webhooks on 9443.
+    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["6443", "9443"]}]
     assert firewall["targetServiceAccounts"][0].startswith("dev-main-nodes-")
-    assert "6443" in firewall["description"]
+    assert "6443" in firewall["description"] and "KEDA admission webhooks" in firewall["description"]
 
 
 def test_node_service_account_has_the_single_gke_node_role(dev_plan):

@@ -171,7 +171,7 @@ def test_team_namespace_rbac_quota_and_defaults(dev_plan):
         "name": "ml-engineers@acme.example",
     }
     assert bindings["viewers"]["roleRef"]["name"] == "view"
-    quota = one(dev_plan, "kubernetes:core/v1:ResourceQuota").inputs["spec"]["hard"]
+    quota = one(dev_plan, "kubernetes:core/v1:ResourceQuota", "main-ml-quota").inputs["spec"]["hard"]
     assert quota["requests.nvidia.com/gpu"] == "3" and quota["requests.cpu"] == "32"
     assert one(dev_plan, "kubernetes:core/v1:LimitRange").inputs["spec"]["limits"][0]["type"] == "Container"
 

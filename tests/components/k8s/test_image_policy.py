@@ -20,6 +20,8 @@ from plan.engine import PROJECT_DIR
 from tests.helpers import one
 
 VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+# The artifact downloaders the platform adds as init containers: one repository each, any tag.
+HELPERS = ["gcr.io/google.com/cloudsdktool/google-cloud-cli:", "public.ecr.aws/aws-cli/aws-cli:"]
 BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
 
 
@@ -29,9 +31,9 @@ def _variables(policy) -> dict[str, str]:
 
 def test_eks_admits_its_ecr_registry_in_team_namespaces_and_fails_closed(eks):
     policy = one(eks.record, VAP).inputs
-    assert json.loads(_variables(policy)["allowedPrefixes"]) == [
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/models/"
-    ]
+    assert json.loads(_variables(policy)["allowedPrefixes"]) == sorted(
+        ["123456789012.dkr.ecr.eu-west-1.amazonaws.com/models/", *HELPERS]
+    )
     assert policy["spec"]["failurePolicy"] == "Fail"
     matched = {
         (r["apiGroups"][0], r["resources"][0]) for r in policy["spec"]["matchConstraints"]["resourceRules"]
@@ -47,7 +49,9 @@ def test_eks_admits_its_ecr_registry_in_team_namespaces_and_fails_closed(eks):
 def test_an_existing_cluster_admits_the_stack_allow_list(plan_of):
     document = yaml.safe_load((PROJECT_DIR / "examples" / "existing-cluster.yaml").read_text())
     policy = one(plan_of(document), VAP).inputs
-    assert json.loads(_variables(policy)["allowedPrefixes"]) == ["registry.lab.acme.example/"]
+    assert json.loads(_variables(policy)["allowedPrefixes"]) == sorted(
+        ["registry.lab.acme.example/", *HELPERS]
+    )
 
 
 def test_the_policy_reads_every_container_of_every_kind():

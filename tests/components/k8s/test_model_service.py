@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from components.contract import POOL_LABEL
+from plan.engine import PROJECT_DIR, run_program
+from plan.record import PlanRecord
 from tests.helpers import dig, one
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -73,7 +77,13 @@ def test_gpu_model_is_scheduled_by_the_pool_contract(dev_plan):
     assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == "1"
 
 
-def test_hpa_scales_on_cpu_and_on_gpu_utilisation_as_a_pods_metric(dev_plan, prod_plan):
+@pytest.fixture(scope="module")
+def aks() -> PlanRecord:
+    """The AKS example: its model2 scales on GPU utilisation."""
+    return run_program(PROJECT_DIR / "examples" / "azure-aks.yaml")
+
+
+def test_hpa_scales_on_cpu_and_on_gpu_utilisation_as_a_pods_metric(dev_plan, prod_plan, aks):
     model2 = _by_name(dev_plan, HPA)["model2"]["spec"]
     assert (model2["minReplicas"], model2["maxReplicas"]) == (1, 2)
     assert model2["metrics"] == [
@@ -83,8 +93,8 @@ def test_hpa_scales_on_cpu_and_on_gpu_utilisation_as_a_pods_metric(dev_plan, pro
         }
     ]
     assert model2["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "model2"}
-    llm = _by_name(prod_plan, HPA)["llm"]["spec"]
-    assert llm["metrics"] == [
+    gpu_model = _by_name(aks, HPA)["model2"]["spec"]
+    assert gpu_model["metrics"] == [
         {
             "type": "Pods",
             "pods": {
@@ -146,12 +156,16 @@ def test_gke_load_balancer_health_checks_use_the_readiness_path(dev_plan):
     assert dig(policy, "spec.targetRef") == {"group": "", "kind": "Service", "name": "model2"}
 
 
-def test_gpu_metrics_path_installed_only_when_a_model_scales_on_gpu(dev_plan, prod_plan):
-    assert dev_plan.of_type("kubernetes:helm.sh/v3:Release") == []
-    releases = {r.inputs["chart"]: r.inputs for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")}
-    assert set(releases) == {"dcgm-exporter", "prometheus", "prometheus-adapter"}
-    assert {r["namespace"] for r in releases.values()} == {"mlplatform-monitoring"}
+def test_gpu_metrics_api_installed_only_when_a_model_scales_on_gpu(dev_plan, aks):
+    def charts(plan):
+        return {r.inputs["chart"]: r.inputs for r in plan.of_type("kubernetes:helm.sh/v3:Release")}
+
+    assert "prometheus-adapter" not in charts(dev_plan)
+    releases = charts(aks)
+    assert {"dcgm-exporter", "prometheus", "prometheus-adapter"} <= set(releases)
+    assert releases["prometheus-adapter"]["namespace"] == "mlplatform-monitoring"
     rule = dig(releases["prometheus-adapter"], "values.rules.custom.0")
     assert rule["name"] == {"as": "DCGM_FI_DEV_GPU_UTIL"}
-    exporter_pools = dig(releases["dcgm-exporter"], "values.affinity.nodeAffinity")
-    assert "gpu-l4" in str(exporter_pools)
+    assert dig(releases["prometheus-adapter"], "values.prometheus.url") == (
+        "http://prometheus-server.mlplatform-monitoring.svc"
+    )

@@ -13,6 +13,7 @@ AKS_POOL = "azure-native:containerservice:AgentPool"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+SCALER = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
@@ -52,26 +53,28 @@ def test_aks_cpu_model_does_not_wait_for_the_gpu_pool(aks):
     assert waits(aks, (DEPLOYMENT, "aks-model2-deployment"), gpu)
 
 
-def test_only_gpu_util_models_wait_for_the_gpu_metrics_path(prod_plan, aks):
-    adapter = (RELEASE, "main-gpu-metrics-adapter")
-    assert waits(prod_plan, (HPA, "main-llm-hpa"), adapter)
-    assert not waits(prod_plan, (HPA, "main-model1-hpa"), adapter)
+def test_only_gpu_util_models_wait_for_the_gpu_metrics_path(aks):
     # The serving pods need no metrics pipeline to start: only the HPA reads it, through the
     # adapter's metrics API (the exporter's GPU nodes come with the model's own pods).
-    assert not waits(prod_plan, (DEPLOYMENT, "main-llm-deployment"), adapter)
-    assert not waits(aks, (HPA, "aks-model2-hpa"), (RELEASE, "aks-gpu-metrics-dcgm-exporter"))
+    assert not waits(aks, (DEPLOYMENT, "aks-model2-deployment"), (RELEASE, "aks-gpu-metrics-adapter"))
+    assert not waits(aks, (HPA, "aks-model2-hpa"), (RELEASE, "aks-monitoring-dcgm-exporter"))
     assert waits(aks, (HPA, "aks-model2-hpa"), (RELEASE, "aks-gpu-metrics-adapter"))
     assert not waits(aks, (HPA, "aks-model1-hpa"), (RELEASE, "aks-gpu-metrics-adapter"))
 
 
-def test_gpu_metrics_releases_wait_for_a_pool_their_pods_can_run_on(prod_plan):
-    exporter = (RELEASE, "main-gpu-metrics-dcgm-exporter")
-    prometheus = (RELEASE, "main-gpu-metrics-prometheus")
+def test_metrics_releases_wait_for_a_pool_their_pods_can_run_on(prod_plan):
+    exporter = (RELEASE, "main-monitoring-dcgm-exporter")
+    prometheus = (RELEASE, "main-monitoring-prometheus")
     assert waits(prod_plan, exporter, (GKE_POOL, "main-gpu-l4"))
     assert not waits(prod_plan, exporter, (GKE_POOL, "main-tpu-v5e"))
     assert waits(prod_plan, prometheus, (GKE_POOL, "main-system"))
     assert not waits(prod_plan, prometheus, (GKE_POOL, "main-gpu-l4"))
-    assert waits(prod_plan, (RELEASE, "main-gpu-metrics-adapter"), prometheus)
+    assert waits(prod_plan, (SCALER, "main-llm-scaler"), (RELEASE, "main-keda-keda"))
+    assert not waits(prod_plan, (DEPLOYMENT, "main-llm-deployment"), (RELEASE, "main-keda-keda"))
+
+
+def test_gpu_metrics_api_waits_for_the_prometheus_it_queries(aks):
+    assert waits(aks, (RELEASE, "aks-gpu-metrics-adapter"), (RELEASE, "aks-monitoring-prometheus"))
 
 
 def test_every_namespaced_workload_object_waits_for_its_namespace(prod_plan):

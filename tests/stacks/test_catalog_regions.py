@@ -94,7 +94,7 @@ def test_a_stack_in_an_unpriced_catalog_region_previews_with_its_envelope(tmp_pa
     result = preview_cli(path)
     assert result.returncode == 0, result.stderr
     assert "Cost envelope: floor $" in result.stdout
-    assert "Unpriced (6, left out of floor and ceiling" in result.stdout
+    assert "Unpriced (7, left out of floor and ceiling" in result.stdout
     assert "no prices for gcp region us-east1 in policies/prices.yaml" in result.stdout
     # The nodes count for the NAT line although their price is unknown.
     assert "Cloud NAT for 1..6 nodes" in result.stdout

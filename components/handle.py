@@ -145,6 +145,9 @@ class Routing:
     # HTTPS on the entry point (certificate annotations ride on the annotations above); None:
     # plain HTTP, which the stack asked for explicitly.
     tls: EntryTls | None = None
+    # How an Ingress redirects HTTP to HTTPS when the controller needs an object for it (GKE's
+    # gce class: a FrontendConfig); None: annotations or the Gateway's own listener do it.
+    ingress_redirect: Literal["gke-frontend-config"] | None = None
     # How a route's request timeout reaches the load balancer beyond the model's own objects
     # (GKE: GCPBackendPolicy, ALB: idle timeout annotation): AGC's RoutePolicy per HTTPRoute.
     route_timeouts: Literal["agc-route-policy"] | None = None

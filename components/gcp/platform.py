@@ -237,6 +237,7 @@ class GkePlatform(pulumi.ComponentResource):
             routing=Routing(
                 gateway_class="gke-l7-global-external-managed",
                 ingress_class="gce",
+                ingress_redirect="gke-frontend-config",
                 health_check="gke-policy",
                 # Google front ends and health checkers reach pods (container-native LB) from here.
                 source_cidrs=GOOGLE_LB_RANGES,

@@ -278,12 +278,29 @@ class Fanout(pulumi.ComponentResource):
                 if tls.cluster_issuer is not None:
                     # cert-manager v1.19 ingress-shim: a Certificate for spec.tls, from this issuer.
                     annotations["cert-manager.io/cluster-issuer"] = tls.cluster_issuer
+            redirects: list[pulumi.Resource] = []
+            if tls is not None and args.routing.ingress_redirect == "gke-frontend-config":
+                # GKE Ingress redirects HTTP to HTTPS through a FrontendConfig the Ingress names
+                # (GKE docs, "Configuring Ingress features through FrontendConfig parameters",
+                # HTTP to HTTPS redirects; networking.gke.io/v1beta1 FrontendConfig schema).
+                redirect = k8s.apiextensions.CustomResource(
+                    f"{name}-{namespace}-https-redirect",
+                    api_version="networking.gke.io/v1beta1",
+                    kind="FrontendConfig",
+                    metadata=object_metadata(INGRESS_NAME, namespace, labels),
+                    spec={
+                        "redirectToHttps": {"enabled": True, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"}
+                    },
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.routing.ready)),
+                )
+                annotations["networking.gke.io/v1beta1.FrontendConfig"] = INGRESS_NAME
+                redirects.append(redirect)
             ingress = k8s.networking.v1.Ingress(
                 f"{name}-{namespace}-ingress",
                 metadata=object_metadata(INGRESS_NAME, namespace, labels, annotations or None),
                 spec=spec,
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[*_services(routes), *args.routing.ready]
+                    parent=self, depends_on=[*_services(routes), *args.routing.ready, *redirects]
                 ),
             )
             ingresses.append(ingress)

@@ -176,3 +176,14 @@ def test_an_unstripped_route_is_matched_on_its_path(dev_config, plan_of):
     spec = one(record, HTTP_SCALER, "main-model1-http-scaler").inputs["spec"]
     assert spec["pathPrefixes"] == ["/model1"]
     assert spec["headers"] == [{"name": "x-mlplatform-model", "value": "ml/model1"}]
+
+
+def test_weighted_variants_at_zero_exit_2_naming_the_key(prod_config, write_stack, capsys):
+    """The interceptor forwards to one Service: prod's A/B model cannot go to zero."""
+    model1 = prod_config["config"]["mlplatform:models"]["model1"]
+    model1.update(pool="gpu-l4", autoscale={"min": 0, "max": 2, "requests": {"target": 4}}, server="vllm")
+    model1["resources"] = {"cpu": "6", "memory": "24Gi", "gpu": 1}
+    assert main(["preview", "--config", str(write_stack(prod_config))]) == 2
+    err = capsys.readouterr().err
+    assert "mlplatform:models.model1.autoscale.min: 0 (woken by its first request" in err
+    assert "Traceback" not in err

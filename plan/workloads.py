@@ -89,7 +89,15 @@ def _trigger(trigger: dict[str, Any]) -> str:
     metadata = trigger.get("metadata", {})
     if trigger.get("type") == "prometheus":
         return f"{metadata.get('query')} / {metadata.get('threshold')} per replica"
+    if trigger.get("type") == "external-push":
+        # The HTTP add-on's scaler: requests held at its interceptor (wake on the first one).
+        return f"requests held at the interceptor (HTTPScaledObject {metadata.get('httpScaledObject')})"
     return f"{trigger.get('type')} {metadata.get('value')}%"
+
+
+def _namespaced(backend: dict[str, Any]) -> str:
+    """A backend in another namespace (the wake interceptor) shows it."""
+    return f"{backend['namespace']}/{backend['name']}" if "namespace" in backend else backend["name"]
 
 
 def _metric(metric: dict[str, Any]) -> str:
@@ -110,7 +118,9 @@ def _routes(record: PlanRecord) -> list[str]:
             if redirect is not None:
                 target = f"redirect to {redirect.get('scheme', 'the same scheme')}"
             else:
-                target = " + ".join(f"{b['name']} {b.get('weight', 1)}%" for b in rule.get("backendRefs", []))
+                target = " + ".join(
+                    f"{_namespaced(b)} {b.get('weight', 1)}%" for b in rule.get("backendRefs", [])
+                )
             lines.append(f"  {path:<20} -> {target}  (Gateway API)")
     for ingress in record.of_type(f"{K8S}networking.k8s.io/v1:Ingress"):
         annotations = ingress.inputs.get("metadata", {}).get("annotations", {})

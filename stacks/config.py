@@ -743,6 +743,33 @@ def _check_request_scaling(where: tuple[str, ...], model: ModelConfig, cluster: 
                 f"0 replicas save nothing while pool {model.pool!r} keeps min {pool.min} nodes: set the "
                 "pool's min to 0, or autoscale.min to 1 or more",
             )
+        if autoscale.min == 0:
+            _check_wake_path(scope, model, cluster)
+
+
+def _check_wake_path(scope: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
+    """A model at zero wakes on its first request through the KEDA HTTP add-on's interceptor
+    (components/k8s/keda.py): its route must reach the interceptor, which forwards to one Service."""
+    if model.variants:
+        raise rule_error(
+            (*scope, "min"),
+            "0 (woken by its first request through the KEDA HTTP add-on's interceptor) serves one "
+            "Service, not weighted variants: drop the variants or set min to 1 or more",
+        )
+    if model.route is None:
+        raise rule_error(
+            (*scope, "min"),
+            "0 needs a route: the model wakes on its first request through the cluster's entry point",
+        )
+    if cluster.routing_mode != "gateway":
+        # networking.k8s.io/v1 IngressServiceBackend names a Service of the Ingress's own
+        # namespace; the interceptor lives in the add-on's (HTTPRoute backendRefs may cross with
+        # a ReferenceGrant).
+        raise rule_error(
+            (*scope, "min"),
+            "0 needs routing.mode: gateway: an Ingress cannot send to the KEDA HTTP add-on's "
+            "interceptor in another namespace, so nothing would wake the model; set min to 1 or more",
+        )
 
 
 def _check_name(where: tuple[str, ...], name: str, max_length: int) -> None:

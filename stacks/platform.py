@@ -22,7 +22,7 @@ from components.k8s.fanout import Fanout, FanoutArgs, RouteSpec
 from components.k8s.gpu_metrics import GpuMetrics, GpuMetricsArgs
 from components.k8s.image_policy import ImageAdmissionPolicy, ImageAdmissionPolicyArgs, registry_prefix
 from components.k8s.jobs import BatchJob, BatchJobArgs, Schedule
-from components.k8s.keda import Keda, KedaArgs
+from components.k8s.keda import INTERCEPTOR, Keda, KedaArgs
 from components.k8s.model_service import (
     PRIMARY,
     Autoscaling,
@@ -30,12 +30,13 @@ from components.k8s.model_service import (
     ModelService,
     ModelServiceArgs,
     ModelVariant,
+    Wake,
 )
 from components.k8s.monitoring import NAMESPACE as MONITORING_NAMESPACE
 from components.k8s.monitoring import PROMETHEUS_URL, Monitoring, MonitoringArgs
 from components.k8s.namespace import QuotaLimits, TeamNamespace, TeamNamespaceArgs
 from components.k8s.pod import Artifacts, ContainerResources, bucket_env
-from components.k8s.servers import CUSTOM, PRESETS, ServerPreset
+from components.k8s.servers import CUSTOM, PRESETS
 from stacks.cold_start import node_boot_seconds
 from stacks.config import StackConfig
 from stacks.images import helper_image_repositories
@@ -104,6 +105,9 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 ingress_namespace=handle.routing.source_namespace,
                 extra_egress=list(handle.extra_egress),
                 metrics_namespace=MONITORING_NAMESPACE if models else None,
+                wake_source=(INTERCEPTOR.namespace, dict(INTERCEPTOR.pod_labels))
+                if any(_wakes(m) and stack.team_of(m) == team for m in models.values())
+                else None,
                 labels=labels,
             ),
             opts=k8s_opts,
@@ -145,25 +149,29 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
         gpu_metrics_api.append(metrics.metrics_api)
     keda: list[pulumi.Resource] = []
     if monitoring is not None and any(_scales_on_requests(m) for m in models.values()):
-        keda.append(
-            Keda(
-                f"{cluster_name}-keda",
-                KedaArgs(
-                    system_pool=handle.pools[handle.system_pool],
-                    system_pool_ready=handle.ready_for(handle.system_pool),
-                ),
-                opts=k8s_opts,
-            ).release
+        woken = [m for m in models.values() if _wakes(m)]
+        installed = Keda(
+            f"{cluster_name}-keda",
+            KedaArgs(
+                system_pool=handle.pools[handle.system_pool],
+                system_pool_ready=handle.ready_for(handle.system_pool),
+                http_add_on=bool(woken),
+                gke_policies=handle.routing.health_check == "gke-policy",
+                interceptor_timeout_seconds=max((_route_timeout(m, handle) for m in woken), default=None),
+                labels=labels,
+            ),
+            opts=k8s_opts,
         )
+        keda.append(installed.release)
+        if installed.http_add_on is not None:
+            keda.append(installed.http_add_on)
 
     routes: list[RouteSpec] = []
     for model_name, model in models.items():
         team = stack.team_of(model)
         preset = PRESETS.get(model.server, CUSTOM)
         port = model.port or preset.port
-        request_timeout = (model.route.timeout_seconds if model.route else None) or (
-            preset.request_timeout_seconds
-        )
+        request_timeout = _request_timeout(model)
         service = ModelService(
             f"{cluster_name}-{model_name}",
             ModelServiceArgs(
@@ -205,6 +213,13 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                 pods_depend_on=handle.ready_for(model.pool),
                 gpu_metrics_depend_on=gpu_metrics_api,
                 keda_depend_on=keda,
+                wake=Wake(
+                    hosts=tuple(cluster.routing.hosts),
+                    path_prefix="/" if model.route.strip_prefix else model.route.path,
+                    response_timeout_seconds=request_timeout,
+                )
+                if _wakes(model) and model.route is not None and request_timeout is not None
+                else None,
             ),
             opts=k8s_opts,
         )
@@ -217,7 +232,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
                     service.backends,
                     service,
                     strip_prefix=model.route.strip_prefix,
-                    timeout_seconds=request_timeout,
+                    timeout_seconds=_route_timeout(model, handle),
                 )
             )
 
@@ -344,6 +359,34 @@ def _dashboard(name: str, model: ModelConfig, team: str) -> ModelDashboard:
     )
 
 
+def _wakes(model: ModelConfig) -> bool:
+    """At min 0 (one variant, a route on a Gateway: the config checked): woken by its first
+    request through the KEDA HTTP add-on's interceptor."""
+    return model.autoscale.min == 0
+
+
+def _request_timeout(model: ModelConfig) -> int | None:
+    preset = PRESETS.get(model.server, CUSTOM)
+    return (model.route.timeout_seconds if model.route else None) or preset.request_timeout_seconds
+
+
+def _route_timeout(model: ModelConfig, handle: ClusterHandle) -> int | None:
+    """The load balancer's budget for the route: the request's, plus the cold start for a
+    woken model (its first request waits at the interceptor for a replica)."""
+    request = _request_timeout(model)
+    if request is None or not _wakes(model):
+        return request
+    return request + _cold_start_seconds(model, handle)[2]
+
+
+def _cold_start_seconds(model: ModelConfig, handle: ClusterHandle) -> tuple[int, int, int]:
+    """(node boot, weights load, total) seconds from zero replicas to the first answer."""
+    pool = handle.pools[model.pool]
+    boot = node_boot_seconds(handle.cloud, pool.kind)
+    load = model.load_seconds or model.probes.startup_seconds or PRESETS[model.server].load_seconds
+    return boot, load, boot + load
+
+
 def _scales_on_requests(model: ModelConfig) -> bool:
     autoscales = [model.autoscale, *(v.autoscale for v in model.variants.values() if v.autoscale)]
     return any(autoscale.requests is not None for autoscale in autoscales)
@@ -400,20 +443,19 @@ class DemandContext:
                 query=preset.demand.query(selector),
                 target=autoscale.requests.target,
                 idle_seconds=autoscale.requests.idle_seconds,
-                cold_start=self._cold_start(preset) if autoscale.min == 0 else None,
+                cold_start=self._cold_start() if autoscale.min == 0 else None,
                 serving_min=autoscale.requests.serving_min,
             )
         return Autoscaling(
             autoscale.min, autoscale.max, autoscale.cpu, autoscale.memory, autoscale.gpu_util, demand
         )
 
-    def _cold_start(self, preset: ServerPreset) -> str:
-        pool = self.handle.pools[self.model.pool]
-        boot = node_boot_seconds(self.handle.cloud, pool.kind)
-        load = self.model.load_seconds or self.model.probes.startup_seconds or preset.load_seconds
+    def _cold_start(self) -> str:
+        boot, load, total = _cold_start_seconds(self.model, self.handle)
+        kind = self.handle.pools[self.model.pool].kind
         return (
-            f"up to {boot + load} s before the first answer from zero: node boot ~{boot} s "
-            f"({self.handle.cloud} {pool.kind} pool) + weights load up to {load} s"
+            f"up to {total} s before the first answer from zero: node boot ~{boot} s "
+            f"({self.handle.cloud} {kind} pool) + weights load up to {load} s"
         )
 
 

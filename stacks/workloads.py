@@ -103,7 +103,8 @@ class RequestScaling(StrictModel):
 
 
 class Autoscale(StrictModel):
-    # 0: scale to zero when idle (needs `requests` and a pool whose min is 0).
+    # 0: scale to zero when idle (needs `requests`, a pool whose min is 0, one variant and a route
+    # on a Gateway: the first request wakes the model through the KEDA HTTP add-on's interceptor).
     min: int = Field(default=1, ge=0, le=1000)
     max: int = Field(ge=1, le=1000)
     # Target average utilisation, percent of requests; at least one target is needed.

@@ -12,6 +12,8 @@ Sources (read 2026-12-01):
 - Gateway API: kubernetes-sigs/gateway-api@v1.4.0 config/crd/standard/
   gateway.networking.k8s.io_httproutes.yaml and _gateways.yaml (v1); weights from
   apis/v1/shared_types.go (BackendRef.Weight).
+- KEDA HTTP add-on: kedacore/http-add-on@v0.15.0 config/crd/bases/http.keda.sh_httpscaledobjects.yaml
+  (scaleTargetRef and coldStartTimeoutFailoverRef: port or portName).
 """
 
 from __future__ import annotations
@@ -263,7 +265,15 @@ def _gateway(spec: dict) -> Iterator[str]:
             yield f"spec.addresses[{index}]: {value!r} is not a valid hostname"
 
 
+def _http_scaled_object(spec: dict) -> Iterator[str]:
+    for key in ("scaleTargetRef", "coldStartTimeoutFailoverRef"):
+        ref = spec.get(key)
+        if ref is not None and ("portName" in ref) == ("port" in ref):
+            yield f"spec.{key}: must define either the 'portName' or the 'port'"
+
+
 _CHECKS: dict[tuple[str, str], Callable[[dict], Iterator[str]]] = {
+    ("http.keda.sh/v1alpha1", "HTTPScaledObject"): _http_scaled_object,
     (GKE_NETWORKING, "HealthCheckPolicy"): _health_check_policy,
     (GATEWAY_API, "HTTPRoute"): _http_route,
     (GATEWAY_API, "Gateway"): _gateway,

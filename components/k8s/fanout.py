@@ -95,22 +95,35 @@ class Fanout(pulumi.ComponentResource):
             self._tls_objects(name, args, labels, tls, gateway)
         # Models attach to the HTTPS listener when there is one; port 80 then only redirects.
         section = "https" if tls is not None else "http"
+        grants = self._reference_grants(name, args.routes, labels)
         for route in args.routes:
             rule: dict = {
                 "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
-                "backendRefs": [
-                    {"name": b.service, "port": b.port, "weight": b.weight} for b in route.backends
-                ],
+                "backendRefs": [_backend_ref(b) for b in route.backends],
             }
+            filters: list[dict] = []
             if route.strip_prefix:
                 # Gateway API v1.4.0 HTTPURLRewriteFilter: ReplacePrefixMatch needs a PathPrefix
                 # match; "/" turns /model1/v1/x into /v1/x (Core support for HTTPRoute).
-                rule["filters"] = [
+                filters.append(
                     {
                         "type": "URLRewrite",
                         "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}},
                     }
-                ]
+                )
+            headers = {k: v for b in route.backends for k, v in b.request_headers.items()}
+            if headers:
+                # Gateway API v1.4.0 HTTPHeaderFilter `set` (Core): replaces what a client sent.
+                filters.append(
+                    {
+                        "type": "RequestHeaderModifier",
+                        "requestHeaderModifier": {
+                            "set": [{"name": k, "value": v} for k, v in sorted(headers.items())]
+                        },
+                    }
+                )
+            if filters:
+                rule["filters"] = filters
             spec: dict = {
                 "parentRefs": [
                     {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "sectionName": section}
@@ -125,10 +138,50 @@ class Fanout(pulumi.ComponentResource):
                 kind="HTTPRoute",
                 metadata=object_metadata(route.model, route.namespace, labels),
                 spec=spec,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway, *_services([route])]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        gateway,
+                        *_services([route]),
+                        *(grants[b.namespace] for b in route.backends if b.namespace in grants),
+                    ],
+                ),
             )
             if args.routing.route_timeouts == "agc-route-policy" and route.timeout_seconds is not None:
                 self._route_policy(name, route, labels, http_route)
+
+    def _reference_grants(
+        self, name: str, routes: list[RouteSpec], labels: dict[str, str]
+    ) -> dict[str, pulumi.Resource]:
+        """A route's backend in another namespace (the wake interceptor) needs a ReferenceGrant
+        there naming the routes' namespaces and that Service (Gateway API v1.4.0 ReferenceGrant,
+        gateway.networking.k8s.io/v1beta1; HTTPBackendRef: "a ReferenceGrant is required")."""
+        wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        waits: dict[str, list[pulumi.Resource]] = defaultdict(list)
+        for route in routes:
+            for backend in route.backends:
+                if backend.namespace is not None and backend.namespace != route.namespace:
+                    wanted[backend.namespace][backend.service].add(route.namespace)
+                    waits[backend.namespace].extend(_services([route]))
+        grants: dict[str, pulumi.Resource] = {}
+        for namespace, services in sorted(wanted.items()):
+            sources = sorted({source for spaces in services.values() for source in spaces})
+            grants[namespace] = k8s.apiextensions.CustomResource(
+                f"{name}-{namespace}-grant",
+                api_version="gateway.networking.k8s.io/v1beta1",
+                kind="ReferenceGrant",
+                metadata=object_metadata("mlplatform-routes", namespace, labels),
+                spec={
+                    "from": [
+                        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": source}
+                        for source in sources
+                    ],
+                    "to": [{"group": "", "kind": "Service", "name": service} for service in sorted(services)],
+                },
+                # The namespace exists once the add-on serving it does (the model waits for it).
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits[namespace]),
+            )
+        return grants
 
     def _tls_objects(
         self,
@@ -331,6 +384,13 @@ def _listeners(tls: EntryTls | None) -> list[dict]:
     # gateway namespace: no team route can answer in plain HTTP.
     http = {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "Same"}}}
     return [http, https]
+
+
+def _backend_ref(backend: Backend) -> dict:
+    ref: dict = {"name": backend.service, "port": backend.port, "weight": backend.weight}
+    if backend.namespace is not None:
+        ref["namespace"] = backend.namespace
+    return ref
 
 
 def _services(routes: list[RouteSpec]) -> list[pulumi.Resource]:

@@ -13,6 +13,8 @@ import pulumi_kubernetes as k8s
 from components.contract import POOL_LABEL, PoolContract
 from components.handle import BucketAccess, SecretReference, SecretStore, WorkloadIdentity
 from components.k8s.artifacts import ArtifactSource, artifact_mount, artifacts_directory
+from components.k8s.gke_policies import gke_service_policies
+from components.k8s.keda import INTERCEPTOR, WAKE_HEADER, wake_header_value
 from components.k8s.pod import (
     ContainerResources,
     ContainerSpec,
@@ -75,12 +77,29 @@ class ModelVariant:
 
 
 @dataclass(frozen=True)
+class Wake:
+    """Scale from zero on the first request: the entry route sends the model's traffic through
+    the KEDA HTTP add-on's interceptor, which counts it for KEDA and holds it until a replica is
+    ready (http-add-on v0.15.0)."""
+
+    # Host names and the path prefix the interceptor sees (after the route's prefix handling).
+    hosts: tuple[str, ...]
+    path_prefix: str
+    # The interceptor's wait for the response headers: the model's request budget, seconds.
+    response_timeout_seconds: int
+
+
+@dataclass(frozen=True)
 class Backend:
     """A Service the fanout routes to, with its share of the model's traffic."""
 
     service: str
     port: int
     weight: int
+    # Set: the Service lives in this namespace, not the route's (the wake interceptor).
+    namespace: str | None = None
+    # Request headers the route sets for this backend.
+    request_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,8 @@ class ModelServiceArgs:
     gpu_metrics_depend_on: list[pulumi.Resource] = field(default_factory=list)
     # KEDA (its CRDs and webhooks): the ScaledObjects of variants scaling on demand wait for it.
     keda_depend_on: list[pulumi.Resource] = field(default_factory=list)
+    # Set for a model at min 0 (one variant): woken through the HTTP add-on's interceptor.
+    wake: Wake | None = None
 
 
 class ModelService(pulumi.ComponentResource):
@@ -245,43 +266,17 @@ class ModelService(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            if args.health_check == "gke-policy":
-                k8s.apiextensions.CustomResource(
-                    f"{prefix}-healthcheck",
-                    api_version="networking.gke.io/v1",
-                    kind="HealthCheckPolicy",
-                    metadata=object_metadata(object_name, args.namespace, variant_labels),
-                    spec={
-                        "default": {
-                            "config": {
-                                "type": "HTTP",
-                                # The CRD's CEL rules accept `port` only with USE_FIXED_PORT
-                                # (GoogleCloudPlatform/gke-gateway-api@983ac3d,
-                                # apis/networking/v1/healthcheck_types.go, CommonHealthCheck).
-                                "httpHealthCheck": {
-                                    "portSpecification": "USE_FIXED_PORT",
-                                    "port": args.port,
-                                    "requestPath": args.readiness_path,
-                                },
-                            }
-                        },
-                        "targetRef": {"group": "", "kind": "Service", "name": object_name},
-                    },
-                    opts=child,
-                )
-            if args.health_check == "gke-policy" and args.request_timeout_seconds is not None:
-                k8s.apiextensions.CustomResource(
-                    f"{prefix}-backend-policy",
-                    api_version="networking.gke.io/v1",
-                    kind="GCPBackendPolicy",
-                    metadata=object_metadata(object_name, args.namespace, variant_labels),
-                    spec={
-                        # The backend service's timeout, 30 s unless set (GKE docs, "Configure
-                        # Gateway resources using Policies": GCPBackendPolicy default.timeoutSec).
-                        "default": {"timeoutSec": args.request_timeout_seconds},
-                        "targetRef": {"group": "", "kind": "Service", "name": object_name},
-                    },
-                    opts=child,
+            # Woken models sit behind the interceptor: the load balancer never sees their Service.
+            if args.health_check == "gke-policy" and args.wake is None:
+                gke_service_policies(
+                    prefix,
+                    object_name,
+                    args.namespace,
+                    variant_labels,
+                    args.port,
+                    args.readiness_path,
+                    args.request_timeout_seconds,
+                    child,
                 )
             if variant.autoscaling.demand is None:
                 k8s.autoscaling.v2.HorizontalPodAutoscaler(
@@ -304,6 +299,21 @@ class ModelService(pulumi.ComponentResource):
                 )
             else:
                 demand = variant.autoscaling.demand
+                if args.wake is not None:
+                    k8s.apiextensions.CustomResource(
+                        f"{prefix}-http-scaler",
+                        api_version="http.keda.sh/v1alpha1",
+                        kind="HTTPScaledObject",
+                        metadata=object_metadata(
+                            object_name, args.namespace, variant_labels, {SKIP_SCALED_OBJECT: "true"}
+                        ),
+                        spec=_http_scaled_object_spec(
+                            object_name, args.namespace, args.model, variant.autoscaling, demand, args.wake
+                        ),
+                        opts=pulumi.ResourceOptions(
+                            parent=self, depends_on=[deployment, *args.keda_depend_on]
+                        ),
+                    )
                 k8s.apiextensions.CustomResource(
                     f"{prefix}-scaler",
                     api_version="keda.sh/v1alpha1",
@@ -314,7 +324,7 @@ class ModelService(pulumi.ComponentResource):
                         variant_labels,
                         {COLD_START_ANNOTATION: demand.cold_start} if demand.cold_start else None,
                     ),
-                    spec=_scaled_object_spec(object_name, variant.autoscaling, demand),
+                    spec=_scaled_object_spec(object_name, variant.autoscaling, demand, args.wake is not None),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment, *args.keda_depend_on]),
                 )
             k8s.policy.v1.PodDisruptionBudget(
@@ -328,7 +338,18 @@ class ModelService(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            self.backends.append(Backend(object_name, SERVICE_PORT, variant.weight))
+            if args.wake is None:
+                self.backends.append(Backend(object_name, SERVICE_PORT, variant.weight))
+            else:
+                self.backends.append(
+                    Backend(
+                        INTERCEPTOR.service,
+                        INTERCEPTOR.port,
+                        variant.weight,
+                        namespace=INTERCEPTOR.namespace,
+                        request_headers={WAKE_HEADER: wake_header_value(args.namespace, args.model)},
+                    )
+                )
 
         self.register_outputs({"backends": [b.service for b in self.backends]})
 
@@ -453,11 +474,45 @@ def _scale_target(name: str) -> dict:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
 
 
-def _scaled_object_spec(name: str, autoscaling: Autoscaling, demand: DemandScaling) -> dict:
+# http-add-on v0.15.0 operator/controllers/http/app.go: with this annotation the operator leaves
+# the ScaledObject to us (one per Deployment), and the interceptor still routes by the object.
+SKIP_SCALED_OBJECT = "httpscaledobject.keda.sh/skip-scaledobject-creation"
+# In-flight requests per replica at the interceptor before it asks for more replicas (the CRD's
+# default scalingMetric.concurrency.targetValue): the server's own metric sizes the model, the
+# interceptor's count wakes it.
+WAKE_CONCURRENCY = 100
+
+
+def _http_scaled_object_spec(
+    name: str, namespace: str, model: str, autoscaling: Autoscaling, demand: DemandScaling, wake: Wake
+) -> dict:
+    """An HTTPScaledObject (http.keda.sh/v1alpha1, CRD at http-add-on v0.15.0,
+    config/crd/bases/http.keda.sh_httpscaledobjects.yaml): what the interceptor routes to
+    the model's Service (hosts, pathPrefixes and headers all match) and counts for the scaler."""
+    spec: dict = {
+        "pathPrefixes": [wake.path_prefix],
+        "headers": [{"name": WAKE_HEADER, "value": wake_header_value(namespace, model)}],
+        "scaleTargetRef": {**_scale_target(name), "service": name, "port": SERVICE_PORT},
+        "replicas": {"min": 0, "max": autoscaling.max},
+        "scaledownPeriod": demand.idle_seconds,
+        "scalingMetric": {"concurrency": {"targetValue": WAKE_CONCURRENCY}},
+        # The readiness wait stays disabled (the code default since v0.14.0): the first request
+        # waits for the cold start; the response headers then get the request budget.
+        "timeouts": {"responseHeader": f"{wake.response_timeout_seconds}s"},
+    }
+    if wake.hosts:
+        spec["hosts"] = list(wake.hosts)
+    return spec
+
+
+def _scaled_object_spec(name: str, autoscaling: Autoscaling, demand: DemandScaling, wake: bool) -> dict:
     """A KEDA v2.20 ScaledObject (keda.sh/docs/2.20/reference/scaledobject-spec; prometheus trigger:
     keda.sh/docs/2.20/scalers/prometheus, metadata serverAddress/query/threshold, metricType
     AverageValue by default: replicas = ceil(query / threshold)). CPU and memory targets become
-    KEDA's cpu/memory triggers: KEDA owns the HPA, a second HPA on the Deployment would fight it."""
+    KEDA's cpu/memory triggers: KEDA owns the HPA, a second HPA on the Deployment would fight it.
+    A woken model adds the HTTP add-on's external-push trigger (the one the add-on would create:
+    http-add-on v0.15.0 pkg/k8s/scaledobject.go, metadata scalerAddress and httpScaledObject):
+    its requests count while no replica runs, so the first one wakes the model."""
     triggers: list[dict] = [
         {
             "type": "prometheus",
@@ -470,6 +525,13 @@ def _scaled_object_spec(name: str, autoscaling: Autoscaling, demand: DemandScali
             },
         }
     ]
+    if wake:
+        triggers.append(
+            {
+                "type": "external-push",
+                "metadata": {"scalerAddress": INTERCEPTOR.scaler_address, "httpScaledObject": name},
+            }
+        )
     for resource, target in (("cpu", autoscaling.cpu), ("memory", autoscaling.memory)):
         if target is not None:
             triggers.append(

@@ -65,6 +65,8 @@ class TeamNamespaceArgs:
     extra_egress: list[Egress] = field(default_factory=list)
     # The namespace whose Prometheus scrapes the model servers' metrics (None: nothing scrapes).
     metrics_namespace: str | None = None
+    # Where the wake interceptor forwards from (namespace, its pods' labels): models at min 0.
+    wake_source: tuple[str, dict[str, str]] | None = None
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -200,6 +202,20 @@ class TeamNamespace(pulumi.ComponentResource):
         if sources:
             serving_ingress["from"] = sources
         ingress = [serving_ingress]
+        if args.wake_source is not None:
+            # The KEDA HTTP add-on's interceptor forwards a woken model's requests to its pods.
+            namespace, pod_labels = args.wake_source
+            ingress.append(
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+                            "podSelector": {"matchLabels": dict(pod_labels)},
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": "http"}],
+                }
+            )
         if args.metrics_namespace:
             # Prometheus scrapes the server's metrics: on the serving port (vLLM) or its own
             # named port `metrics` (Triton, TorchServe).

@@ -44,6 +44,8 @@ def test_the_stacks_render_the_custom_resources_under_check(custom_resources):
         ("cert-manager.io/v1", "Certificate"),
         ("cert-manager.io/v1", "ClusterIssuer"),
         ("keda.sh/v1alpha1", "ScaledObject"),
+        ("http.keda.sh/v1alpha1", "HTTPScaledObject"),
+        ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"),
     } <= kinds
 
 
@@ -85,6 +87,22 @@ def test_schema_validation_sees_a_scaled_object_without_its_target(custom_resour
     results = validate_custom_resources({"no-target": scaler, "typed": trigger_typed})
     assert {key: r["status"] for key, r in results.items()} == {"no-target": "invalid", "typed": "invalid"}
     assert any("scaleTargetRef" in e for e in results["no-target"]["errors"])
+
+
+def test_schema_validation_sees_a_misspelt_http_scaled_object_field(custom_resources):
+    misspelt = _one(custom_resources, "HTTPScaledObject")
+    misspelt["spec"]["scaledownPeriodSeconds"] = misspelt["spec"].pop("scaledownPeriod")
+    typed = _one(custom_resources, "HTTPScaledObject")
+    typed["spec"]["replicas"]["max"] = "eight"
+    results = validate_custom_resources({"misspelt": misspelt, "typed": typed})
+    assert {key: r["status"] for key, r in results.items()} == {"misspelt": "invalid", "typed": "invalid"}
+    assert results["misspelt"]["errors"] == ["/spec must NOT have additional properties"]
+
+
+def test_cel_rules_see_an_http_scaled_object_target_with_two_ports(custom_resources):
+    scaler = _one(custom_resources, "HTTPScaledObject")
+    scaler["spec"]["scaleTargetRef"]["portName"] = "http"
+    assert violations(scaler) == ["spec.scaleTargetRef: must define either the 'portName' or the 'port'"]
 
 
 def test_schema_validation_refuses_a_kind_it_has_no_schema_for():

@@ -33,6 +33,23 @@ def _job(name: str, **changes):
     return mutate
 
 
+def _woken_model1(drop_route: bool = False, mode: str | None = None):
+    """dev's model1 at min 0 on request scaling, without its candidate variant."""
+
+    def mutate(document):
+        model = _models(document)["model1"]
+        model.pop("variants")
+        model.pop("weight")
+        model["autoscale"] = {"min": 0, "max": 1, "requests": {"target": 4}}
+        if drop_route:
+            model.pop("route")
+        if mode is not None:
+            # Plain HTTP: the Ingress's TLS needs a Secret of its own, beside the point here.
+            document["config"]["mlplatform:clusters"]["main"]["routing"].update(mode=mode, insecureHttp=True)
+
+    return mutate
+
+
 def _renamed_job(name: str, new_name: str, **changes):
     def mutate(document):
         _jobs(document)[new_name] = {**_jobs(document).pop(name), **changes}
@@ -333,6 +350,23 @@ INVALID = [
         id="scale-to-zero-on-a-pool-that-does-not",
     ),
     pytest.param(
+        _model("model1", autoscale={"min": 0, "max": 1, "requests": {"target": 4}}),
+        "mlplatform:models.model1.autoscale.min: 0 (woken by its first request through the KEDA HTTP "
+        "add-on's interceptor) serves one Service, not weighted variants: drop the variants",
+        id="scale-to-zero-with-variants",
+    ),
+    pytest.param(
+        _woken_model1(drop_route=True),
+        "mlplatform:models.model1.autoscale.min: 0 needs a route: the model wakes on its first request",
+        id="scale-to-zero-without-a-route",
+    ),
+    pytest.param(
+        _woken_model1(mode="ingress"),
+        "mlplatform:models.model1.autoscale.min: 0 needs routing.mode: gateway: an Ingress cannot send to "
+        "the KEDA HTTP add-on's interceptor in another namespace",
+        id="scale-to-zero-behind-an-ingress",
+    ),
+    pytest.param(
         _model("model1", autoscale={"min": 1, "max": 2, "gpuUtil": 60, "requests": {"target": 5}}),
         "mlplatform:models.model1.autoscale.gpuUtil: scale on requests (KEDA) or on gpuUtil",
         id="requests-and-gpu-util",
@@ -430,7 +464,7 @@ def test_on_failure_restarts_on_a_spot_pool_are_a_warning(dev_config, write_stac
 
 
 def test_a_model_on_a_pool_that_scales_to_zero_may_scale_to_zero(dev_config, write_stack):
-    _models(dev_config)["model1"]["autoscale"] = {"min": 0, "max": 1, "requests": {"target": 4}}
+    _woken_model1()(dev_config)
     model = load_stack_file(write_stack(dev_config)).models["model1"]
     assert (model.autoscale.min, model.autoscale.requests.target) == (0, 4)
     assert model.autoscale.requests.idle_seconds == 900

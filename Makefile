@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 test: setup setup-checkov node_modules/.installed ## lint, format check and the whole test suite
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 snapshots: setup ## refresh the reviewed plan snapshots of every stack and example
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_stacks.py

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contract import POOL_LABEL, PoolContract
-from components.k8s.helm import Chart, chart_release
+from components.contract import PoolContract
+from components.k8s.helm import Chart, chart_release, on_pools_values
 
 NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.18.0")
 
@@ -54,30 +54,8 @@ def device_plugin_values(gpu_pools: tuple[PoolContract, ...]) -> dict:
     The chart's default affinity selects on Node Feature Discovery labels, which AKS nodes do
     not carry; the platform's own pool label replaces it.
     """
-    tolerations: list[dict[str, str]] = []
-    for contract in gpu_pools:
-        for toleration in contract.tolerations:
-            if toleration.to_kubernetes() not in tolerations:
-                tolerations.append(toleration.to_kubernetes())
     return {
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {
-                                    "key": POOL_LABEL,
-                                    "operator": "In",
-                                    "values": sorted(c.name for c in gpu_pools),
-                                }
-                            ]
-                        }
-                    ]
-                }
-            }
-        },
-        "tolerations": tolerations,
+        **on_pools_values(gpu_pools),
         "priorityClassName": "system-node-critical",
         # The driver may still be loading when a fresh node starts the plugin: retry, do not crash.
         "failOnInitError": False,

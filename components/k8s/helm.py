@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contract import PoolContract
+from components.contract import POOL_LABEL, PoolContract
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,31 @@ def scheduling_values(pool: PoolContract) -> dict:
     """nodeSelector/tolerations in the layout most charts use at the top level of values."""
     scheduling = pool.pod_scheduling()
     return {"nodeSelector": scheduling["nodeSelector"], "tolerations": scheduling.get("tolerations", [])}
+
+
+def on_pools_values(pools: list[PoolContract] | tuple[PoolContract, ...]) -> dict:
+    """tolerations/affinity that put a chart's DaemonSet on the given pools' nodes only (by the
+    platform's pool label) and past their taints: for node agents such as GPU device plugins and
+    exporters, whose charts' default affinity uses labels the clouds' nodes do not carry."""
+    tolerations = {t for pool in pools for t in pool.tolerations}
+    return {
+        "tolerations": [
+            t.to_kubernetes() for t in sorted(tolerations, key=lambda t: (t.key, t.effect, t.value or ""))
+        ],
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": POOL_LABEL, "operator": "In", "values": sorted(p.name for p in pools)}
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+    }
 
 
 def chart_release(

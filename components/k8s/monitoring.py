@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contract import POOL_LABEL, PoolContract, Toleration
+from components.contract import PoolContract
 from components.handle import GpuNodeHost
 from components.k8s.dashboards import DATASOURCE, ModelDashboard, dashboard
-from components.k8s.helm import Chart, chart_release, scheduling_values
+from components.k8s.helm import Chart, chart_release, on_pools_values, scheduling_values
 from components.k8s.pod import object_metadata
 
 NAMESPACE = "mlplatform-monitoring"
@@ -170,28 +170,10 @@ def dcgm_exporter_values(gpu_pools: list[PoolContract], host: GpuNodeHost) -> di
     """Values of the dcgm-exporter chart 4.1.1 (deployment/values.yaml and templates/daemonset.yaml
     at tag 4.2.3-4.1.1; the chart has no `kubernetesDcgm` key: the DaemonSet always sets
     DCGM_EXPORTER_KUBERNETES=true, which labels series with the pod using the GPU)."""
-    tolerations = {t for pool in gpu_pools for t in pool.tolerations}
     values: dict = {
         # No Prometheus Operator here: the chart's ServiceMonitor (on by default) has no CRD.
         "serviceMonitor": {"enabled": False},
-        "tolerations": [t.to_kubernetes() for t in sorted(tolerations, key=_toleration_key)],
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {
-                                    "key": POOL_LABEL,
-                                    "operator": "In",
-                                    "values": sorted(pool.name for pool in gpu_pools),
-                                }
-                            ]
-                        }
-                    ]
-                }
-            }
-        },
+        **on_pools_values(gpu_pools),
         # Scraped by the prometheus chart's `kubernetes-pods` job, whose honor_labels keeps the
         # exporter's pod/namespace labels (the GPU's user), not the exporter's own.
         "podAnnotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(DCGM_PORT)},
@@ -246,7 +228,3 @@ def _former(args: MonitoringArgs, release: str) -> list[pulumi.Alias]:
         return []
     parent = pulumi.create_urn(args.formerly, "mlplatform:k8s:GpuMetrics")
     return [pulumi.Alias(name=f"{args.formerly}-{release}", parent=parent)]
-
-
-def _toleration_key(toleration: Toleration) -> tuple[str, str, str]:
-    return (toleration.key, toleration.effect, toleration.value or "")

@@ -90,7 +90,9 @@ PRESETS: dict[str, ServerPreset] = {
     # Triton r25.10 (triton-inference-server/server docs/user_guide/metrics.md and the KServe v2
     # protocol it implements, docs/protocol/README.md): HTTP 8000 with /v2/health/live and
     # /v2/health/ready, gRPC 8001, Prometheus metrics on 8002 /metrics.
-    # `--model-repository` reads gs:// and s3:// itself (user_guide/model_repository.html).
+    # The model repository is the model's artifacts path as the pod sees it (MODEL_DIR: the CSI
+    # mount, or the download on existing clusters), a local directory on every cloud; Triton's own
+    # gs:// and s3:// reader would need credentials of its own (user_guide/model_repository.html).
     "triton": ServerPreset(
         port=8000,
         liveness_path="/v2/health/live",
@@ -112,7 +114,7 @@ PRESETS: dict[str, ServerPreset] = {
             latency="sum(rate(nv_inference_request_duration_us{{{s}}}[5m])) / "
             "sum(rate(nv_inference_count{{{s}}}[5m])) / 1e6",
         ),
-        args=("tritonserver", "--http-port=8000", "--metrics-port=8002", "--model-repository=$(MODEL_URI)"),
+        args=("tritonserver", "--http-port=8000", "--metrics-port=8002", "--model-repository=$(MODEL_DIR)"),
     ),
     # TorchServe 0.12 (pytorch.org/serve/inference_api.html, metrics_api.html): inference API on
     # 8080 with GET /ping, management 8081, Prometheus metrics on 8082 /metrics.

@@ -15,7 +15,7 @@ def test_one_immutable_scanned_repository_per_image_repository_of_the_workloads(
     repositories = eks.custom(REPOSITORY)
     assert {r["name"] for r in repositories.values()} == {
         "models/sentiment",
-        "models/embeddings",
+        "models/tritonserver",
         "models/batch-scoring",
     }
     for repository in repositories.values():
@@ -41,7 +41,12 @@ def test_workload_images_and_the_registry_output_point_at_ecr(eks):
         for d in eks.record.of_type("kubernetes:apps/v1:Deployment")
         for c in d.inputs["spec"]["template"]["spec"]["containers"]
     }
-    assert images == {f"{url}/sentiment:1.4.2", f"{url}/sentiment:1.5.0", f"{url}/embeddings:0.9.1"}
+    assert images == {
+        f"{url}/sentiment:1.4.2",
+        f"{url}/sentiment:1.5.0",
+        f"{url}/tritonserver:25.10-py3",
+        f"{url}/tritonserver:25.11-py3",
+    }
 
 
 def test_registry_host_follows_the_partition():

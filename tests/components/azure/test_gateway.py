@@ -150,12 +150,13 @@ def test_serving_pods_admit_traffic_from_the_agc_subnet_only(aks):
 
 @pytest.fixture(scope="module")
 def ingress_mode(tmp_path_factory) -> PlanRecord:
-    """The example with `routing.mode: ingress` (and model1 unsplit: that Ingress cannot weigh)."""
+    """The example with `routing.mode: ingress` (and its models unsplit: that Ingress cannot weigh)."""
     document = yaml.safe_load(EXAMPLE.read_text())
     config = document["config"]
     config["mlplatform:clusters"]["aks"]["routing"] = {"mode": "ingress", "tls": {"secretName": "ml-tls"}}
-    for key in ("variants", "weight"):
-        config["mlplatform:models"]["model1"].pop(key)
+    for model_name in ("model1", "model2"):
+        for key in ("variants", "weight"):
+            config["mlplatform:models"][model_name].pop(key)
     # The add-on's Ingress has no standard prefix rewrite (stacks/config.py refuses stripPrefix).
     for model in config["mlplatform:models"].values():
         model["route"]["stripPrefix"] = False

@@ -81,7 +81,7 @@ def test_workloads_land_on_their_pool_with_its_tolerations(aks):
         ("kubernetes.azure.com/scalesetpriority", "spot"),
     }
     assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert pod["containers"][0]["image"].endswith(".azurecr.io/embeddings:0.9.1")
+    assert pod["containers"][0]["image"].endswith(".azurecr.io/tritonserver:25.10-py3")
 
 
 def test_kubernetes_objects_wait_for_pools_and_pull_rights(aks):

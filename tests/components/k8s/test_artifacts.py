@@ -110,7 +110,11 @@ def test_artifact_config_errors_name_the_key(dev_config, write_stack, artifacts,
 
 def test_a_download_needs_a_cache_size_and_exits_2_without_one(write_stack, capsys):
     document = yaml.safe_load((PROJECT_DIR / "examples" / "existing-cluster.yaml").read_text())
-    del document["config"]["mlplatform:models"]["chat"]["resources"]["cacheSize"]
+    chat = document["config"]["mlplatform:models"]["chat"]
+    del chat["resources"]["cacheSize"]
+    # A custom server has no preset cache size to fall back on (vLLM's would do).
+    chat.pop("server")
+    chat["port"] = 8000
     assert main(["preview", "--config", str(write_stack(document))]) == 2
     err = capsys.readouterr().err
     assert "models.chat.resources.cacheSize" in err and "Traceback" not in err

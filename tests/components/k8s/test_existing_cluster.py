@@ -27,7 +27,7 @@ def test_pools_are_selected_by_the_declared_node_labels_and_taints(existing_plan
     assert pod["tolerations"] == [
         {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
     ]
-    assert pod["containers"][0]["image"] == "registry.lab.acme.example/models/chat-server:0.7.2"
+    assert pod["containers"][0]["image"] == "registry.lab.acme.example/mirror/vllm-openai:v0.11.0"
     job = one(existing_plan, "kubernetes:batch/v1:Job").inputs["spec"]
     assert (job["parallelism"], job["completions"], job["completionMode"]) == (2, 2, "Indexed")
     assert dig(job, "template.spec.restartPolicy") == "Never"

@@ -60,7 +60,8 @@ def test_triton_preset_separates_readiness_and_serves_metrics_on_its_own_port(de
     assert dig(server, "readinessProbe.httpGet.path") == "/v2/health/ready"
     assert dig(server, "livenessProbe.httpGet.path") == "/v2/health/live"
     assert {p["name"]: p["containerPort"] for p in server["ports"]} == {"http": 8000, "metrics": 8002}
-    assert "--model-repository=$(MODEL_URI)" in server["args"]
+    # The repository is the artifacts path as mounted (or downloaded), on every cloud.
+    assert "--model-repository=$(MODEL_DIR)" in server["args"]
     service = _objects(record, "kubernetes:core/v1:Service")["model1"]
     assert {p["name"]: p["targetPort"] for p in service["spec"]["ports"]} == {
         "http": "http",

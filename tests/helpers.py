@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from plan.engine import PROJECT_DIR
+from plan.cli import main
 from plan.record import PlanRecord, ResourceRecord
 
 
@@ -32,11 +35,26 @@ def multi_host_tpu(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def preview_cli(stack_file: Path) -> subprocess.CompletedProcess:
-    """`python -m plan preview --config <stack_file>` as a user runs it (exit code, stdout, stderr)."""
-    return subprocess.run(
-        [sys.executable, "-m", "plan", "preview", "--config", str(stack_file)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
+    """`python -m plan preview --config <stack_file>` as a user runs it: exit code, stdout, stderr.
+
+    In this process: `python -m plan` only calls `plan.cli.main` (plan/__main__.py), and an
+    exception escaping it fails the test as a traceback would fail the user; a subprocess per
+    case would re-import the three cloud SDKs each time (seconds a case).
+    """
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["preview", "--config", str(stack_file)]
+    # The mock engine logs the program's warnings to the root logger; a user's process has no
+    # handler there, so logging's last resort prints the bare message to stderr; pytest's own
+    # handlers would swallow it.
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+    finally:
+        root.removeHandler(handler)
+    return subprocess.CompletedProcess(
+        [sys.executable, "-m", "plan", *argv], code, out.getvalue(), err.getvalue()
     )

@@ -477,6 +477,21 @@ class StackConfig(StrictModel):
                     "server, so the deploy workflow on a GitHub-hosted runner cannot (docs/ci.md)"
                 )
             found.extend(_uncatalogued_machine_types(name, cluster))
+        for name, model in self.models.items():
+            scopes = [(f"mlplatform:models.{name}.autoscale", model.autoscale)]
+            scopes += [
+                (f"mlplatform:models.{name}.variants.{v}.autoscale", c.autoscale)
+                for v, c in model.variants.items()
+            ]
+            for key, autoscale in scopes:
+                if autoscale is not None and autoscale.memory is not None:
+                    # An HPA scales to the largest count any of its metrics asks for
+                    # (Kubernetes docs, HPA "Algorithm details", multiple metrics); a model server
+                    # keeps its weights and caches resident, so memory use does not fall with load.
+                    found.append(
+                        f"{key}.memory: a model server's memory stays up after load, so this target "
+                        "keeps it at max replicas: scale on cpu or requests instead"
+                    )
         for name, job in self.jobs.items():
             pool = self.clusters[self.cluster_of(job)].pools[job.pool]
             if job.restart_policy == "OnFailure" and pool.spot:

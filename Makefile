@@ -16,7 +16,8 @@ export PYTHON
 setup: ## the project's venv (fast with uv); a no-op when it is current
 	@tools/bootstrap-venv $(VENV) requirements.txt
 
-setup-checkov:
+# After setup: both venvs come from the one uv that setup may bootstrap into .venv-bootstrap.
+setup-checkov: setup
 	@tools/bootstrap-venv $(CHECKOV_VENV) requirements-checkov.txt
 
 preview: setup ## run the program offline on a stack (STACK=dev) and show the plan
@@ -27,7 +28,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: setup setup-checkov node_modules/.installed ## lint, format check and the whole test suite
+test: ## lint, format check and the whole test suite
+	@# The venvs and the npm packages install side by side (a first run's ~10 s each).
+	@$(MAKE) --no-print-directory -j2 setup-checkov node_modules/.installed
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n auto

@@ -478,13 +478,9 @@ class StackConfig(StrictModel):
                 )
             found.extend(_uncatalogued_machine_types(name, cluster))
         for name, model in self.models.items():
-            scopes = [(f"mlplatform:models.{name}.autoscale", model.autoscale)]
-            scopes += [
-                (f"mlplatform:models.{name}.variants.{v}.autoscale", c.autoscale)
-                for v, c in model.variants.items()
-            ]
-            for key, autoscale in scopes:
-                if autoscale is not None and autoscale.memory is not None:
+            for path, autoscale in model.autoscale_settings:
+                key = ".".join(("mlplatform:models", name, *path))
+                if autoscale.memory is not None:
                     # An HPA scales to the largest count any of its metrics asks for
                     # (Kubernetes docs, HPA "Algorithm details", multiple metrics); a model server
                     # keeps its weights and caches resident, so memory use does not fall with load.
@@ -740,11 +736,8 @@ def _check_parallel_job(
 def _check_request_scaling(where: tuple[str, ...], model: ModelConfig, cluster: ClusterConfig) -> None:
     """Request scaling reads the server preset's demand metric; scaling to zero only saves money
     when the pool may drop the node too (and the preview states the cold start it costs)."""
-    scopes = [((*where, "autoscale"), model.autoscale)]
-    scopes += [((*where, "variants", name, "autoscale"), v.autoscale) for name, v in model.variants.items()]
-    for scope, autoscale in scopes:
-        if autoscale is None:
-            continue
+    for path, autoscale in model.autoscale_settings:
+        scope = (*where, *path)
         if autoscale.requests is not None and PRESETS.get(model.server, CUSTOM_SERVER).demand is None:
             raise rule_error(
                 (*scope, "requests"),

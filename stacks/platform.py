@@ -388,13 +388,11 @@ def _cold_start_seconds(model: ModelConfig, handle: ClusterHandle) -> tuple[int,
 
 
 def _scales_on_requests(model: ModelConfig) -> bool:
-    autoscales = [model.autoscale, *(v.autoscale for v in model.variants.values() if v.autoscale)]
-    return any(autoscale.requests is not None for autoscale in autoscales)
+    return any(autoscale.requests is not None for _, autoscale in model.autoscale_settings)
 
 
 def _scales_on_gpu(model: ModelConfig) -> bool:
-    autoscales = [model.autoscale, *(v.autoscale for v in model.variants.values() if v.autoscale)]
-    return any(autoscale.gpu_util is not None for autoscale in autoscales)
+    return any(autoscale.gpu_util is not None for _, autoscale in model.autoscale_settings)
 
 
 def _override(base: ImageRef, override: ImageOverride) -> ImageRef:

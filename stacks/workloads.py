@@ -378,6 +378,19 @@ class ModelConfig(StrictModel):
         return self
 
     @property
+    def autoscale_settings(self) -> list[tuple[tuple[str, ...], Autoscale]]:
+        """Each autoscale the stack file states for the model, by its key under the model: the
+        model's own, and each variant's that sets one (the others follow the model's)."""
+        return [
+            (("autoscale",), self.autoscale),
+            *(
+                (("variants", name, "autoscale"), v.autoscale)
+                for name, v in self.variants.items()
+                if v.autoscale
+            ),
+        ]
+
+    @property
     def minimum_replicas(self) -> int:
         """Pods the model always runs: every variant's Deployment (the primary's too) at its
         autoscaler minimum; a variant without its own autoscale follows the model's."""

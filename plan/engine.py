@@ -65,9 +65,9 @@ class PlanMocks(pulumi_mocks.Mocks):
             ):
                 outputs["name"] = resource.autoname
         state = {**inputs, **outputs}
+        emulated_id = state.pop("id", None)
         # An imported resource keeps the id it was imported by, as the engine's ImportStep does.
-        resource_id = args.resource_id or state.pop("id", None) or f"{args.name}-{resource.digest(8)}"
-        state.pop("id", None)
+        resource_id = args.resource_id or emulated_id or f"{args.name}-{resource.digest(8)}"
         return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:

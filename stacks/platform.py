@@ -88,7 +88,7 @@ def build_workloads(stack: StackConfig, cluster_name: str, handle: ClusterHandle
         )
 
     namespaces: dict[str, TeamNamespace] = {}
-    for team in sorted({stack.team_of(w) for w in [*models.values(), *jobs.values()]}):
+    for team in stack.teams_on(cluster_name):
         config = stack.teams[team]
         quota = config.quota
         namespaces[team] = TeamNamespace(

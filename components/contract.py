@@ -54,7 +54,9 @@ class PoolContract:
     extended_resource: str | None = None
     resource_per_node: int = 0
     spot: bool = False
-    extra_labels: dict[str, str] = field(default_factory=dict)
+    # Every label the pool's nodes carry (the selector's among them), for matching a chart's own
+    # node selection against the pool.
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_accelerated(self) -> bool:
@@ -82,11 +84,14 @@ def pool_contract(
     pool: PoolConfig,
     *,
     selector: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
     platform_tolerations: Iterable[Toleration] = (),
 ) -> PoolContract:
     """A pool's contract. The cloud supplies the node labels beyond POOL_LABEL (`selector`, which
     replaces the default) and the taints it or the platform puts on the nodes; the user's taints,
-    the extended resource and its count per node follow from the pool config."""
+    the extended resource and its count per node follow from the pool config. `labels`: what the
+    nodes carry beyond the selector when the platform sets more than the pool label and the
+    user's labels."""
     resource, per_node = {
         "gpu": (GPU_RESOURCE, pool.gpus_per_node),
         "tpu": (TPU_RESOURCE, pool.tpu_chips_per_node),
@@ -95,6 +100,7 @@ def pool_contract(
         name=name,
         kind=pool.kind,
         node_selector=node_labels(name) if selector is None else selector,
+        labels=node_labels(name, pool.labels) if labels is None else labels,
         tolerations=(*platform_tolerations, *tolerating(pool.taints)),
         extended_resource=resource,
         resource_per_node=per_node,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import gc
 import json
 import sys
@@ -10,6 +11,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from plan import charts as charts_module
 from plan import checkov, policy
 from plan.cost import FORMATS, cost_section, estimate_record, render_cost
 from plan.critical_path import render_critical_path
@@ -21,6 +23,7 @@ from plan.engine import (
     ProgramError,
     resolve_stack_file,
     run_program,
+    shipped_stack_files,
     stack_name_for,
 )
 from plan.preview import render_preview
@@ -100,6 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--check", action="store_true", help="exit 2 when the files differ from the models")
     schema.set_defaults(handler=cmd_schema)
 
+    charts = commands.add_parser(
+        "charts",
+        help="render every Helm release with its real chart at the pinned version (plan/charts.py); "
+        "exit 1 on a problem",
+    )
+    _add_stack_arguments(charts)
+    charts.add_argument(
+        "--charts-dir",
+        required=True,
+        metavar="DIR",
+        help="pulled charts: <name>-<version>.tgz (helm pull) or <name>-<version>/ directories",
+    )
+    charts.add_argument(
+        "--record",
+        action="store_true",
+        help=f"write the value paths verified to {charts_module.RECORD_FILE.relative_to(PROJECT_DIR)}",
+    )
+    charts.set_defaults(handler=cmd_charts)
+
     diff = commands.add_parser("diff", help="what a change does: added, removed and changed resources")
     diff.add_argument("--base", required=True, metavar="FILE|REF", help="plan record file or git ref")
     diff.add_argument(
@@ -148,6 +170,37 @@ def cmd_render(args: argparse.Namespace) -> int:
         + (f", {releases} Helm releases in {releases_file(args.out)}" if releases else "")
     )
     return EXIT_OK
+
+
+def cmd_charts(args: argparse.Namespace) -> int:
+    """Every shipped stack and example unless one is named."""
+    stack_files = (
+        [resolve_stack_file(args.stack, args.config)] if args.stack or args.config else shipped_stack_files()
+    )
+    charts_dir = Path(args.charts_dir)
+    if not charts_dir.is_dir():
+        raise ConfigError(f"--charts-dir {charts_dir}: no such directory (pull the charts into it first)")
+    reports = []
+    try:
+        for stack_file in stack_files:
+            config = load_stack_file(stack_file)
+            for report in charts_module.check_stack(config, plan_of(stack_file), charts_dir):
+                reports.append(report)
+                status = "ok" if not report.problems else f"{len(report.problems)} problem(s)"
+                print(f"{stack_file.name}: {report.release}: {status}")
+                for line in report.problems:
+                    print(f"  problem: {line}")
+                for line in report.notes:
+                    print(f"  note: {line}")
+    except charts_module.ChartUnavailableError as exc:
+        raise ConfigError(str(exc)) from exc
+    failed = sum(bool(r.problems) for r in reports)
+    print(f"{len(reports)} releases rendered with their charts, {failed} with problems")
+    if args.record:
+        record = charts_module.updated_record(charts_module.read_record(), reports, datetime.date.today())
+        charts_module.write_record(record)
+        print(f"recorded the verified values in {charts_module.RECORD_FILE.relative_to(PROJECT_DIR)}")
+    return EXIT_POLICY if failed else EXIT_OK
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

@@ -420,6 +420,11 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def shipped_stack_files() -> list[Path]:
+    """The project's stacks and the examples beside them."""
+    return sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted((PROJECT_DIR / "examples").glob("*.yaml"))
+
+
 def resolve_stack_file(stack: str | None, config: str | None) -> Path:
     """--stack NAME means Pulumi.NAME.yaml in the project; --config PATH any stack file."""
     if config:
@@ -440,4 +445,5 @@ __all__ = [
     "read_stack_file",
     "resolve_stack_file",
     "run_program",
+    "shipped_stack_files",
 ]

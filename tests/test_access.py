@@ -18,13 +18,13 @@ import pytest
 
 from components.azure.roles import AKS_CLUSTER_USER
 from components.gcp.access import CREDENTIALS_ROLE
-from plan.engine import PROJECT_DIR, run_program
+from plan.engine import run_program, shipped_stack_files
 from plan.record import PlanRecord, ResourceRecord
 from stacks import access, load_stack_file
 from stacks.config import StackConfig
 from tests.helpers import one
 
-STACK_FILES = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted((PROJECT_DIR / "examples").glob("*.yaml"))
+STACK_FILES = shipped_stack_files()
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 
 

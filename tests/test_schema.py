@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from plan.cli import main
-from plan.engine import PROJECT_DIR
+from plan.engine import shipped_stack_files
 from plan.schema import REFERENCE_FILE, SCHEMA_FILE, generated
 
-STACK_FILES = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted((PROJECT_DIR / "examples").glob("*.yaml"))
+STACK_FILES = shipped_stack_files()
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from plan.engine import PROJECT_DIR, run_program
+from plan.engine import run_program, shipped_stack_files
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-STACK_FILES = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted((PROJECT_DIR / "examples").glob("*.yaml"))
+STACK_FILES = shipped_stack_files()
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)

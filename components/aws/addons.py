@@ -12,9 +12,8 @@ import pulumi_kubernetes as k8s
 
 from components.aws.eks_addon import managed_addon
 from components.aws.identity import IrsaRole, IrsaRoleArgs, OidcIssuer
-from components.aws.node_group import GPU_PRESENT_LABEL
-from components.contract import PoolContract, Toleration
-from components.k8s.helm import Chart, chart_release, scheduling_values
+from components.contract import PoolContract
+from components.k8s.helm import Chart, chart_release, on_pools_values, scheduling_values
 
 METRICS_SERVER_CHART = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2")
 # The AWS provider for the Secrets Store CSI driver; its chart installs the driver itself as a
@@ -28,30 +27,6 @@ DEVICE_PLUGIN_CHART = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8
 NAMESPACE = "kube-system"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 DEFAULT_STORAGE_CLASS = "gp3"
-
-
-def gpu_node_placement(gpu_pools: list[PoolContract]) -> dict:
-    """Every GPU node, whatever its pool: the label all GPU node groups carry, and every
-    taint those pools have."""
-    tolerations: list[Toleration] = []
-    for pool in gpu_pools:
-        tolerations.extend(t for t in pool.tolerations if t not in tolerations)
-    return {
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}
-                            ]
-                        }
-                    ]
-                }
-            }
-        },
-        "tolerations": [t.to_kubernetes() for t in tolerations],
-    }
 
 
 @dataclass(frozen=True)
@@ -183,7 +158,7 @@ class EksAddons(pulumi.ComponentResource):
                 f"{name}-nvidia-device-plugin",
                 DEVICE_PLUGIN_CHART,
                 NAMESPACE,
-                gpu_node_placement(args.gpu_pools),
+                on_pools_values(args.gpu_pools),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=args.gpu_nodes),
                 create_namespace=False,
             )

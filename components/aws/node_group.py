@@ -78,7 +78,9 @@ def eks_pool_contract(name: str, pool: PoolConfig) -> PoolContract:
     if pool.spot:
         selector[EKS_CAPACITY_TYPE_LABEL] = "SPOT"
     gpu_taint = (Toleration(GPU_RESOURCE),) if pool.kind == "gpu" else ()
-    return pool_contract(name, pool, selector=selector, platform_tolerations=gpu_taint)
+    return pool_contract(
+        name, pool, selector=selector, labels=pool_node_labels(name, pool), platform_tolerations=gpu_taint
+    )
 
 
 def autoscaler_tags(cluster_name: str, pool_name: str, pool: PoolConfig) -> dict[str, str]:

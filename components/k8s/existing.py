@@ -14,7 +14,7 @@ from stacks.config import StackConfig
 
 def existing_pool_contract(name: str, pool: PoolConfig) -> PoolContract:
     """The nodes are selected by the labels they already carry; their taints are tolerated."""
-    return pool_contract(name, pool, selector=dict(pool.labels))
+    return pool_contract(name, pool, selector=dict(pool.labels), labels=dict(pool.labels))
 
 
 class ExistingCluster(pulumi.ComponentResource):

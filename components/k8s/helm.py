@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contract import POOL_LABEL, PoolContract
+from components.contract import PoolContract
 
 
 @dataclass(frozen=True)
@@ -30,26 +30,26 @@ def scheduling_values(pool: PoolContract) -> dict:
 
 
 def on_pools_values(pools: list[PoolContract] | tuple[PoolContract, ...]) -> dict:
-    """tolerations/affinity that put a chart's DaemonSet on the given pools' nodes only (by the
-    platform's pool label) and past their taints: for node agents such as GPU device plugins and
-    exporters, whose charts' default affinity uses labels the clouds' nodes do not carry."""
+    """tolerations/affinity that put a chart's DaemonSet on the given pools' nodes only and past
+    their taints: for node agents such as GPU device plugins and exporters, whose charts' default
+    affinity uses labels the clouds' nodes do not carry. One node-selector term per pool (terms
+    are ORed), each the pool's own selector: the pool label where the platform made the pool, the
+    labels the nodes already carry on an existing cluster."""
     tolerations = {t for pool in pools for t in pool.tolerations}
+    terms = [
+        {
+            "matchExpressions": [
+                {"key": k, "operator": "In", "values": [v]} for k, v in sorted(p.node_selector.items())
+            ]
+        }
+        for p in sorted(pools, key=lambda p: p.name)
+    ]
     return {
         "tolerations": [
             t.to_kubernetes() for t in sorted(tolerations, key=lambda t: (t.key, t.effect, t.value or ""))
         ],
         "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {"key": POOL_LABEL, "operator": "In", "values": sorted(p.name for p in pools)}
-                            ]
-                        }
-                    ]
-                }
-            }
+            "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}
         },
     }
 

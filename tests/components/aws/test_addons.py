@@ -140,8 +140,14 @@ def test_load_balancer_controller_changes_only_load_balancers_tagged_as_this_clu
 def test_device_plugin_runs_on_every_gpu_node_and_tolerates_its_taints(eks, eks_variant):
     values = eks.custom(RELEASE)["main-addons-nvidia-device-plugin"]["values"]
     terms = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    # One term per GPU pool, its own selector (the dev stack's L4 pool is spot).
     assert terms["nodeSelectorTerms"] == [
-        {"matchExpressions": [{"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]}]}
+        {
+            "matchExpressions": [
+                {"key": "eks.amazonaws.com/capacityType", "operator": "In", "values": ["SPOT"]},
+                {"key": "mlplatform.io/pool", "operator": "In", "values": ["gpu-l4"]},
+            ]
+        }
     ]
     assert values["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     tolerations = eks_variant.custom(RELEASE)["main-addons-nvidia-device-plugin"]["values"]["tolerations"]

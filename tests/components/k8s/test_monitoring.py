@@ -71,7 +71,8 @@ def test_aks_exporter_relies_on_the_nvidia_runtime(aks):
 def test_eks_exporter_lands_on_the_gpu_group_only(eks):
     values = _values(eks.record, "main-monitoring-dcgm-exporter")
     terms = dig(values, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution")
-    assert terms["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["gpu-l4"]
+    [term] = terms["nodeSelectorTerms"]
+    assert {"key": "mlplatform.io/pool", "operator": "In", "values": ["gpu-l4"]} in term["matchExpressions"]
     assert "extraEnv" not in values
 
 

@@ -44,7 +44,7 @@ from components.gcp.node_pool import gke_pool_contract
 from components.k8s.existing import existing_pool_contract
 from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord
-from plan.render import helm_releases
+from plan.render import helm_releases, manifests
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -100,6 +100,8 @@ class ReleaseReport:
     kinds: dict[str, int] = field(default_factory=dict)
     # The chart's own `sources` (Chart.yaml), or its home page.
     source: str = ""
+    # The objects the chart rendered (for the checks across releases).
+    rendered: list[dict[str, Any]] = field(default_factory=list)
 
 
 def releases_of(record: PlanRecord) -> list[Release]:
@@ -288,11 +290,11 @@ def check_release(
         report.problems.append(f"values.schema.json refuses the values: {error}")
     renderer = _Renderer(chart, release, helm)
     try:
-        manifests = renderer.manifests(release.values)
+        texts = renderer.manifests(release.values)
     except helm.HelmError as error:
         report.problems.append(f"the chart does not render: {error}")
         return report
-    rendered = objects(manifests)
+    rendered = report.rendered = objects(texts)
     for obj in rendered:
         report.kinds[obj["kind"]] = report.kinds.get(obj["kind"], 0) + 1
     report.problems += _schema_problems(rendered, kubernetes_version)
@@ -522,9 +524,139 @@ def unverified_values(releases: Iterable[Release], record: dict[str, Any]) -> li
     return problems
 
 
-def check_stack(config: StackConfig, record: PlanRecord, charts_dir: Path) -> list[ReleaseReport]:
+# --- the chains between releases: addresses, metrics, scraping ---------------------------------
+
+# An in-cluster Service address: <service>.<namespace>[.svc[.cluster.local]][:port].
+_SERVICE_ADDRESS = re.compile(
+    r"^(?:https?://)?(?P<name>[a-z0-9-]+)\.(?P<namespace>[a-z0-9-]+)(?:\.svc(?:\.cluster\.local)?)?(?::(?P<port>\d+))?/?$"
+)
+SCRAPE_ANNOTATION = "prometheus.io/scrape"
+ADAPTER_API = "v1beta1.custom.metrics.k8s.io"
+
+
+def _services(objects: list[dict[str, Any]]) -> dict[tuple[str, str], set[int]]:
+    return {
+        (o["metadata"].get("namespace", "default"), o["metadata"]["name"]): {
+            p["port"] for p in o.get("spec", {}).get("ports", [])
+        }
+        for o in objects
+        if o["kind"] == "Service"
+    }
+
+
+def address_problem(
+    address: str, services: dict[tuple[str, str], set[int]], default_port: int | None
+) -> str | None:
+    """Why an in-cluster address reaches no Service port, or None when it does."""
+    match = _SERVICE_ADDRESS.match(address)
+    if not match:
+        return f"{address}: not an in-cluster Service address"
+    key = (match["namespace"], match["name"])
+    port = int(match["port"]) if match["port"] else default_port
+    if key not in services:
+        return f"{address}: no Service {match['name']} in namespace {match['namespace']}"
+    if port not in services[key]:
+        return f"{address}: Service {match['name']} has no port {port} (ports: {sorted(services[key])})"
+    return None
+
+
+def _adapter_metrics(objects: list[dict[str, Any]]) -> set[str]:
+    """The custom metrics prometheus-adapter serves: each rule's `name.as`, else its series."""
+    served = set()
+    for obj in objects:
+        config = obj.get("data", {}).get("config.yaml") if obj["kind"] == "ConfigMap" else None
+        for rule in (yaml.safe_load(config) or {}).get("rules", []) if config else []:
+            series = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", rule.get("seriesQuery", ""))
+            served.add(rule.get("name", {}).get("as") or (series.group(0) if series else ""))
+    return served - {""}
+
+
+def _scrapes_annotated_pods(objects: list[dict[str, Any]]) -> bool:
+    """A Prometheus config with a pod-discovery job that keeps pods by the scrape annotation."""
+    for obj in objects:
+        config = obj.get("data", {}).get("prometheus.yml") if obj["kind"] == "ConfigMap" else None
+        for job in (yaml.safe_load(config) or {}).get("scrape_configs", []) if config else []:
+            roles = {sd.get("role") for sd in job.get("kubernetes_sd_configs", [])}
+            keeps = any(
+                r.get("action") == "keep"
+                and "__meta_kubernetes_pod_annotation_prometheus_io_scrape" in r.get("source_labels", [])
+                for r in job.get("relabel_configs", [])
+            )
+            if "pod" in roles and keeps:
+                return True
+    return False
+
+
+def chain_problems(cluster: str, objects: list[dict[str, Any]], releases: list[Release]) -> list[str]:
+    """What each autoscaler and scraper relies on, across the releases and the platform's own
+    objects of one cluster: every address names a rendered Service port, every Pods metric an
+    HPA uses is one the adapter serves, and annotated pods are scraped."""
+    problems = []
+    services = _services(objects)
+    addresses = [
+        (f"ScaledObject/{o['metadata']['name']}", t["metadata"].get(key), port)
+        for o in objects
+        if o["kind"] == "ScaledObject"
+        for t in o.get("spec", {}).get("triggers", [])
+        for key, port in (("serverAddress", 80), ("scalerAddress", None))
+        if t.get("metadata", {}).get(key)
+    ]
+    addresses += [
+        (f"release {r.name}", r.values["prometheus"]["url"], r.values["prometheus"].get("port", 80))
+        for r in releases
+        if r.chart_name == "prometheus-adapter"
+    ]
+    for where, address, port in addresses:
+        problem = address_problem(address, services, port)
+        if problem:
+            problems.append(f"{cluster}: {where}: {problem}")
+    served = _adapter_metrics(objects)
+    has_api = any(o["kind"] == "APIService" and o["metadata"]["name"] == ADAPTER_API for o in objects)
+    for hpa in (o for o in objects if o["kind"] == "HorizontalPodAutoscaler"):
+        for metric in hpa.get("spec", {}).get("metrics", []):
+            name = (
+                metric.get("pods", {}).get("metric", {}).get("name") if metric.get("type") == "Pods" else None
+            )
+            if name and (name not in served or not has_api):
+                problems.append(
+                    f"{cluster}: HorizontalPodAutoscaler/{hpa['metadata']['name']}: Pods metric {name} "
+                    f"is served by no {ADAPTER_API} adapter rule"
+                )
+    annotated = [
+        o
+        for o in objects
+        if _pod_spec(o) is not None and _template_annotations(o).get(SCRAPE_ANNOTATION) == "true"
+    ]
+    if annotated and not _scrapes_annotated_pods(objects):
+        names = ", ".join(sorted(f"{o['kind']}/{o['metadata']['name']}" for o in annotated))
+        problems.append(f"{cluster}: no Prometheus job scrapes pods annotated {SCRAPE_ANNOTATION}: {names}")
+    return problems
+
+
+def _template_annotations(obj: dict[str, Any]) -> dict[str, str]:
+    spec = obj.get("spec", {})
+    if obj["kind"] == "CronJob":
+        spec = spec.get("jobTemplate", {}).get("spec", {})
+    return spec.get("template", {}).get("metadata", {}).get("annotations") or {}
+
+
+@dataclass
+class StackReport:
+    releases: list[ReleaseReport]
+    chains: list[str]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.chains) or any(r.problems for r in self.releases)
+
+
+def check_stack(config: StackConfig, record: PlanRecord, charts_dir: Path) -> StackReport:
     reports = []
-    for release in releases_of(record):
+    objects_by_cluster: dict[str, list[dict[str, Any]]] = {}
+    for path, manifest in manifests(record).items():
+        objects_by_cluster.setdefault(path.split("/", 1)[0], []).append(manifest)
+    releases = releases_of(record)
+    for release in releases:
         cluster = config.clusters[release.cluster]
         version = (
             f"{cluster.kubernetes_version}.0"
@@ -536,5 +668,12 @@ def check_stack(config: StackConfig, record: PlanRecord, charts_dir: Path) -> li
         except ChartUnavailableError as missing:
             reports.append(ReleaseReport(release, problems=[f"not checked: {missing}"]))
             continue
-        reports.append(check_release(release, chart_path, pool_contracts(cluster), version))
-    return reports
+        report = check_release(release, chart_path, pool_contracts(cluster), version)
+        objects_by_cluster.setdefault(release.cluster, []).extend(report.rendered)
+        reports.append(report)
+    chains = [
+        problem
+        for cluster, objects in sorted(objects_by_cluster.items())
+        for problem in chain_problems(cluster, objects, [r for r in releases if r.cluster == cluster])
+    ]
+    return StackReport(reports, chains)

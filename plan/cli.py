@@ -181,10 +181,13 @@ def cmd_charts(args: argparse.Namespace) -> int:
     if not charts_dir.is_dir():
         raise ConfigError(f"--charts-dir {charts_dir}: no such directory (pull the charts into it first)")
     reports = []
+    failed = 0
     try:
         for stack_file in stack_files:
             config = load_stack_file(stack_file)
-            for report in charts_module.check_stack(config, plan_of(stack_file), charts_dir):
+            stack = charts_module.check_stack(config, plan_of(stack_file), charts_dir)
+            failed += stack.failed
+            for report in stack.releases:
                 reports.append(report)
                 status = "ok" if not report.problems else f"{len(report.problems)} problem(s)"
                 print(f"{stack_file.name}: {report.release}: {status}")
@@ -192,10 +195,14 @@ def cmd_charts(args: argparse.Namespace) -> int:
                     print(f"  problem: {line}")
                 for line in report.notes:
                     print(f"  note: {line}")
+            for line in stack.chains:
+                print(f"{stack_file.name}: problem: {line}")
     except charts_module.ChartUnavailableError as exc:
         raise ConfigError(str(exc)) from exc
-    failed = sum(bool(r.problems) for r in reports)
-    print(f"{len(reports)} releases rendered with their charts, {failed} with problems")
+    print(
+        f"{len(reports)} releases rendered with their charts in {len(stack_files)} stack(s), "
+        f"{failed} stack(s) with problems"
+    )
     if args.record:
         record = charts_module.updated_record(charts_module.read_record(), reports, datetime.date.today())
         charts_module.write_record(record)

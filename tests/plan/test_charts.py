@@ -255,3 +255,85 @@ def test_cli_without_the_charts_says_what_to_pull(tmp_path, capsys):
     assert main(["charts", "--stack", "dev", "--charts-dir", str(tmp_path / "empty")]) == 1
     out = capsys.readouterr().out
     assert "not checked:" in out and "helm pull dcgm-exporter --version 4.1.1" in out
+
+
+# --- the chains across releases -----------------------------------------------------------------
+
+
+def _service(name: str, namespace: str, *ports: int) -> dict:
+    return {
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"ports": [{"port": p} for p in ports]},
+    }
+
+
+def _scaled_object(**metadata: str) -> dict:
+    return {
+        "kind": "ScaledObject",
+        "metadata": {"name": "chat"},
+        "spec": {"triggers": [{"metadata": metadata}]},
+    }
+
+
+def test_every_address_a_scaler_names_reaches_a_service_port():
+    prometheus = _service("prometheus-server", "mlplatform-monitoring", 80)
+    scaler = _service("keda-add-ons-http-external-scaler", "keda", 9090)
+    reached = _scaled_object(serverAddress="http://prometheus-server.mlplatform-monitoring.svc")
+    pushed = _scaled_object(scalerAddress="keda-add-ons-http-external-scaler.keda:9090")
+    assert charts.chain_problems("main", [prometheus, scaler, reached, pushed], []) == []
+    wrong_port = _scaled_object(serverAddress="http://prometheus-server.mlplatform-monitoring.svc:9090")
+    renamed = _scaled_object(serverAddress="http://prometheus.mlplatform-monitoring.svc.cluster.local")
+    assert charts.chain_problems("main", [prometheus, wrong_port, renamed], []) == [
+        "main: ScaledObject/chat: http://prometheus-server.mlplatform-monitoring.svc:9090: Service "
+        "prometheus-server has no port 9090 (ports: [80])",
+        "main: ScaledObject/chat: http://prometheus.mlplatform-monitoring.svc.cluster.local: no Service "
+        "prometheus in namespace mlplatform-monitoring",
+    ]
+
+
+def test_an_hpa_pods_metric_must_be_one_the_adapter_serves():
+    hpa = {
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "chat"},
+        "spec": {"metrics": [{"type": "Pods", "pods": {"metric": {"name": "DCGM_FI_DEV_GPU_UTIL"}}}]},
+    }
+    api = {"kind": "APIService", "metadata": {"name": charts.ADAPTER_API}}
+    rules = {"rules": [{"seriesQuery": 'DCGM_FI_DEV_GPU_UTIL{namespace!=""}', "name": {"matches": ".*"}}]}
+    adapter = {
+        "kind": "ConfigMap",
+        "metadata": {"name": "adapter"},
+        "data": {"config.yaml": yaml.safe_dump(rules)},
+    }
+    assert charts.chain_problems("aks", [hpa, api, adapter], []) == []
+    renamed = {"rules": [{"seriesQuery": "DCGM_FI_DEV_GPU_UTIL", "name": {"as": "gpu_util"}}]}
+    adapter["data"]["config.yaml"] = yaml.safe_dump(renamed)
+    assert charts.chain_problems("aks", [hpa, api, adapter], []) == [
+        "aks: HorizontalPodAutoscaler/chat: Pods metric DCGM_FI_DEV_GPU_UTIL is served by no "
+        "v1beta1.custom.metrics.k8s.io adapter rule"
+    ]
+
+
+def test_annotated_pods_need_a_prometheus_job_that_keeps_them():
+    exporter = {
+        "kind": "DaemonSet",
+        "metadata": {"name": "dcgm-exporter"},
+        "spec": {"template": {"metadata": {"annotations": {"prometheus.io/scrape": "true"}}, "spec": {}}},
+    }
+    assert charts.chain_problems("main", [exporter], []) == [
+        "main: no Prometheus job scrapes pods annotated prometheus.io/scrape: DaemonSet/dcgm-exporter"
+    ]
+    job = {
+        "job_name": "kubernetes-pods",
+        "kubernetes_sd_configs": [{"role": "pod"}],
+        "relabel_configs": [
+            {
+                "action": "keep",
+                "regex": True,
+                "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+            }
+        ],
+    }
+    config = {"kind": "ConfigMap", "metadata": {"name": "prometheus-server"}}
+    config["data"] = {"prometheus.yml": yaml.safe_dump({"scrape_configs": [job]})}
+    assert charts.chain_problems("main", [exporter, config], []) == []

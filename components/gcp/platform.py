@@ -296,6 +296,14 @@ class GkePlatform(pulumi.ComponentResource):
         }
 
 
+# Images GKE itself injects into team pods, which the global system policy is not documented to
+# cover: the Cloud Storage FUSE CSI driver's sidecar (gke.gcr.io/gcs-fuse-csi-driver-sidecar-mounter).
+# `gke.gcr.io/*` is a pattern of Google's own default project policy (GoogleCloudPlatform/
+# k8s-config-connector config/samples/resources/binaryauthorizationpolicy/default-policy); a
+# trailing `*` admits the repositories directly under the path.
+GKE_INJECTED_IMAGE_PATHS = ("gke.gcr.io/",)
+
+
 def binary_authorization_patterns(prefixes: tuple[str, ...], repositories: tuple[str, ...]) -> list[str]:
     """Binary Authorization name patterns: `**` admits a registry path and everything below it,
     a trailing `*` one repository at any tag or digest (AdmissionWhitelistPattern.name_pattern)."""
@@ -312,7 +320,11 @@ def build_cluster(name: str, cluster: ClusterConfig, stack: StackConfig) -> Clus
             cluster=cluster,
             labels=stack.labels,
             allowed_image_prefixes=tuple(stack.image_policy.prefixes),
-            allowed_image_repositories=(*chart_image_repositories(), *helper_image_repositories()),
+            allowed_image_repositories=(
+                *chart_image_repositories(),
+                *helper_image_repositories(),
+                *GKE_INJECTED_IMAGE_PATHS,
+            ),
             team_groups=stack.team_subjects_on(name),
         ),
     ).handle

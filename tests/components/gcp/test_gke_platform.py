@@ -197,6 +197,8 @@ def test_binary_authorization_admits_the_registry_and_the_charts_images_only(pro
     patterns = [p["namePattern"] for p in policy.inputs["admissionWhitelistPatterns"]]
     assert patterns[0] == "us-central1-docker.pkg.dev/acme-ml-prod/prod-models/**"
     assert "nvcr.io/nvidia/k8s/dcgm-exporter*" in patterns
+    # GKE's own sidecar for bucket mounts (gke.gcr.io/gcs-fuse-csi-driver-sidecar-mounter).
+    assert "gke.gcr.io/*" in patterns
     assert all(p.endswith("*") for p in patterns)
     # The cluster enforces the policy from its first pod.
     assert prod_plan.depends_on(cluster.urn, policy.urn)

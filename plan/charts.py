@@ -62,7 +62,8 @@ _RANDOM = re.compile(r"[A-Za-z0-9+/=]{40,}|[0-9a-f]{64}")
 _POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 _MISSING = object()
 
-Path_ = tuple[str, ...]
+# A value's place in the values tree, key by key.
+ValuePath = tuple[str, ...]
 
 
 class ChartUnavailableError(Exception):
@@ -113,12 +114,12 @@ def releases_of(record: PlanRecord) -> list[Release]:
     ]
 
 
-def dotted(path: Path_) -> str:
+def dotted(path: ValuePath) -> str:
     """A value path as `helm --set` writes it (dots inside a key escaped)."""
     return ".".join(part.replace(".", "\\.") for part in path)
 
 
-def leaf_paths(values: Any, path: Path_ = ()) -> Iterator[Path_]:
+def leaf_paths(values: Any, path: ValuePath = ()) -> Iterator[ValuePath]:
     """Every value the platform sets: maps are walked, lists and scalars are leaves."""
     if isinstance(values, dict) and values:
         for key, value in values.items():
@@ -127,7 +128,7 @@ def leaf_paths(values: Any, path: Path_ = ()) -> Iterator[Path_]:
         yield path
 
 
-def _without(values: dict[str, Any], path: Path_) -> dict[str, Any]:
+def _without(values: dict[str, Any], path: ValuePath) -> dict[str, Any]:
     trimmed = copy.deepcopy(values)
     node = trimmed
     for key in path[:-1]:
@@ -136,7 +137,16 @@ def _without(values: dict[str, Any], path: Path_) -> dict[str, Any]:
     return trimmed
 
 
-def _default(defaults: dict[str, Any], path: Path_) -> Any:
+def _at(tree: Any, path: ValuePath) -> Any:
+    """The value at `path`, or _MISSING."""
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return _MISSING
+        tree = tree[key]
+    return tree
+
+
+def _default(defaults: dict[str, Any], path: ValuePath) -> Any:
     node: Any = defaults
     for key in path:
         if not isinstance(node, dict) or key not in node:
@@ -185,20 +195,11 @@ def _merged(defaults: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _lookup(values: dict[str, Any], dotted_path: str) -> Any:
-    node: Any = values
-    for key in dotted_path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return _MISSING
-        node = node[key]
-    return node
-
-
 def dependency_enabled(dependency: dict[str, Any], values: dict[str, Any]) -> bool:
     """Helm's rule (pkg/chartutil/dependencies.go): the first condition path that holds a bool
     decides; else any of the dependency's tags set true or false in `tags`; else enabled."""
     for condition in filter(None, (c.strip() for c in (dependency.get("condition") or "").split(","))):
-        value = _lookup(values, condition)
+        value = _at(values, tuple(condition.split(".")))
         if isinstance(value, bool):
             return value
     tags = [values.get("tags", {}).get(tag) for tag in dependency.get("tags") or []]
@@ -317,18 +318,11 @@ def _check_values(report: ReleaseReport, renderer: _Renderer, defaults: dict[str
         default = _default(defaults, path)
         if default is _MISSING:
             report.problems.append(f"{dotted(path)}: the chart has no such value: Helm ignores it")
-        elif default != _value(values, path):
+        elif default != _at(values, path):
             report.verified.add(dotted(path))
             report.notes.append(f"{dotted(path)}: no effect (the chart renders the same without it)")
         else:
             report.verified.add(dotted(path))
-
-
-def _value(values: dict[str, Any], path: Path_) -> Any:
-    node: Any = values
-    for key in path:
-        node = node[key]
-    return node
 
 
 def _schema_problems(rendered: list[dict[str, Any]], kubernetes_version: str) -> list[str]:

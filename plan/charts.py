@@ -78,6 +78,8 @@ class Release:
     chart: str
     version: str
     values: dict[str, Any]
+    # The Helm repository URL; None for an OCI chart (its reference is `chart`).
+    repository: str | None = None
 
     @property
     def chart_name(self) -> str:
@@ -108,7 +110,13 @@ class ReleaseReport:
 def releases_of(record: PlanRecord) -> list[Release]:
     return [
         Release(
-            r["cluster"], r["namespace"] or "default", r["release"], r["chart"], r["version"], r["values"]
+            r["cluster"],
+            r["namespace"] or "default",
+            r["release"],
+            r["chart"],
+            r["version"],
+            r["values"],
+            r["repository"],
         )
         for r in helm_releases(record)
     ]
@@ -169,6 +177,16 @@ def _helm() -> Any:
     return helm_python
 
 
+def pull_command(release: Release, charts_dir: Path) -> str:
+    """The `helm pull` that puts a release's chart where find_chart looks for it."""
+    if release.chart.startswith("oci://"):
+        return f"helm pull {release.chart} --version {release.version} -d {charts_dir}"
+    return (
+        f"helm pull {release.chart_name} --repo {release.repository} --version {release.version} "
+        f"-d {charts_dir}"
+    )
+
+
 def find_chart(charts_dir: Path, release: Release) -> Path:
     """`<name>-<version>.tgz` as `helm pull` writes it, or a directory `<name>-<version>/`."""
     for candidate in (
@@ -179,8 +197,7 @@ def find_chart(charts_dir: Path, release: Release) -> Path:
             return candidate
     raise ChartUnavailableError(
         f"{charts_dir}: no chart {release.chart_name} {release.version} (expected "
-        f"{release.chart_name}-{release.version}.tgz: helm pull {release.chart} --version {release.version} "
-        f"-d {charts_dir})"
+        f"{release.chart_name}-{release.version}.tgz: {pull_command(release, charts_dir)})"
     )
 
 
@@ -650,6 +667,8 @@ def check_stack(config: StackConfig, record: PlanRecord, charts_dir: Path) -> St
     for path, manifest in manifests(record).items():
         objects_by_cluster.setdefault(path.split("/", 1)[0], []).append(manifest)
     releases = releases_of(record)
+    # The chains of a cluster need every release of it rendered.
+    unrendered: set[str] = set()
     for release in releases:
         cluster = config.clusters[release.cluster]
         version = (
@@ -661,6 +680,7 @@ def check_stack(config: StackConfig, record: PlanRecord, charts_dir: Path) -> St
             chart_path = find_chart(charts_dir, release)
         except ChartUnavailableError as missing:
             reports.append(ReleaseReport(release, problems=[f"not checked: {missing}"]))
+            unrendered.add(release.cluster)
             continue
         report = check_release(release, chart_path, pool_contracts(cluster), version)
         objects_by_cluster.setdefault(release.cluster, []).extend(report.rendered)
@@ -668,6 +688,7 @@ def check_stack(config: StackConfig, record: PlanRecord, charts_dir: Path) -> St
     chains = [
         problem
         for cluster, objects in sorted(objects_by_cluster.items())
+        if cluster not in unrendered
         for problem in chain_problems(cluster, objects, [r for r in releases if r.cluster == cluster])
     ]
     return StackReport(reports, chains)

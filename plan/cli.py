@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="pulled charts: <name>-<version>.tgz (helm pull) or <name>-<version>/ directories",
     )
     charts.add_argument(
+        "--print-pulls",
+        action="store_true",
+        help="print the `helm pull` commands that fill --charts-dir, one per chart version, and exit",
+    )
+    charts.add_argument(
         "--record",
         action="store_true",
         help=f"write the value paths verified to {charts_module.RECORD_FILE.relative_to(PROJECT_DIR)}",
@@ -178,6 +183,13 @@ def cmd_charts(args: argparse.Namespace) -> int:
         [resolve_stack_file(args.stack, args.config)] if args.stack or args.config else shipped_stack_files()
     )
     charts_dir = Path(args.charts_dir)
+    if args.print_pulls:
+        releases = {
+            r.key: r for stack_file in stack_files for r in charts_module.releases_of(plan_of(stack_file))
+        }
+        for key in sorted(releases):
+            print(charts_module.pull_command(releases[key], charts_dir))
+        return EXIT_OK
     if not charts_dir.is_dir():
         raise ConfigError(f"--charts-dir {charts_dir}: no such directory (pull the charts into it first)")
     reports = []

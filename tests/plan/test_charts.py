@@ -254,7 +254,8 @@ def test_cli_without_the_charts_says_what_to_pull(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["charts", "--stack", "dev", "--charts-dir", str(tmp_path / "empty")]) == 1
     out = capsys.readouterr().out
-    assert "not checked:" in out and "helm pull dcgm-exporter --version 4.1.1" in out
+    assert "not checked:" in out and "helm pull dcgm-exporter --repo" in out
+    assert "no Prometheus job" not in out  # no chains checked across releases not rendered
 
 
 # --- the chains across releases -----------------------------------------------------------------
@@ -337,3 +338,21 @@ def test_annotated_pods_need_a_prometheus_job_that_keeps_them():
     config = {"kind": "ConfigMap", "metadata": {"name": "prometheus-server"}}
     config["data"] = {"prometheus.yml": yaml.safe_dump({"scrape_configs": [job]})}
     assert charts.chain_problems("main", [exporter, config], []) == []
+
+
+def test_print_pulls_names_one_helm_pull_per_chart_version(capsys, tmp_path):
+    assert main(["charts", "--stack", "dev", "--charts-dir", "charts", "--print-pulls"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"helm pull {chart} --repo {repo} --version {version} -d charts"
+        for chart, repo, version in (
+            ("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.1"),
+            ("grafana", "https://grafana.github.io/helm-charts", "10.5.15"),
+            ("prometheus", "https://prometheus-community.github.io/helm-charts", "25.27.0"),
+        )
+    ]
+    oci = charts.Release(
+        "aks", "kube-system", "cert-manager", "oci://quay.io/jetstack/charts/cert-manager", "v1.19.1", {}
+    )
+    assert charts.pull_command(oci, tmp_path) == (
+        f"helm pull oci://quay.io/jetstack/charts/cert-manager --version v1.19.1 -d {tmp_path}"
+    )

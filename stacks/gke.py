@@ -1,13 +1,14 @@
 """What Compute Engine and GKE accept, checked at the door, from the dated catalog
 `stacks/catalogs/gke.yaml` (sources and check date inside): regions and zones, machine types
-and their shapes, the GPUs each family carries or takes, and the zones that offer each TPU.
+and their shapes, the GPUs each family carries or takes and the zones that offer each GPU; the
+zones that offer each TPU come from `stacks/catalogs/gke_tpu.yaml`.
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from stacks import catalog, tpu
 from stacks.base import rule_error
@@ -72,6 +73,11 @@ def accelerators() -> list[str]:
     return sorted(set(_n1_attachable()) | built_in)
 
 
+def gpu_zones(accelerator: str) -> list[str] | None:
+    """The zones that offer this GPU; None for a GPU the catalog does not know."""
+    return _catalog()["gpuZones"].get(accelerator)
+
+
 def region_problem(region: str) -> str | None:
     if region in regions():
         return None
@@ -94,7 +100,8 @@ def zone_problem(zone: str, region: str) -> str | None:
 
 def check_gke_cluster(cluster: ClusterConfig) -> None:
     """Raise a rule error (key path below the cluster) for a pool GKE would refuse: its zones,
-    machine type, GPUs, TPU zones (the cluster's region and zones are checked by GcpSettings)."""
+    machine type, GPUs, and zones that lack its GPU or TPU (the cluster's region and zones are
+    checked by GcpSettings)."""
     settings = cluster.gcp
     assert settings is not None
     for name, pool in cluster.pools.items():
@@ -103,8 +110,9 @@ def check_gke_cluster(cluster: ClusterConfig) -> None:
             if problem:
                 raise rule_error(("pools", name, "zones", index), problem)
         _check_machine(name, pool)
-        if pool.kind == "tpu":
-            _check_tpu_zones(name, pool, pool.zones or settings.zones)
+        offered = _zones_offering(pool)
+        if offered is not None:
+            _check_offered_in(name, pool, settings.region, settings.zones, offered)
 
 
 def _check_machine(name: str, pool: PoolConfig) -> None:
@@ -178,17 +186,46 @@ def _check_gpus(name: str, pool: PoolConfig, shape: MachineShape) -> None:
         )
 
 
-def _check_tpu_zones(name: str, pool: PoolConfig, zones: list[str]) -> None:
-    accelerator = tpu.tpu_accelerator(pool.machine_type or "")
-    offered = _catalog()["tpuZones"].get(accelerator or "")
-    covered = set(_catalog()["tpuZones"]["coveredRegions"])
-    if offered is None:
-        return
-    for zone in zones:
-        if zone.rsplit("-", 1)[0] in covered and zone not in offered:
+class _Offered(NamedTuple):
+    """Where a pool's accelerator exists: as messages name it, its zones, the regions that list
+    covers (None: every region) and the catalog it comes from."""
+
+    what: str
+    zones: list[str]
+    covered: list[str] | None
+    source: str
+
+
+def _zones_offering(pool: PoolConfig) -> _Offered | None:
+    """None for a CPU pool or an accelerator the catalogs do not list (refused or warned about)."""
+    if pool.kind == "tpu":
+        accelerator = tpu.tpu_accelerator(pool.machine_type or "")
+        offered = tpu.zones_offering(pool.machine_type or "")
+        if accelerator is None or offered is None:
+            return None
+        return _Offered(f"{accelerator} TPUs", *offered, "gke_tpu.yaml")
+    zones = gpu_zones(pool.accelerator or "") if pool.kind == "gpu" else None
+    return None if zones is None else _Offered(f"{pool.accelerator} GPUs", zones, None, CATALOG)
+
+
+def _check_offered_in(
+    name: str, pool: PoolConfig, region: str, cluster_zones: list[str], offered: _Offered
+) -> None:
+    """GKE creates a pool's nodes in each of its zones (its own, else the cluster's): every one
+    must offer the pool's accelerator."""
+    for zone in pool.zones or cluster_zones:
+        covered = offered.covered is None or zone.rsplit("-", 1)[0] in offered.covered
+        if covered and zone not in offered.zones:
             inherited = "" if pool.zones else ", the cluster zone this pool inherits"
+            here = [z for z in offered.zones if z.rsplit("-", 1)[0] == region]
+            fix = (
+                f"set the pool's zones to {', '.join(here)} or a subset"
+                if here
+                else f"no zone of {region} offers them: use a region that does "
+                f"({', '.join(sorted({z.rsplit('-', 1)[0] for z in offered.zones}))})"
+            )
+            where = catalog.cited(offered.source)
             raise rule_error(
                 ("pools", name, "zones"),
-                f"{accelerator} TPUs are not offered in {zone}{inherited} ({catalog.cited(CATALOG)}): "
-                f"set the pool's zones to one of {', '.join(offered)}",
+                f"{offered.what} are not offered in {zone}{inherited} ({where}): {fix}",
             )

@@ -57,6 +57,12 @@ def tpu_accelerator(machine_type: str) -> str | None:
     return family["accelerator"] if family else None
 
 
+def zones_offering(machine_type: str) -> tuple[list[str], list[str]] | None:
+    """The zones that offer this machine type's TPU, and the regions that list covers."""
+    family = _family(machine_type)
+    return (family["zones"], family["zonesCover"]) if family else None
+
+
 def chips_per_host(machine_type: str) -> int | None:
     family = _family(machine_type)
     return family["machineTypes"][machine_type] if family else None

@@ -18,17 +18,24 @@ def test_every_catalog_is_dated_and_sourced(name):
     assert document["sources"]
 
 
-def test_every_tpu_machine_type_has_a_host_shape_and_every_tpu_zone_list_a_tpu():
+def test_every_tpu_machine_type_has_a_host_shape_and_its_zones_are_catalog_zones():
     for machine_type in tpu.tpu_machine_types():
         assert gke.machine_shape(machine_type) is not None, machine_type
-    accelerators = {tpu.tpu_accelerator(m) for m in tpu.tpu_machine_types()}
-    zones = catalog.load("gke.yaml")["tpuZones"]
-    assert set(zones) - {"coveredRegions"} <= accelerators
-    for region in zones["coveredRegions"]:
-        assert region in gke.regions(), region
-    for accelerator in accelerators:
-        for zone in zones.get(accelerator, []):
+        zones, covered = tpu.zones_offering(machine_type)
+        for region in covered:
+            assert region in gke.regions(), region
+        for zone in zones:
+            assert zone.rsplit("-", 1)[0] in covered, zone
             assert zone in gke.regions()[zone.rsplit("-", 1)[0]], zone
+
+
+def test_every_gpu_has_its_zones_and_they_are_catalog_zones():
+    gpu_zones = catalog.load("gke.yaml")["gpuZones"]
+    assert set(gpu_zones) == set(gke.accelerators())
+    for gpu, zones in gpu_zones.items():
+        assert len(zones) == len(set(zones)), gpu
+        for zone in zones:
+            assert zone in gke.regions().get(zone.rsplit("-", 1)[0], []), (gpu, zone)
 
 
 def test_gpu_machine_types_name_gpus_the_clouds_share():

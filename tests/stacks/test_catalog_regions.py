@@ -16,7 +16,7 @@ from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord, ResourceRecord
 from policies.cost_model import default_prices, estimate
 from stacks import aks, eks, gke
-from stacks.loading import load_stack_file
+from stacks.loading import ConfigError, load_stack_file
 from tests.helpers import preview_cli
 
 STACKS = {
@@ -34,12 +34,16 @@ def _settings(document: dict[str, Any], cloud: str) -> dict[str, Any]:
 
 
 def _moved(document: dict[str, Any], cloud: str, region: str) -> dict[str, Any]:
-    """The stack in `region`, with zones of that region."""
+    """The stack in `region`, with zones of that region (on GCP the first that offers the GPU
+    pools' GPUs, if one does)."""
     moved = copy.deepcopy(document)
     settings = _settings(moved, cloud)
     settings[REGION_KEY[cloud]] = region
     if cloud == "gcp":
-        settings["zones"] = gke.regions()[region][:1]
+        zones = gke.regions()[region]
+        settings["zones"] = ([z for z in zones if all(z in gpu for gpu in _gcp_gpu_zones(moved))] or zones)[
+            :1
+        ]
     elif cloud == "aws":
         code = eks.region_code(region)
         ids = [f"{code}-az{n}" for n in eks._catalog()["regions"][region]]
@@ -47,6 +51,11 @@ def _moved(document: dict[str, Any], cloud: str, region: str) -> dict[str, Any]:
     else:
         settings["zones"] = aks.regions()[region]
     return moved
+
+
+def _gcp_gpu_zones(document: dict[str, Any]) -> list[list[str]]:
+    (cluster,) = document["config"]["mlplatform:clusters"].values()
+    return [gke.gpu_zones(p["accelerator"]) for p in cluster["pools"].values() if p["kind"] == "gpu"]
 
 
 def _relocated(value: Any, old: str, new: str) -> Any:
@@ -74,7 +83,16 @@ def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, 
     priced = set(default_prices().cloud(cloud)["regions"])
     assert home in priced
     for region in CATALOG_REGIONS[cloud]:
-        load_stack_file(write_stack(_moved(document, cloud, region)))  # raises ConfigError if refused
+        moved = _moved(document, cloud, region)
+        try:
+            load_stack_file(write_stack(moved))
+        except ConfigError as refused:
+            # Only a region where no zone offers the stack's GPUs may refuse it, and says so.
+            assert cloud == "gcp", (region, refused)
+            (zone,) = _settings(moved, cloud)["zones"]
+            assert any(zone not in gpu for gpu in _gcp_gpu_zones(moved)), (region, refused)
+            assert f"GPUs are not offered in {zone}" in str(refused), refused
+            assert f"no zone of {region} offers them" in str(refused), refused
         envelope = estimate_record(_record_in(record, home, region))
         assert any(line.item.startswith("control plane") for line in envelope.lines), region
         if region in priced:

@@ -20,6 +20,8 @@ from plan.engine import PROJECT_DIR
 from tests.helpers import preview_cli
 
 CHECKED = "checked 2026-12-01"
+# gke.yaml and gke_tpu.yaml (zones per GPU and TPU checked later).
+GKE_CHECKED = "checked 2026-12-02"
 STACKS = {
     "gcp": PROJECT_DIR / "Pulumi.dev.yaml",
     "aws": PROJECT_DIR / "examples" / "aws-eks.yaml",
@@ -72,15 +74,15 @@ def _all(*mutations: Mutation) -> Mutation:
     return mutate
 
 
-def _tpu_in(zone: str) -> Mutation:
-    """Dev moved to us-central1 (which the TPU zone table covers) with a v5e pool in `zone`."""
+def _tpu_in(zone: str, machine_type: str = "ct5lp-hightpu-4t") -> Mutation:
+    """Dev moved to `zone`'s region with a single-host (2x2) TPU pool there."""
 
     def mutate(config: dict[str, Any]) -> None:
         cluster = _cluster(config, "gcp")
-        cluster["gcp"].update(region="us-central1", zones=[zone])
+        cluster["gcp"].update(region=zone.rsplit("-", 1)[0], zones=[zone])
         cluster["pools"]["tpu"] = {
             "kind": "tpu",
-            "machineType": "ct5lp-hightpu-4t",
+            "machineType": machine_type,
             "topology": "2x2",
             "min": 0,
             "max": 1,
@@ -99,30 +101,75 @@ CASES = [
         "gcp",
         _settings("gcp", region="europe-wst4", zones=["europe-wst4-a"]),
         f"{GKE}.gcp.region: 'europe-wst4' is not a Compute Engine region "
-        f"(stacks/catalogs/gke.yaml, {CHECKED}): nearest known: europe-west4, europe-west9, europe-west6",
+        f"(stacks/catalogs/gke.yaml, {GKE_CHECKED}): nearest known: europe-west4, europe-west9, europe-west6",
         id="gke-unknown-region",
     ),
     pytest.param(
         "gcp",
         _settings("gcp", zones=["europe-west4-d"]),
         f"{GKE}.gcp.zones: 'europe-west4-d' is not a zone of europe-west4 "
-        f"(stacks/catalogs/gke.yaml, {CHECKED}): use one of europe-west4-a, europe-west4-b, europe-west4-c",
+        f"(stacks/catalogs/gke.yaml, {GKE_CHECKED}): use one of europe-west4-a, europe-west4-b, "
+        "europe-west4-c",
         id="gke-zone-the-region-lacks",
     ),
     pytest.param(
         "gcp",
         _pool("gcp", "gpu-t4", zones=["us-central1-a"]),
         f"{GKE}.pools.gpu-t4.zones.0: 'us-central1-a' is not a zone of europe-west4 but of us-central1 "
-        f"(stacks/catalogs/gke.yaml, {CHECKED}): use one of europe-west4-a, europe-west4-b, europe-west4-c",
+        f"(stacks/catalogs/gke.yaml, {GKE_CHECKED}): use one of europe-west4-a, europe-west4-b, "
+        "europe-west4-c",
         id="gke-pool-zone-outside-region",
     ),
     pytest.param(
         "gcp",
         _tpu_in("us-central1-c"),
         f"{GKE}.pools.tpu.zones: tpu-v5-lite-podslice TPUs are not offered in us-central1-c, the cluster "
-        f"zone this pool inherits (stacks/catalogs/gke.yaml, {CHECKED}): set the pool's zones to one of "
-        "us-central1-a, us-south1-a, us-west1-c, us-west4-a",
+        f"zone this pool inherits (stacks/catalogs/gke_tpu.yaml, {GKE_CHECKED}): set the pool's zones to "
+        "us-central1-a or a subset",
         id="gke-tpu-zone",
+    ),
+    pytest.param(
+        "gcp",
+        _tpu_in("europe-west4-b", "ct6e-standard-4t"),
+        f"{GKE}.pools.tpu.zones: tpu-v6e-slice TPUs are not offered in europe-west4-b, the cluster zone this "
+        f"pool inherits (stacks/catalogs/gke_tpu.yaml, {GKE_CHECKED}): set the pool's zones to "
+        "europe-west4-a or a subset",
+        id="gke-tpu-zone-in-europe",
+    ),
+    pytest.param(
+        "gcp",
+        _tpu_in("europe-west2-a", "ct6e-standard-4t"),
+        f"{GKE}.pools.tpu.zones: tpu-v6e-slice TPUs are not offered in europe-west2-a, the cluster zone this "
+        f"pool inherits (stacks/catalogs/gke_tpu.yaml, {GKE_CHECKED}): no zone of europe-west2 offers them: "
+        "use a region that does (europe-west4, us-central1, us-east1, us-east5)",
+        id="gke-tpu-region-without",
+    ),
+    pytest.param(
+        "gcp",
+        _pool("gcp", "gpu-t4", machineType="a3-highgpu-1g", accelerator="nvidia-h100-80gb"),
+        f"{GKE}.pools.gpu-t4.zones: nvidia-h100-80gb GPUs are not offered in europe-west4-a, the cluster "
+        f"zone this pool inherits (stacks/catalogs/gke.yaml, {GKE_CHECKED}): set the pool's zones to "
+        "europe-west4-b, europe-west4-c or a subset",
+        id="gke-gpu-zone-inherited",
+    ),
+    pytest.param(
+        "gcp",
+        _pool("gcp", "gpu-t4", accelerator="nvidia-tesla-p4", zones=["europe-west4-b", "europe-west4-a"]),
+        f"{GKE}.pools.gpu-t4.zones: nvidia-tesla-p4 GPUs are not offered in europe-west4-a "
+        f"(stacks/catalogs/gke.yaml, {GKE_CHECKED}): set the pool's zones to europe-west4-b, europe-west4-c "
+        "or a subset",
+        id="gke-gpu-zone-of-the-pool",
+    ),
+    pytest.param(
+        "gcp",
+        _all(
+            _settings("gcp", region="europe-west2", zones=["europe-west2-a"]),
+            _pool("gcp", "gpu-t4", accelerator="nvidia-tesla-v100"),
+        ),
+        f"{GKE}.pools.gpu-t4.zones: nvidia-tesla-v100 GPUs are not offered in europe-west2-a, the cluster "
+        f"zone this pool inherits (stacks/catalogs/gke.yaml, {GKE_CHECKED}): no zone of europe-west2 offers "
+        "them: use a region that does (asia-east1, europe-west4, us-central1, us-east1, us-west1)",
+        id="gke-gpu-region-without",
     ),
     pytest.param(
         "aws",
@@ -157,7 +204,7 @@ CASES = [
         "gcp",
         _pool("gcp", "system", machineType="n2-standard-6"),
         f"{GKE}.pools.system.machineType: Compute Engine has no n2-standard-6 (stacks/catalogs/gke.yaml, "
-        f"{CHECKED}): nearest sizes: n2-standard-4, n2-standard-8, n2-standard-2",
+        f"{GKE_CHECKED}): nearest sizes: n2-standard-4, n2-standard-8, n2-standard-2",
         id="gke-size-the-family-lacks",
     ),
     pytest.param(
@@ -179,7 +226,7 @@ CASES = [
         "gcp",
         _pool("gcp", "gpu-t4", accelerator="nvidia-l4"),
         f"{GKE}.pools.gpu-t4.accelerator: n1-standard-8 cannot carry nvidia-l4 (stacks/catalogs/gke.yaml, "
-        f"{CHECKED}): use a g2 machine type, which comes with it",
+        f"{GKE_CHECKED}): use a g2 machine type, which comes with it",
         id="gke-l4-on-n1",
     ),
     pytest.param(
@@ -193,7 +240,7 @@ CASES = [
         "gcp",
         _pool("gcp", "gpu-t4", machineType="e2-standard-8"),
         f"{GKE}.pools.gpu-t4.accelerator: e2-standard-8 cannot carry nvidia-tesla-t4 "
-        f"(stacks/catalogs/gke.yaml, {CHECKED}): use an n1 machine type "
+        f"(stacks/catalogs/gke.yaml, {GKE_CHECKED}): use an n1 machine type "
         "(nvidia-tesla-t4 attaches to N1 only)",
         id="gke-gpu-on-e2",
     ),
@@ -201,14 +248,14 @@ CASES = [
         "gcp",
         _pool("gcp", "gpu-t4", acceleratorCount=3),
         f"{GKE}.pools.gpu-t4.acceleratorCount: n1-standard-8 takes 1, 2, 4 nvidia-tesla-t4 GPU(s), not 3 "
-        f"(stacks/catalogs/gke.yaml, {CHECKED}): set one of those counts or choose another n1 size",
+        f"(stacks/catalogs/gke.yaml, {GKE_CHECKED}): set one of those counts or choose another n1 size",
         id="gke-t4-count",
     ),
     pytest.param(
         "gcp",
         _pool("gcp", "gpu-t4", machineType="n1-standard-16", accelerator="nvidia-tesla-v100"),
         f"{GKE}.pools.gpu-t4.acceleratorCount: n1-standard-16 takes 2, 4, 8 nvidia-tesla-v100 GPU(s), not 1 "
-        f"(stacks/catalogs/gke.yaml, {CHECKED}): set one of those counts or choose another n1 size",
+        f"(stacks/catalogs/gke.yaml, {GKE_CHECKED}): set one of those counts or choose another n1 size",
         id="gke-v100-too-few-for-the-size",
     ),
     pytest.param(
@@ -222,7 +269,7 @@ CASES = [
         "gcp",
         _pool("gcp", "gpu-t4", accelerator="nvidia-tesla-t5"),
         f"{GKE}.pools.gpu-t4.accelerator: 'nvidia-tesla-t5' is not a GKE GPU type (stacks/catalogs/gke.yaml, "
-        f"{CHECKED}): nearest known: nvidia-tesla-t4, nvidia-tesla-p4, nvidia-tesla-v100",
+        f"{GKE_CHECKED}): nearest known: nvidia-tesla-t4, nvidia-tesla-p4, nvidia-tesla-v100",
         id="gke-unknown-gpu",
     ),
     pytest.param(
@@ -326,8 +373,29 @@ def test_a_machine_family_the_catalog_lacks_warns_and_is_reported_unpriced(tmp_p
     assert result.returncode == 0, result.stderr
     assert (
         f"{GKE}.pools.system.machineType: n4-standard-4 is not in the catalog (stacks/catalogs/gke.yaml, "
-        f"{CHECKED}): its capacity is unchecked"
+        f"{GKE_CHECKED}): its capacity is unchecked"
     ) in result.stderr
     assert "Traceback" not in result.stderr
     assert "Unpriced (1, left out of floor and ceiling" in result.stdout
     assert "no price for machine type n4-standard-4" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(_tpu_in("europe-west4-a", "ct6e-standard-4t"), id="v6e-where-the-europe-table-has-it"),
+        # The catalog has no Europe rows for v5e: its European zones are not checked.
+        pytest.param(_tpu_in("europe-west4-b"), id="v5e-outside-the-covered-regions"),
+        pytest.param(_pool("gcp", "gpu-t4", accelerator="nvidia-tesla-v100"), id="v100-in-europe-west4-a"),
+    ],
+)
+def test_an_accelerator_in_a_zone_that_offers_it_or_an_unchecked_one_previews(
+    tmp_path: Path, mutate: Mutation
+):
+    config = _document("gcp")
+    mutate(config)
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    result = preview_cli(path)
+    assert result.returncode == 0, result.stderr
+    assert "are not offered in" not in result.stderr

@@ -193,7 +193,7 @@ INVALID = [
     pytest.param(
         _set(["mlplatform:clusters", "main", "gcp", "zones"], ["us-east1-b"]),
         "mlplatform:clusters.main.gcp.zones: Value error, 'us-east1-b' is not a zone of europe-west4 but of "
-        "us-east1 (stacks/catalogs/gke.yaml, checked 2026-12-01): use one of europe-west4-a, europe-west4-b, "
+        "us-east1 (stacks/catalogs/gke.yaml, checked 2026-12-02): use one of europe-west4-a, europe-west4-b, "
         "europe-west4-c",
         id="zone-outside-region",
     ),

@@ -241,9 +241,11 @@ class AzureSettings(StrictModel):
     # Where models' `secrets` live; the cluster runs the Key Vault provider add-on when set.
     key_vault: KeyVaultRef | None = None
     # VNet flow logs (every flow through the VNet) to a storage account of their own, blobs
-    # deleted after this many days (1-365, what a flow log's retention policy takes); null: no
-    # flow logs. Costs money: Network Watcher bills per GB collected (5 GB a month free per
-    # subscription), plus the blobs stored.
+    # deleted after this many days by the flow log's retention policy (1-365: it deletes logs
+    # "up to a year after their creation", learn.microsoft.com/azure/network-watcher/
+    # nsg-flow-logs-overview); null: no flow logs. Costs money: Network Watcher bills per GB
+    # collected (5 GB a month free per subscription), plus the blobs stored
+    # (vnet-flow-logs-overview, "Pricing"; azure.microsoft.com/pricing/details/network-watcher).
     flow_log_retention_days: int | None = Field(
         default=90,
         ge=1,
@@ -252,7 +254,7 @@ class AzureSettings(StrictModel):
         "(costs money: billed per GB collected, plus storage)",
     )
     # Traffic analytics on the flow logs, into the control-plane logs' Log Analytics workspace.
-    # Off by default: billed per GB processed, with no free tier.
+    # Off by default: billed per GB processed, with no free tier (ibid.).
     traffic_analytics: bool = Field(
         default=False,
         description="process the VNet flow logs with traffic analytics into the cluster's Log Analytics "

@@ -89,10 +89,16 @@ def test_checkov_holds_the_vnet_flow_log_to_90_days_of_retention(tmp_path, capsy
         r for r in template["resources"] if r["type"] == "Microsoft.Network/networkWatchers/flowLogs"
     ]
     assert converted["properties"]["retentionPolicy"] == {"enabled": True, "days": 90}
-    main(["policy", "--record", str(SNAPSHOTS / "azure-aks.json"), "--scanner", "checkov"])
-    assert "CKV_AZURE_12" not in capsys.readouterr().out
-    flow_log.inputs["retentionPolicy"]["days"] = 30
+    # One scan (checkov is slow): the shipped flow log beside a copy kept 30 days.
+    short = copy.deepcopy(flow_log)
+    short.urn, short.name = f"{flow_log.urn}-short", f"{flow_log.name}-short"
+    short.inputs["retentionPolicy"]["days"] = 30
+    record.resources.append(short)
     path = tmp_path / "short-retention.json"
     record.write(path)
     assert main(["policy", "--record", str(path), "--scanner", "checkov"]) == 1
-    assert "FAILED CKV_AZURE_12  Microsoft.Network/networkWatchers/flowLogs." in capsys.readouterr().out
+    failed = [line for line in capsys.readouterr().out.splitlines() if "CKV_AZURE_12" in line]
+    assert failed == [
+        "  FAILED CKV_AZURE_12  Microsoft.Network/networkWatchers/flowLogs.aks-flow-logs-short: "
+        "Ensure that Network Security Group Flow Log retention period is 'greater than 90 days'"
+    ]

@@ -124,7 +124,8 @@ class AksFlowLogs(pulumi.ComponentResource):
         # A storage account of their own: flow logs write with the account's keys (rotating them
         # stops the flow logs: vnet-flow-logs-overview, "Self-managed key rotation"), while the
         # buckets' account admits Entra ID only. Standard tier, same region as the VNet (ibid.);
-        # Network Watcher passes the firewall as a trusted Azure service.
+        # the firewall's trusted-services exception (bypass AzureServices) lets Network Watcher in
+        # (Network Watcher FAQ, "flow logs with a storage account behind a firewall").
         self.storage_account = private_account(
             name,
             PrivateAccountArgs(
@@ -143,8 +144,8 @@ class AksFlowLogs(pulumi.ComponentResource):
         analytics = args.traffic_analytics
         # Azure keeps one Network Watcher per subscription and region and creates it itself with
         # the first VNet there (network-watcher-create); a second one is refused, and a stack
-        # owning the shared one would delete every other VNet's flow logs with it on destroy. So
-        # the flow log names it as its parent and the watcher stays Azure's.
+        # owning the shared one would delete every other VNet's flow logs (its children) with it
+        # on destroy. So the flow log names it as its parent and the watcher stays Azure's.
         self.flow_log = network.FlowLog(
             name,
             resource_group_name=watcher_group,
@@ -153,6 +154,7 @@ class AksFlowLogs(pulumi.ComponentResource):
             target_resource_id=args.vnet_id,
             storage_id=self.storage_account.id,
             enabled=True,
+            # As the ARM reference's VNet flow log sample has it (networkWatchers/flowLogs, Bicep).
             format=network.FlowLogFormatParametersArgs(type="JSON", version=2),
             retention_policy=network.RetentionPolicyParametersArgs(enabled=True, days=args.retention_days),
             # Declared off rather than left out, so that turning it off in config stops the charge.

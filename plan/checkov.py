@@ -78,6 +78,8 @@ ARM_TYPES = {
     "azure-native:network:VirtualNetwork": "Microsoft.Network/virtualNetworks",
     "azure-native:operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces",
     "azure-native:monitor:DiagnosticSetting": "Microsoft.Insights/diagnosticSettings",
+    # CKV_AZURE_12 (flow log retention of 90 days or more) reads any flow log, a VNet's too.
+    "azure-native:network:FlowLog": "Microsoft.Network/networkWatchers/flowLogs",
 }
 # ARM keeps these beside `properties`; azure-native's path parameters (…Name) are not properties.
 ARM_TOP_LEVEL = {"location", "tags", "sku", "identity", "kind", "zones"}

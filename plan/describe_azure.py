@@ -66,6 +66,20 @@ def _subnet(inputs: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+@describes("azure-native:network:FlowLog")
+def _flow_log(inputs: dict[str, Any]) -> str:
+    target = str(inputs.get("targetResourceId", "?")).rsplit("/", 1)[-1]
+    retention = inputs.get("retentionPolicy") or {}
+    kept = f"kept {retention.get('days')} days" if retention.get("enabled") else "kept forever"
+    analytics = (inputs.get("flowAnalyticsConfiguration") or {}).get(
+        "networkWatcherFlowAnalyticsConfiguration"
+    )
+    parts = [f"flows of {target}", kept, f"under {inputs.get('networkWatcherName', '?')}"]
+    if (analytics or {}).get("enabled"):
+        parts.append("traffic analytics")
+    return ", ".join(parts)
+
+
 @describes("azure-native:servicenetworking:AssociationsInterface")
 def _agc_association(inputs: dict[str, Any]) -> str:
     subnet = str((inputs.get("subnet") or {}).get("id", "?")).rsplit("/", 1)[-1]

@@ -113,6 +113,22 @@ def agc_subnet_cidr(vnet_cidr: str) -> str:
     return str(next(second_half.subnets(new_prefix=AGC_SUBNET_PREFIX)))
 
 
+# Azure enables Network Watcher in a region by itself when a VNet is created or updated there
+# (learn.microsoft.com/azure/network-watcher/network-watcher-create, "Network Watcher is
+# automatically enabled"), as NetworkWatcher_<location> in the resource group NetworkWatcherRG.
+AUTO_NETWORK_WATCHER_GROUP = "NetworkWatcherRG"
+
+
+def network_watcher(cluster: ClusterConfig) -> tuple[str, str]:
+    """(resource group, name) of the Network Watcher the cluster's VNet flow logs live under:
+    `azure.networkWatcher`, else the one Azure creates for the region."""
+    settings = cluster.azure
+    assert settings is not None  # an AKS cluster
+    if settings.network_watcher is not None:
+        return settings.network_watcher.resource_group, settings.network_watcher.name
+    return AUTO_NETWORK_WATCHER_GROUP, f"NetworkWatcher_{settings.location}"
+
+
 def check_aks_cluster(cluster: ClusterConfig) -> None:
     """Raise a rule error (with the key path below the cluster) for what AKS would reject."""
     settings = cluster.azure

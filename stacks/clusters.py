@@ -181,6 +181,16 @@ class KeyVaultRef(StrictModel):
     resource_group: str = Field(pattern=r"^[-\w._()]{1,90}$")
 
 
+class NetworkWatcherRef(StrictModel):
+    """The region's Network Watcher, which VNet flow logs live under (one per subscription and
+    region: Azure refuses a second)."""
+
+    # 1-80 letters, digits, '_', '.', '-'; starts alphanumeric, ends alphanumeric or '_'
+    # (learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules).
+    name: str = Field(pattern=r"^[A-Za-z0-9]([-\w.]{0,78}\w)?$")
+    resource_group: str = Field(pattern=r"^[-\w._()]{1,90}$")
+
+
 class AzureSettings(StrictModel):
     subscription_id: str = Field(pattern=_GUID)
     location: str = Field(pattern=r"^[a-z0-9]+$")
@@ -230,6 +240,46 @@ class AzureSettings(StrictModel):
     deployer_principal_type: Literal["User", "ServicePrincipal"] = "User"
     # Where models' `secrets` live; the cluster runs the Key Vault provider add-on when set.
     key_vault: KeyVaultRef | None = None
+    # VNet flow logs (every flow through the VNet) to a storage account of their own, blobs
+    # deleted after this many days by the flow log's retention policy (1-365: it deletes logs
+    # "up to a year after their creation", learn.microsoft.com/azure/network-watcher/
+    # nsg-flow-logs-overview); null: no flow logs. Costs money: Network Watcher bills per GB
+    # collected (5 GB a month free per subscription), plus the blobs stored
+    # (vnet-flow-logs-overview, "Pricing"; azure.microsoft.com/pricing/details/network-watcher).
+    flow_log_retention_days: int | None = Field(
+        default=90,
+        ge=1,
+        le=365,
+        description="days the VNet flow logs are kept in their storage account; null: no flow logs "
+        "(costs money: billed per GB collected, plus storage)",
+    )
+    # Traffic analytics on the flow logs, into the control-plane logs' Log Analytics workspace.
+    # Off by default: billed per GB processed, with no free tier (ibid.).
+    traffic_analytics: bool = Field(
+        default=False,
+        description="process the VNet flow logs with traffic analytics into the cluster's Log Analytics "
+        "workspace (costs money: billed per GB processed; needs logRetentionDays and flowLogRetentionDays)",
+    )
+    # The Network Watcher the flow logs live under; null: the one Azure creates by itself when a
+    # VNet is created (NetworkWatcher_<location> in NetworkWatcherRG). Set it when the
+    # subscription opted out of that and keeps its watcher elsewhere.
+    network_watcher: NetworkWatcherRef | None = None
+
+    @model_validator(mode="after")
+    def _traffic_analytics_needs_logs(self) -> AzureSettings:
+        if self.traffic_analytics and self.flow_log_retention_days is None:
+            raise rule_error(
+                ("trafficAnalytics",),
+                "traffic analytics reads the VNet flow logs: set flowLogRetentionDays, or "
+                "trafficAnalytics: false",
+            )
+        if self.traffic_analytics and self.log_retention_days is None:
+            raise rule_error(
+                ("trafficAnalytics",),
+                "traffic analytics writes to the cluster's Log Analytics workspace, which exists only with "
+                "logRetentionDays set: set it, or trafficAnalytics: false",
+            )
+        return self
 
 
 class ExistingSettings(StrictModel):

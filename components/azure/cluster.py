@@ -233,8 +233,9 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.log_workspace: operationalinsights.Workspace | None = None
         if args.log_retention_days is not None:
-            self._ship_control_plane_logs(name, args, child)
+            self.log_workspace = self._ship_control_plane_logs(name, args, child)
 
         # Team members get credentials through the Cluster User role; what they may do inside is
         # their namespace's RoleBindings, which AKS matches by group object ID (Azure/AKS#515).
@@ -277,10 +278,10 @@ class AksCluster(pulumi.ComponentResource):
 
     def _ship_control_plane_logs(
         self, name: str, args: AksClusterArgs, child: pulumi.ResourceOptions
-    ) -> None:
+    ) -> operationalinsights.Workspace:
         """AKS keeps no control-plane logs unless a diagnostic setting sends them somewhere
         (docs: "Monitor AKS", resource logs): who called the API and what admins changed."""
-        self.log_workspace = operationalinsights.Workspace(
+        workspace = operationalinsights.Workspace(
             f"{name}-logs",
             resource_group_name=args.resource_group_name,
             location=args.location,
@@ -292,7 +293,7 @@ class AksCluster(pulumi.ComponentResource):
         monitor.DiagnosticSetting(
             f"{name}-control-plane-logs",
             resource_uri=self.cluster.id,
-            workspace_id=self.log_workspace.id,
+            workspace_id=workspace.id,
             # Resource-specific tables (AKSAudit, AKSControlPlane), cheaper to query than AzureDiagnostics.
             log_analytics_destination_type="Dedicated",
             logs=[
@@ -301,6 +302,7 @@ class AksCluster(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        return workspace
 
 
 def api_server_authorized_ranges(

@@ -1,11 +1,14 @@
-"""VNet for an Azure CNI overlay AKS cluster: one node subnet, egress through a NAT gateway."""
+"""VNet for an Azure CNI overlay AKS cluster: one node subnet, egress through a NAT gateway;
+and the VNet's flow logs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import network
+from pulumi_azure_native import network, storage
+
+from components.azure.storage import PrivateAccountArgs, private_account
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,98 @@ class AksNetwork(pulumi.ComponentResource):
         self.register_outputs(
             {"vnet": self.vnet.id, "nodeSubnet": self.node_subnet.id, "egressIp": self.egress_ip.ip_address}
         )
+
+
+@dataclass(frozen=True)
+class TrafficAnalyticsWorkspace:
+    """The Log Analytics workspace traffic analytics writes to."""
+
+    resource_id: pulumi.Input[str]
+    # The workspace's GUID (customerId).
+    customer_id: pulumi.Input[str]
+    location: str
+
+
+@dataclass(frozen=True)
+class AksFlowLogsArgs:
+    vnet_id: pulumi.Input[str]
+    location: str
+    # Where the flow logs' storage account goes (the platform's resource group).
+    resource_group_name: pulumi.Input[str]
+    # (resource group, name) of the region's Network Watcher, which the flow log belongs to.
+    network_watcher: tuple[str, str]
+    # Globally unique, 3-24 lowercase letters and digits.
+    storage_account_name: str
+    storage_sku: str
+    # Days a flow log blob is kept (the flow log's retention policy deletes it after that).
+    retention_days: int
+    # Public CIDRs admitted through the storage firewall (where operators read the logs from).
+    allowed_cidrs: list[str] = field(default_factory=list)
+    # Traffic analytics into this workspace; None: declared off.
+    traffic_analytics: TrafficAnalyticsWorkspace | None = None
+    protect: bool = True
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class AksFlowLogs(pulumi.ComponentResource):
+    """VNet flow logs: every flow through the VNet's workloads, written as JSON blobs each minute
+    (learn.microsoft.com/azure/network-watcher/vnet-flow-logs-overview). NSG flow logs are not
+    an option: new ones cannot be created since 30 June 2025 (nsg-flow-logs-overview, retirement
+    note)."""
+
+    storage_account: storage.StorageAccount
+    flow_log: network.FlowLog
+
+    def __init__(self, name: str, args: AksFlowLogsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:azure:FlowLogs", name, None, opts)
+        # A storage account of their own: flow logs write with the account's keys (rotating them
+        # stops the flow logs: vnet-flow-logs-overview, "Self-managed key rotation"), while the
+        # buckets' account admits Entra ID only. Standard tier, same region as the VNet (ibid.);
+        # the firewall's trusted-services exception (bypass AzureServices) lets Network Watcher in
+        # (Network Watcher FAQ, "flow logs with a storage account behind a firewall").
+        self.storage_account = private_account(
+            name,
+            PrivateAccountArgs(
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                account_name=args.storage_account_name,
+                sku=args.storage_sku,
+                allowed_subnet_ids=[],
+                allowed_cidrs=args.allowed_cidrs,
+                shared_key_access=True,
+                tags=args.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        watcher_group, watcher_name = args.network_watcher
+        analytics = args.traffic_analytics
+        # Azure keeps one Network Watcher per subscription and region and creates it itself with
+        # the first VNet there (network-watcher-create); a second one is refused, and a stack
+        # owning the shared one would delete every other VNet's flow logs (its children) with it
+        # on destroy. So the flow log names it as its parent and the watcher stays Azure's.
+        self.flow_log = network.FlowLog(
+            name,
+            resource_group_name=watcher_group,
+            network_watcher_name=watcher_name,
+            location=args.location,
+            target_resource_id=args.vnet_id,
+            storage_id=self.storage_account.id,
+            enabled=True,
+            # As the ARM reference's VNet flow log sample has it (networkWatchers/flowLogs, Bicep).
+            format=network.FlowLogFormatParametersArgs(type="JSON", version=2),
+            retention_policy=network.RetentionPolicyParametersArgs(enabled=True, days=args.retention_days),
+            # Declared off rather than left out, so that turning it off in config stops the charge.
+            flow_analytics_configuration=network.TrafficAnalyticsPropertiesArgs(
+                network_watcher_flow_analytics_configuration=network.TrafficAnalyticsConfigurationPropertiesArgs(
+                    enabled=True,
+                    workspace_id=analytics.customer_id,
+                    workspace_region=analytics.location,
+                    workspace_resource_id=analytics.resource_id,
+                )
+                if analytics
+                else network.TrafficAnalyticsConfigurationPropertiesArgs(enabled=False)
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"flowLog": self.flow_log.id, "storageAccount": self.storage_account.name})

@@ -1,6 +1,6 @@
-"""One AKS cluster with everything around it: provider, resource group, VNet and NAT, cluster
-and agent pools, ACR, storage account, GPU device plugin, workload identity and the fanout's
-entry point (Application Gateway for Containers, or the application routing add-on)."""
+"""One AKS cluster with everything around it: provider, resource group, VNet and NAT, VNet
+flow logs, cluster and agent pools, ACR, storage account, GPU device plugin, workload identity
+and the fanout's entry point (Application Gateway for Containers, or the application routing add-on)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,20 @@ from components.azure.agent_pool import AksAgentPool, AksAgentPoolArgs, AksPoolS
 from components.azure.cluster import AksCluster, AksClusterArgs
 from components.azure.gateway import GATEWAY_CLASS, GatewayController, GatewayControllerArgs
 from components.azure.identity import AksSecretStore, AksWorkloadIdentity
-from components.azure.network import AksNetwork, AksNetworkArgs
+from components.azure.network import (
+    AksFlowLogs,
+    AksFlowLogsArgs,
+    AksNetwork,
+    AksNetworkArgs,
+    TrafficAnalyticsWorkspace,
+)
 from components.azure.registry import AcrRegistry, AcrRegistryArgs
 from components.azure.storage import BlobStorage, BlobStorageArgs
 from components.handle import BucketDriver, ClusterAccess, ClusterHandle, EntryTls, Routing, secret_tls
 from components.k8s.cert_manager import ISSUER, CertManager, CertManagerArgs
 from components.k8s.fanout import GATEWAY_NAME, GATEWAY_NAMESPACE
 from components.naming import unique_alnum_name
-from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, node_subnet_cidr
+from stacks.aks import agc_subnet_cidr, aks_kubernetes_version, network_watcher, node_subnet_cidr
 from stacks.clusters import ClusterConfig, KeyVaultRef
 from stacks.config import StackConfig
 
@@ -122,6 +128,32 @@ class AksPlatform(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.flow_logs = None
+        if settings.flow_log_retention_days is not None:
+            workspace = self.cluster.log_workspace
+            self.flow_logs = AksFlowLogs(
+                f"{name}-flow-logs",
+                AksFlowLogsArgs(
+                    vnet_id=self.network.vnet.id,
+                    location=settings.location,
+                    resource_group_name=rg_name,
+                    network_watcher=network_watcher(config),
+                    storage_account_name=unique_alnum_name(args.environment, name, "flowlogs", max_length=24),
+                    storage_sku=settings.storage_sku,
+                    retention_days=settings.flow_log_retention_days,
+                    allowed_cidrs=list(config.authorized_networks),
+                    traffic_analytics=TrafficAnalyticsWorkspace(
+                        resource_id=workspace.id,
+                        customer_id=workspace.customer_id,
+                        location=settings.location,
+                    )
+                    if settings.traffic_analytics and workspace is not None
+                    else None,
+                    protect=config.deletion_protection,
+                    tags=tags,
+                ),
+                opts=child,
+            )
         # User pools one after another, in config order (AksAgentPoolArgs.after says why).
         self.agent_pools: dict[str, AksAgentPool] = {}
         previous: AksAgentPool | None = None

@@ -41,41 +41,19 @@ class BlobStorage(pulumi.ComponentResource):
         super().__init__("mlplatform:azure:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.account = storage.StorageAccount(
+        self.account = private_account(
             name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            account_name=args.account_name,
-            kind="StorageV2",
-            sku=storage.SkuArgs(name=args.sku),
-            access_tier="Hot",
-            allow_blob_public_access=False,
-            minimum_tls_version="TLS1_2",
-            enable_https_traffic_only=True,
-            # Entra ID (workload identity) only: account keys and SAS tokens cannot be used.
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
-            encryption=storage.EncryptionArgs(
-                key_source="Microsoft.Storage",
-                require_infrastructure_encryption=True,
-                services=storage.EncryptionServicesArgs(
-                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account")
-                ),
+            PrivateAccountArgs(
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                account_name=args.account_name,
+                sku=args.sku,
+                allowed_subnet_ids=args.allowed_subnet_ids,
+                allowed_cidrs=args.allowed_cidrs,
+                # Entra ID (workload identity) only: account keys and SAS tokens cannot be used.
+                shared_key_access=False,
+                tags=args.tags,
             ),
-            network_rule_set=storage.NetworkRuleSetArgs(
-                default_action="Deny",
-                bypass="AzureServices",
-                virtual_network_rules=[
-                    storage.VirtualNetworkRuleArgs(virtual_network_resource_id=subnet, action="Allow")
-                    for subnet in args.allowed_subnet_ids
-                ],
-                ip_rules=[
-                    storage.IPRuleArgs(i_p_address_or_range=rule, action="Allow")
-                    for rule in storage_ip_rules(args.allowed_cidrs)
-                ],
-            ),
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         versioned = [bucket for bucket, config in args.buckets.items() if config.versioning]
@@ -123,6 +101,62 @@ class BlobStorage(pulumi.ComponentResource):
             for bucket, container in self.containers.items()
         }
         self.register_outputs({"account": self.account.name, "containers": self.urls})
+
+
+@dataclass(frozen=True)
+class PrivateAccountArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    account_name: str
+    sku: str
+    allowed_subnet_ids: list[pulumi.Input[str]]
+    allowed_cidrs: list[str]
+    # Account keys (and SAS tokens made from them) accepted besides Entra ID.
+    shared_key_access: bool
+    tags: dict[str, str]
+
+
+def private_account(
+    name: str, args: PrivateAccountArgs, opts: pulumi.ResourceOptions
+) -> storage.StorageAccount:
+    """A StorageV2 account with no anonymous access, TLS 1.2, double encryption at rest, and a
+    firewall that denies all but the listed subnets and ranges (and trusted Azure services)."""
+    return storage.StorageAccount(
+        name,
+        resource_group_name=args.resource_group_name,
+        location=args.location,
+        account_name=args.account_name,
+        kind="StorageV2",
+        sku=storage.SkuArgs(name=args.sku),
+        access_tier="Hot",
+        allow_blob_public_access=False,
+        minimum_tls_version="TLS1_2",
+        enable_https_traffic_only=True,
+        allow_shared_key_access=args.shared_key_access,
+        default_to_o_auth_authentication=True,
+        allow_cross_tenant_replication=False,
+        encryption=storage.EncryptionArgs(
+            key_source="Microsoft.Storage",
+            require_infrastructure_encryption=True,
+            services=storage.EncryptionServicesArgs(
+                blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account")
+            ),
+        ),
+        network_rule_set=storage.NetworkRuleSetArgs(
+            default_action="Deny",
+            bypass="AzureServices",
+            virtual_network_rules=[
+                storage.VirtualNetworkRuleArgs(virtual_network_resource_id=subnet, action="Allow")
+                for subnet in args.allowed_subnet_ids
+            ],
+            ip_rules=[
+                storage.IPRuleArgs(i_p_address_or_range=rule, action="Allow")
+                for rule in storage_ip_rules(args.allowed_cidrs)
+            ],
+        ),
+        tags=args.tags,
+        opts=opts,
+    )
 
 
 def version_expiry_rule(index: int, bucket: str, config: BucketConfig) -> storage.ManagementPolicyRuleArgs:

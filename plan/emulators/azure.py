@@ -198,6 +198,11 @@ _NAMED_RESOURCES = {
         "privateEndpointName",
         "Microsoft.Network/privateEndpoints/{name}",
     ),
+    # A flow log is a child of the Network Watcher, in the watcher's resource group.
+    "azure-native:network:FlowLog": (
+        "flowLogName",
+        "Microsoft.Network/networkWatchers/{networkWatcherName}/flowLogs/{name}",
+    ),
     "azure-native:network:PrivateDnsZoneGroup": (
         "privateDnsZoneGroupName",
         "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{name}",

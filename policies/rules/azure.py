@@ -1,5 +1,5 @@
 """AKS security posture: no local accounts, Entra ID with Azure RBAC, a restricted API
-server, workload identity."""
+server, workload identity, VNet flow logs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ipaddress
 
 from pulumi_policy import Severity
 
-from .base import dig, items_of, resource_rule, resources_of, stack_rule
+from .base import depends_on, dig, items_of, resource_rule, resources_of, stack_rule
 
 AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
 
@@ -213,3 +213,35 @@ def storage_account_firewall(args, report, config):
         return
     if dig(args.props, "networkRuleSet.defaultAction") != "Deny":
         report("networkRuleSet.defaultAction is not Deny: the account's endpoints answer the whole internet")
+
+
+VIRTUAL_NETWORK = "azure-native:network:VirtualNetwork"
+FLOW_LOG = "azure-native:network:FlowLog"
+
+
+@stack_rule(
+    "azure-vnet-flow-logs",
+    family="posture",
+    description="Every VNet records flow logs of its traffic, deleted after a set number of days, so traffic "
+    "to and from nodes and pods can be investigated.",
+    remediation="Keep mlplatform: azure.flowLogRetentionDays set; the platform then declares a Network "
+    "Watcher flow log (enabled, retentionPolicy on) with the VNet as its targetResourceId.",
+    severity=Severity.MEDIUM,
+)
+def azure_vnet_flow_logs(args, report, config):
+    flow_logs = list(resources_of(args, FLOW_LOG))
+    for vnet in resources_of(args, VIRTUAL_NETWORK):
+        mine = [log for log in flow_logs if depends_on(log, "targetResourceId", vnet)]
+        enabled = [log for log in mine if log.props.get("enabled") is True]
+        if not mine:
+            report(f"VNet {vnet.name} has no flow log: its traffic is not recorded", vnet.urn)
+        elif not enabled:
+            report(f"VNet {vnet.name}'s flow logs are not enabled: its traffic is not recorded", vnet.urn)
+        for log in enabled:
+            retention = log.props.get("retentionPolicy") or {}
+            if retention.get("enabled") is not True or not retention.get("days"):
+                report(
+                    f"flow log {log.name} has no retention policy (retentionPolicy.enabled with days): its "
+                    "blobs are kept, and billed, forever",
+                    log.urn,
+                )

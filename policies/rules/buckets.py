@@ -123,30 +123,49 @@ def bucket_encrypted(args, report, config):
             report(f"storage account {account.name} does not use a customer-managed key", account.urn)
 
 
-@resource_rule(
+# VNet flow logs write to their storage account with its keys (learn.microsoft.com/azure/
+# network-watcher/vnet-flow-logs-overview, "Self-managed key rotation": rotating the keys stops
+# them), so such an account keeps shared keys; it holds logs, not objects anyone writes.
+FLOW_LOG = "azure-native:network:FlowLog"
+
+
+def flow_log_accounts(args) -> set[str]:
+    """URNs of the storage accounts a VNet flow log writes to (its storageId is computed from
+    them): log sinks, not buckets."""
+    logs = list(resources_of(args, FLOW_LOG))
+    return {
+        account.urn
+        for account in resources_of(args, STORAGE_ACCOUNT)
+        if any(depends_on(log, "storageId", account) for log in logs)
+    }
+
+
+@stack_rule(
     "bucket-uniform-access",
     family="posture",
-    types=(GCS_BUCKET, *S3_BUCKETS, S3_OWNERSHIP, STORAGE_ACCOUNT),
     description="Bucket access is governed by IAM alone: no per-object ACLs, no shared keys.",
     remediation="GCS: uniformBucketLevelAccess: true. S3: no acl/grants, object ownership "
     "BucketOwnerEnforced. "
-    "Azure: allowSharedKeyAccess: false (Entra ID only).",
+    "Azure: allowSharedKeyAccess: false (Entra ID only; a VNet flow log's own account keeps its keys).",
     severity=Severity.HIGH,
 )
 def bucket_uniform_access(args, report, config):
-    props, kind = args.props, args.resource_type
-    if kind == GCS_BUCKET:
-        if props.get("uniformBucketLevelAccess") is not True:
-            report("uniformBucketLevelAccess is not true: object ACLs can grant access")
-    elif kind in S3_BUCKETS:
-        if props.get("acl") not in (None, "private") or items_of(props.get("grants")):
-            report("the bucket uses ACLs (acl/grants); grant access with IAM and bucket policies")
-    elif kind == S3_OWNERSHIP:
-        ownership = dig(props, "rule.objectOwnership")
+    for bucket in resources_of(args, GCS_BUCKET):
+        if bucket.props.get("uniformBucketLevelAccess") is not True:
+            report("uniformBucketLevelAccess is not true: object ACLs can grant access", bucket.urn)
+    for bucket in resources_of(args, *S3_BUCKETS):
+        if bucket.props.get("acl") not in (None, "private") or items_of(bucket.props.get("grants")):
+            report("the bucket uses ACLs (acl/grants); grant access with IAM and bucket policies", bucket.urn)
+    for controls in resources_of(args, S3_OWNERSHIP):
+        ownership = dig(controls.props, "rule.objectOwnership")
         if ownership != "BucketOwnerEnforced":
-            report(f"object ownership is {ownership}, so object ACLs stay active")
-    elif props.get("allowSharedKeyAccess") is not False:
-        report("allowSharedKeyAccess is not false: account keys bypass identity-based access")
+            report(f"object ownership is {ownership}, so object ACLs stay active", controls.urn)
+    log_sinks = flow_log_accounts(args)
+    for account in resources_of(args, STORAGE_ACCOUNT):
+        if account.urn not in log_sinks and account.props.get("allowSharedKeyAccess") is not False:
+            report(
+                "allowSharedKeyAccess is not false: account keys bypass identity-based access", account.urn
+            )
 
 
 S3_VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
@@ -184,7 +203,10 @@ def _versioned_buckets(args):
         ]
         found.append((bucket, "S3 bucket", on or None))
     services = list(resources_of(args, BLOB_SERVICE))
+    log_sinks = flow_log_accounts(args)
     for account in resources_of(args, STORAGE_ACCOUNT):
+        if account.urn in log_sinks:
+            continue  # the flow log's retention policy is what deletes its blobs
         on = [s for s in services if _of_account(s, account) and s.props.get("isVersioningEnabled") is True]
         found.append((account, "storage account", on or None))
     return found

@@ -66,6 +66,7 @@ AZURE_TAGGABLE = {
         "azure-native:network:VirtualNetwork",
         "azure-native:network:NatGateway",
         "azure-native:network:PublicIPAddress",
+        "azure-native:network:FlowLog",
         "azure-native:containerservice:ManagedCluster",
         "azure-native:containerservice:AgentPool",
         "azure-native:containerregistry:Registry",

@@ -4,6 +4,7 @@ pinned by the snapshot in tests/snapshots/azure-aks.json)."""
 from __future__ import annotations
 
 import io
+import re
 from contextlib import redirect_stdout
 
 import pytest
@@ -42,6 +43,11 @@ def test_preview_of_the_aks_example_shows_platform_and_workloads(preview):
     assert "[Application Gateway for Containers in subnet aks-gateway-subnet" in out
     assert "[AppGw for Containers Configuration Manager on resourceGroups/aks-rg" in out
     assert "azure-native:network:Subnet  aks-vnet-nodes  [10.60.0.0/21, egress via NAT gateway]" in out
+    assert re.search(
+        r"azure-native:network:FlowLog  aks-flow-logs  \[flows of aks-vnet\w+, kept 90 days, "
+        r"under NetworkWatcher_westeurope\]",
+        out,
+    )
 
 
 def test_tpu_pool_on_azure_is_a_config_error(capsys, tmp_path):

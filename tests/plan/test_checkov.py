@@ -53,7 +53,11 @@ def test_ids_become_references_to_the_resource_that_owns_them(eks_record):
 
 def test_azure_resources_become_arm_resources_with_arm_property_names():
     template, _ = arm_template(PlanRecord.read(SNAPSHOTS / "azure-aks.json"))
-    (account,) = [r for r in template["resources"] if r["type"] == "Microsoft.Storage/storageAccounts"]
+    (account,) = [
+        r
+        for r in template["resources"]
+        if r["type"] == "Microsoft.Storage/storageAccounts" and r["name"].startswith("stagingaks3")
+    ]
     assert account["properties"]["networkAcls"]["defaultAction"] == "Deny"
     assert account["properties"]["supportsHttpsTrafficOnly"] is True
     assert "location" in account and "location" not in account["properties"]
@@ -73,3 +77,28 @@ def test_checkov_sees_the_vpc_flow_logs_and_misses_them_once_removed(eks_record,
     broken.write(path)
     assert main(["policy", "--record", str(path), "--scanner", "checkov"]) == 1
     assert "FAILED CKV2_AWS_11  aws_vpc.main-vpc" in capsys.readouterr().out
+
+
+def test_checkov_holds_the_vnet_flow_log_to_90_days_of_retention(tmp_path, capsys):
+    if not CHECKOV.exists():
+        pytest.fail("checkov is not installed: run `make test` (it bootstraps .venv-checkov)")
+    record = PlanRecord.read(SNAPSHOTS / "azure-aks.json")
+    (flow_log,) = record.of_type("azure-native:network:FlowLog")
+    template, _ = arm_template(record)
+    (converted,) = [
+        r for r in template["resources"] if r["type"] == "Microsoft.Network/networkWatchers/flowLogs"
+    ]
+    assert converted["properties"]["retentionPolicy"] == {"enabled": True, "days": 90}
+    # One scan (checkov is slow): the shipped flow log beside a copy kept 30 days.
+    short = copy.deepcopy(flow_log)
+    short.urn, short.name = f"{flow_log.urn}-short", f"{flow_log.name}-short"
+    short.inputs["retentionPolicy"]["days"] = 30
+    record.resources.append(short)
+    path = tmp_path / "short-retention.json"
+    record.write(path)
+    assert main(["policy", "--record", str(path), "--scanner", "checkov"]) == 1
+    failed = [line for line in capsys.readouterr().out.splitlines() if "CKV_AZURE_12" in line]
+    assert failed == [
+        "  FAILED CKV_AZURE_12  Microsoft.Network/networkWatchers/flowLogs.aks-flow-logs-short: "
+        "Ensure that Network Security Group Flow Log retention period is 'greater than 90 days'"
+    ]

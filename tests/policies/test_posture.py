@@ -184,6 +184,9 @@ def asg_tags(tags: dict, parent=NODE_POOL_COMPONENT, group: str = "eks-main-gpu-
 ELSEWHERE = resource("mlplatform:aws:NodePool", "other", {})
 
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+AZURE_FLOW_LOG = "azure-native:network:FlowLog"
+VNET = resource("azure-native:network:VirtualNetwork", "aks-vnet", {}, id="/subscriptions/s/vnet-1")
+FLOW_LOG_ACCOUNT = resource(STORAGE, "aks-flow-logs", {**STORAGE_PROPS, "allowSharedKeyAccess": True})
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
@@ -195,6 +198,16 @@ MAIN_VPC = resource(VPC, "main-vpc", {}, id="vpc-1")
 
 def flow_log(vpc_id: str, traffic: str = "ALL"):
     return resource(FLOW_LOG, "main-vpc-flow-logs", {"vpcId": vpc_id, "trafficType": traffic})
+
+
+def vnet_flow_log(target: str = "/subscriptions/s/vnet-1", **changes):
+    props = {
+        "targetResourceId": target,
+        "storageId": FLOW_LOG_ACCOUNT.id,
+        "enabled": True,
+        "retentionPolicy": {"enabled": True, "days": 90},
+    }
+    return res(AZURE_FLOW_LOG, props, "aks-flow-logs", **changes)
 
 
 def key_policy(*statements: dict) -> dict:
@@ -758,6 +771,16 @@ CASES = [
         "account keys bypass",
         res(STORAGE, STORAGE_PROPS, allowSharedKeyAccess=True),
     ),
+    # Flow logs write with the account keys: their own account may keep them, and only it.
+    ok("bucket-uniform-access", "a flow log's account", FLOW_LOG_ACCOUNT, vnet_flow_log()),
+    bad(
+        "bucket-uniform-access",
+        "keys beside a flow log's account",
+        "account keys bypass",
+        FLOW_LOG_ACCOUNT,
+        vnet_flow_log(),
+        res(STORAGE, STORAGE_PROPS, "models", allowSharedKeyAccess=True),
+    ),
     # Flow logs, key policies, log retention, versioning
     ok(
         "gke-intranode-visibility",
@@ -770,6 +793,30 @@ CASES = [
     bad("aws-vpc-flow-logs", "another vpc's", "has no flow log", MAIN_VPC, flow_log("vpc-2")),
     bad(
         "aws-vpc-flow-logs", "rejects only", "logs only REJECT traffic", MAIN_VPC, flow_log("vpc-1", "REJECT")
+    ),
+    ok("azure-vnet-flow-logs", "enabled with retention", VNET, vnet_flow_log()),
+    bad("azure-vnet-flow-logs", "none", "VNet aks-vnet has no flow log", VNET),
+    bad(
+        "azure-vnet-flow-logs",
+        "another vnet's",
+        "has no flow log",
+        VNET,
+        vnet_flow_log("/subscriptions/s/vnet-2"),
+    ),
+    bad("azure-vnet-flow-logs", "disabled", "flow logs are not enabled", VNET, vnet_flow_log(enabled=False)),
+    bad(
+        "azure-vnet-flow-logs",
+        "kept forever",
+        "flow log aks-flow-logs has no retention policy",
+        VNET,
+        vnet_flow_log(**{"retentionPolicy.enabled": False}),
+    ),
+    bad(
+        "azure-vnet-flow-logs",
+        "zero days",
+        "has no retention policy",
+        VNET,
+        vnet_flow_log(**{"retentionPolicy.days": 0}),
     ),
     ok("aws-kms-key-policy", "root administers, role uses", res(KMS, key_policy(ROOT_ADMIN, ROLE_USE))),
     bad("aws-kms-key-policy", "no policy", "has no policy of its own", res(KMS, {"enableKeyRotation": True})),
@@ -825,6 +872,8 @@ CASES = [
         ACCOUNT,
         resource(BLOB_SERVICE, "aks-storage-blob", {"isVersioningEnabled": True}, parent=STORAGE_COMPONENT),
     ),
+    # A flow log's account holds logs its retention policy deletes, not objects to restore.
+    ok("bucket-versioning", "a flow log's account", FLOW_LOG_ACCOUNT, vnet_flow_log()),
     bad("bucket-versioning", "gcs off", "GCS bucket r keeps no previous versions", res(GCS, {})),
     bad(
         "bucket-versioning",

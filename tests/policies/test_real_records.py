@@ -455,7 +455,7 @@ BREAKAGES = [
     (
         "azure-aks",
         "azure-native:storage:StorageAccount",
-        "",
+        "aks-storage",
         {"allowSharedKeyAccess": True},
         "bucket-uniform-access",
     ),
@@ -503,6 +503,32 @@ BREAKAGES = [
         "gke-intranode-visibility",
     ),
     ("aws-eks", "aws:ec2/flowLog:FlowLog", "", {"vpcId": "vpc-elsewhere"}, "aws-vpc-flow-logs"),
+    (
+        "azure-aks",
+        "azure-native:network:FlowLog",
+        "",
+        {
+            "targetResourceId": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/"
+            "virtualNetworks/z"
+        },
+        "azure-vnet-flow-logs",
+    ),
+    ("azure-aks", "azure-native:network:FlowLog", "", {"enabled": False}, "azure-vnet-flow-logs"),
+    (
+        "azure-aks",
+        "azure-native:network:FlowLog",
+        "",
+        {"retentionPolicy.enabled": False},
+        "azure-vnet-flow-logs",
+    ),
+    # The flow log's own account may keep shared keys; pointed elsewhere, the account is a bucket again.
+    (
+        "azure-aks",
+        "azure-native:network:FlowLog",
+        "",
+        {"storageId": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/z"},
+        "bucket-uniform-access",
+    ),
     ("aws-eks", "aws:ec2/flowLog:FlowLog", "", {"trafficType": "REJECT"}, "aws-vpc-flow-logs"),
     ("aws-eks", "aws:kms/key:Key", "main-secrets", {"policy": DELETE}, "aws-kms-key-policy"),
     (

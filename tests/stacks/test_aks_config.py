@@ -61,6 +61,13 @@ def _azure(key: str, value):
     return mutate
 
 
+def _azure_keys(**values):
+    def mutate(document):
+        _cluster(document)["azure"].update(values)
+
+    return mutate
+
+
 def _drop_workloads(document):
     # Workload rules are not under test here; keep the pools they reference free to change.
     for key in ("mlplatform:models", "mlplatform:jobs"):
@@ -207,6 +214,26 @@ INVALID = [
         _azure("kubeloginMode", "devicecode"),
         f"{KEY}.azure.kubeloginMode: Input should be 'azurecli', 'workloadidentity', 'msi', 'spn' or 'azd'",
         id="interactive-kubelogin",
+    ),
+    pytest.param(
+        _azure("flowLogRetentionDays", 400),
+        f"{KEY}.azure.flowLogRetentionDays: Input should be less than or equal to 365",
+        id="flow-log-retention-beyond-a-year",
+    ),
+    pytest.param(
+        _azure_keys(logRetentionDays=None, trafficAnalytics=True),
+        f"{KEY}.azure.trafficAnalytics: traffic analytics writes to the cluster's Log Analytics workspace",
+        id="traffic-analytics-without-a-workspace",
+    ),
+    pytest.param(
+        _azure_keys(flowLogRetentionDays=None, trafficAnalytics=True),
+        f"{KEY}.azure.trafficAnalytics: traffic analytics reads the VNet flow logs",
+        id="traffic-analytics-without-flow-logs",
+    ),
+    pytest.param(
+        _azure("networkWatcher", {"name": "watcher-", "resourceGroup": "network"}),
+        f"{KEY}.azure.networkWatcher.name: String should match pattern",
+        id="network-watcher-name",
     ),
 ]
 

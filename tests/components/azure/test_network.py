@@ -1,7 +1,13 @@
-"""VNet for CNI overlay: a node subnet (first half of the range), egress only via NAT gateway."""
+"""VNet for CNI overlay: a node subnet (first half of the range), egress only via NAT gateway;
+the VNet flow logs under the region's Network Watcher, into a storage account of their own."""
 
 from __future__ import annotations
 
+import uuid
+
+import yaml
+
+from plan.engine import PROJECT_DIR
 from tests.helpers import one
 
 
@@ -30,3 +36,77 @@ def test_nat_gateway_has_one_static_standard_ip(aks):
     assert nat.inputs["publicIpAddresses"] == [{"id": ip.id}]
     assert ip.inputs["publicIPAllocationMethod"] == "Static"
     assert ip.inputs["sku"]["name"] == "Standard"
+
+
+FLOW_LOG = "azure-native:network:FlowLog"
+STORAGE = "azure-native:storage:StorageAccount"
+
+
+def _example() -> dict:
+    return yaml.safe_load((PROJECT_DIR / "examples" / "azure-aks.yaml").read_text())
+
+
+def _azure(document: dict) -> dict:
+    return document["config"]["mlplatform:clusters"]["aks"]["azure"]
+
+
+def test_the_vnet_flow_log_lives_under_the_regions_network_watcher(aks):
+    flow_log = one(aks.record, FLOW_LOG, "aks-flow-logs")
+    vnet = one(aks.record, "azure-native:network:VirtualNetwork", "aks-vnet")
+    assert flow_log.inputs["targetResourceId"] == vnet.id
+    # The watcher Azure creates itself with the region's first VNet, not one of the stack's own.
+    assert (flow_log.inputs["resourceGroupName"], flow_log.inputs["networkWatcherName"]) == (
+        "NetworkWatcherRG",
+        "NetworkWatcher_westeurope",
+    )
+    assert aks.record.of_type("azure-native:network:NetworkWatcher") == []
+    assert flow_log.inputs["location"] == "westeurope"
+    assert flow_log.inputs["enabled"] is True
+    assert flow_log.inputs["retentionPolicy"] == {"enabled": True, "days": 90}
+    assert flow_log.inputs["flowAnalyticsConfiguration"] == {
+        "networkWatcherFlowAnalyticsConfiguration": {"enabled": False}
+    }
+
+
+def test_flow_logs_get_a_storage_account_of_their_own_that_keeps_its_keys(aks):
+    flow_log = one(aks.record, FLOW_LOG, "aks-flow-logs")
+    account = one(aks.record, STORAGE, "aks-flow-logs")
+    buckets = one(aks.record, STORAGE, "aks-storage")
+    assert flow_log.inputs["storageId"] == account.id != buckets.id
+    # Flow logs write with the account keys; the buckets' account stays Entra ID only.
+    assert (account.inputs["allowSharedKeyAccess"], buckets.inputs["allowSharedKeyAccess"]) == (True, False)
+    rules = account.inputs["networkRuleSet"]
+    assert (rules["defaultAction"], rules["bypass"]) == ("Deny", "AzureServices")
+    assert rules["virtualNetworkRules"] == []
+    assert account.inputs["allowBlobPublicAccess"] is False
+    assert account.inputs["kind"] == "StorageV2"  # retention needs general-purpose v2
+
+
+def test_flow_logs_off_declare_neither_log_nor_account(plan_of):
+    document = _example()
+    _azure(document)["flowLogRetentionDays"] = None
+    record = plan_of(document)
+    assert record.of_type(FLOW_LOG) == []
+    assert [a.name for a in record.of_type(STORAGE)] == ["aks-storage"]
+
+
+def test_traffic_analytics_writes_to_the_control_plane_logs_workspace(plan_of):
+    document = _example()
+    _azure(document).update(
+        trafficAnalytics=True,
+        flowLogRetentionDays=30,
+        networkWatcher={"name": "nw-weu", "resourceGroup": "network-ops"},
+    )
+    record = plan_of(document)
+    flow_log = one(record, FLOW_LOG, "aks-flow-logs")
+    workspace = one(record, "azure-native:operationalinsights:Workspace")
+    analytics = flow_log.inputs["flowAnalyticsConfiguration"]["networkWatcherFlowAnalyticsConfiguration"]
+    assert analytics["enabled"] is True
+    assert (analytics["workspaceResourceId"], analytics["workspaceRegion"]) == (workspace.id, "westeurope")
+    # The workspace's GUID (its customerId), not its resource id.
+    assert uuid.UUID(analytics["workspaceId"]) and analytics["workspaceId"] not in workspace.id
+    assert flow_log.inputs["retentionPolicy"]["days"] == 30
+    assert (flow_log.inputs["resourceGroupName"], flow_log.inputs["networkWatcherName"]) == (
+        "network-ops",
+        "nw-weu",
+    )

@@ -74,7 +74,10 @@ class PlanMocks(pulumi_mocks.Mocks):
         emulator = emulators.CALLS.get(args.token)
         if emulator is None:
             raise ProgramError(f"invoke {args.token} has no emulator in plan/emulators")
-        return emulator(dict(args.args)), []
+        try:
+            return emulator(dict(args.args)), []
+        except emulators.InvokeRefusedError as failure:
+            return {}, [("", str(failure))]
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

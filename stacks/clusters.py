@@ -260,9 +260,10 @@ class AzureSettings(StrictModel):
         description="process the VNet flow logs with traffic analytics into the cluster's Log Analytics "
         "workspace (costs money: billed per GB processed; needs logRetentionDays and flowLogRetentionDays)",
     )
-    # The Network Watcher the flow logs live under; null: the one Azure creates by itself when a
-    # VNet is created (NetworkWatcher_<location> in NetworkWatcherRG). Set it when the
-    # subscription opted out of that and keeps its watcher elsewhere.
+    # The Network Watcher the flow logs live under; null: Azure's own (NetworkWatcher_<location>
+    # in NetworkWatcherRG), adopted when it exists, created before the VNet when it does not
+    # (components/azure/network.py RegionalNetworkWatcher). Set it when the subscription keeps
+    # its watcher elsewhere.
     network_watcher: NetworkWatcherRef | None = None
 
     @model_validator(mode="after")

@@ -1,12 +1,12 @@
 """VNet for an Azure CNI overlay AKS cluster: one node subnet, egress through a NAT gateway;
-and the VNet's flow logs."""
+the region's Network Watcher and the VNet's flow logs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import network, storage
+from pulumi_azure_native import network, resources, storage
 
 from components.azure.storage import PrivateAccountArgs, private_account
 
@@ -19,6 +19,8 @@ class AksNetworkArgs:
     # With CNI overlay the subnet holds node IPs only (see stacks.aks.node_subnet_cidr).
     node_subnet_cidr: str
     tags: dict[str, str] = field(default_factory=dict)
+    # What the VNet waits for (the region's Network Watcher: RegionalNetworkWatcher).
+    after: list[pulumi.Resource] = field(default_factory=list)
 
 
 class AksNetwork(pulumi.ComponentResource):
@@ -60,7 +62,7 @@ class AksNetwork(pulumi.ComponentResource):
             address_space=network.AddressSpaceArgs(address_prefixes=[args.vnet_cidr]),
             tags=args.tags,
             # Subnets are their own resources; declaring them inline too would fight over them.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"], depends_on=args.after),
         )
         self.node_subnet = network.Subnet(
             f"{name}-nodes",
@@ -89,6 +91,80 @@ class TrafficAnalyticsWorkspace:
     location: str
 
 
+def network_watcher_exists(resource_group_name: str, name: str, parent: pulumi.Resource) -> bool:
+    """Whether the subscription already has the region's watcher. The lookup fails with Azure's
+    ResourceNotFound / ResourceGroupNotFound (HTTP 404) when it does not; any other failure
+    (credentials, throttling) is raised as it is."""
+    try:
+        network.get_network_watcher(
+            resource_group_name=resource_group_name,
+            network_watcher_name=name,
+            opts=pulumi.InvokeOptions(parent=parent),
+        )
+    except Exception as error:
+        if "NotFound" in str(error) or "404" in str(error):
+            return False
+        raise
+    return True
+
+
+@dataclass(frozen=True)
+class NetworkWatcherArgs:
+    subscription_id: str
+    location: str
+    # Azure's own: NetworkWatcherRG / NetworkWatcher_<location> (stacks.aks.network_watcher).
+    resource_group_name: str
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class RegionalNetworkWatcher(pulumi.ComponentResource):
+    """The region's Network Watcher, which flow logs are children of, made sure of before the
+    VNet. Azure allows one per subscription and region and creates it itself when a VNet is
+    created there (network-watcher-create), but not before the next resource may need it: a flow
+    log declared right after the first VNet of a region fails with NetworkWatcherRG not found
+    (Azure/AKS-Construction#410, fixed in #425 by creating the group and the watcher first).
+
+    So the watcher is adopted when it exists (`import`, in every later state a no-op: pulumi/
+    pulumi#19339) and created when it does not, before the VNet, which then finds it. Either way
+    it is retained on destroy: it is the subscription's, and deleting it would delete every other
+    VNet's flow logs (its children). Tags are the platform's only where it created them."""
+
+    resource_group: resources.ResourceGroup
+    watcher: network.NetworkWatcher
+
+    def __init__(self, name: str, args: NetworkWatcherArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:azure:NetworkWatcher", name, None, opts)
+        exists = network_watcher_exists(args.resource_group_name, args.name, self)
+        group_id = f"/subscriptions/{args.subscription_id}/resourceGroups/{args.resource_group_name}"
+
+        def adopted(resource_id: str, **extra: pulumi.Input) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self,
+                import_=resource_id if exists else None,
+                retain_on_delete=True,
+                ignore_changes=["tags"],
+                **extra,
+            )
+
+        self.resource_group = resources.ResourceGroup(
+            f"{name}-group",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=adopted(group_id),
+        )
+        self.watcher = network.NetworkWatcher(
+            name,
+            network_watcher_name=args.name,
+            resource_group_name=self.resource_group.name,
+            location=args.location,
+            tags=args.tags,
+            opts=adopted(f"{group_id}/providers/Microsoft.Network/networkWatchers/{args.name}"),
+        )
+        self.register_outputs({"id": self.watcher.id, "adopted": exists})
+
+
 @dataclass(frozen=True)
 class AksFlowLogsArgs:
     vnet_id: pulumi.Input[str]
@@ -106,6 +182,8 @@ class AksFlowLogsArgs:
     allowed_cidrs: list[str] = field(default_factory=list)
     # Traffic analytics into this workspace; None: declared off.
     traffic_analytics: TrafficAnalyticsWorkspace | None = None
+    # What makes sure the watcher exists (RegionalNetworkWatcher), when the platform does.
+    watcher_ready: list[pulumi.Resource] = field(default_factory=list)
     protect: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -142,10 +220,8 @@ class AksFlowLogs(pulumi.ComponentResource):
         )
         watcher_group, watcher_name = args.network_watcher
         analytics = args.traffic_analytics
-        # Azure keeps one Network Watcher per subscription and region and creates it itself with
-        # the first VNet there (network-watcher-create); a second one is refused, and a stack
-        # owning the shared one would delete every other VNet's flow logs (its children) with it
-        # on destroy. So the flow log names it as its parent and the watcher stays Azure's.
+        # The flow log names the region's watcher as its parent (RegionalNetworkWatcher, or the
+        # one `azure.networkWatcher` names).
         self.flow_log = network.FlowLog(
             name,
             resource_group_name=watcher_group,
@@ -169,6 +245,6 @@ class AksFlowLogs(pulumi.ComponentResource):
                 else network.TrafficAnalyticsConfigurationPropertiesArgs(enabled=False)
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.watcher_ready),
         )
         self.register_outputs({"flowLog": self.flow_log.id, "storageAccount": self.storage_account.name})

@@ -20,6 +20,8 @@ from components.azure.network import (
     AksFlowLogsArgs,
     AksNetwork,
     AksNetworkArgs,
+    NetworkWatcherArgs,
+    RegionalNetworkWatcher,
     TrafficAnalyticsWorkspace,
 )
 from components.azure.registry import AcrRegistry, AcrRegistryArgs
@@ -70,6 +72,23 @@ class AksPlatform(pulumi.ComponentResource):
             f"{name}-rg", location=settings.location, tags=tags, opts=child
         )
         rg_name = self.resource_group.name
+        # The region's watcher, made sure of before the VNet, when the flow logs go under
+        # Azure's own (`azure.networkWatcher` names one the subscription keeps elsewhere).
+        self.network_watcher = None
+        if settings.flow_log_retention_days is not None and settings.network_watcher is None:
+            watcher_group, watcher_name = network_watcher(config)
+            self.network_watcher = RegionalNetworkWatcher(
+                f"{name}-network-watcher",
+                NetworkWatcherArgs(
+                    subscription_id=settings.subscription_id,
+                    location=settings.location,
+                    resource_group_name=watcher_group,
+                    name=watcher_name,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+        watcher_ready = [self.network_watcher] if self.network_watcher else []
         self.network = AksNetwork(
             f"{name}-vnet",
             AksNetworkArgs(
@@ -78,6 +97,7 @@ class AksPlatform(pulumi.ComponentResource):
                 vnet_cidr=config.network.cidr,
                 node_subnet_cidr=node_subnet_cidr(config.network.cidr),
                 tags=tags,
+                after=watcher_ready,
             ),
             opts=child,
         )
@@ -138,6 +158,7 @@ class AksPlatform(pulumi.ComponentResource):
                     location=settings.location,
                     resource_group_name=rg_name,
                     network_watcher=network_watcher(config),
+                    watcher_ready=watcher_ready,
                     storage_account_name=unique_alnum_name(args.environment, name, "flowlogs", max_length=24),
                     storage_sku=settings.storage_sku,
                     retention_days=settings.flow_log_retention_days,

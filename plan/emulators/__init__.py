@@ -50,6 +50,11 @@ def resource(*type_tokens: str) -> Callable[[ResourceEmulator], ResourceEmulator
     return register
 
 
+class InvokeRefusedError(Exception):
+    """What an emulated invoke raises for the provider's refusal (a lookup of what does not
+    exist): the program sees the engine's own `invoke of <token> failed: <reason>` error."""
+
+
 def call(*tokens: str) -> Callable[[CallEmulator], CallEmulator]:
     def register(function: CallEmulator) -> CallEmulator:
         for token in tokens:

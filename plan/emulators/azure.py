@@ -198,6 +198,7 @@ _NAMED_RESOURCES = {
         "privateEndpointName",
         "Microsoft.Network/privateEndpoints/{name}",
     ),
+    "azure-native:network:NetworkWatcher": ("networkWatcherName", "Microsoft.Network/networkWatchers/{name}"),
     # A flow log is a child of the Network Watcher, in the watcher's resource group.
     "azure-native:network:FlowLog": (
         "flowLogName",
@@ -340,3 +341,15 @@ def _user_credentials(args: dict[str, Any]) -> dict[str, Any]:
     }
     value = base64.b64encode(yaml.safe_dump(document).encode()).decode()
     return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+
+
+@call("azure-native:network:getNetworkWatcher")
+def _network_watcher(args: dict[str, Any]) -> dict[str, Any]:
+    """A subscription with a VNet in the region already: Azure's watcher is there (a test may
+    emulate a fresh region, whose lookup fails with ResourceNotFound)."""
+    return {
+        "name": args.get("networkWatcherName"),
+        "location": args.get("location") or "",
+        "provisioningState": "Succeeded",
+        "type": "Microsoft.Network/networkWatchers",
+    }

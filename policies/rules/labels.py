@@ -67,6 +67,7 @@ AZURE_TAGGABLE = {
         "azure-native:network:NatGateway",
         "azure-native:network:PublicIPAddress",
         "azure-native:network:FlowLog",
+        "azure-native:network:NetworkWatcher",
         "azure-native:containerservice:ManagedCluster",
         "azure-native:containerservice:AgentPool",
         "azure-native:containerregistry:Registry",

@@ -80,7 +80,7 @@ def test_controller_may_program_its_agc_join_its_subnet_and_read_the_nodes_only(
     }
     assert {name: (g["scope"], _name(g["roleDefinitionId"])) for name, g in grants.items()} == {
         "aks-gateway-configuration": (
-            one(aks.record, "azure-native:resources:ResourceGroup").id,
+            one(aks.record, "azure-native:resources:ResourceGroup", "aks-rg").id,
             APPGW_FOR_CONTAINERS_CONFIGURATION_MANAGER,
         ),
         "aks-gateway-subnet-join": (one(aks.record, SUBNET, "aks-gateway-subnet").id, NETWORK_CONTRIBUTOR),

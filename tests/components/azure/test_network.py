@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import yaml
 
-from plan.engine import PROJECT_DIR
+from plan import emulators
+from plan.engine import PROJECT_DIR, ProgramError
 from tests.helpers import one
 
 
@@ -54,18 +56,69 @@ def test_the_vnet_flow_log_lives_under_the_regions_network_watcher(aks):
     flow_log = one(aks.record, FLOW_LOG, "aks-flow-logs")
     vnet = one(aks.record, "azure-native:network:VirtualNetwork", "aks-vnet")
     assert flow_log.inputs["targetResourceId"] == vnet.id
-    # The watcher Azure creates itself with the region's first VNet, not one of the stack's own.
+    # The watcher Azure creates itself with the region's first VNet.
     assert (flow_log.inputs["resourceGroupName"], flow_log.inputs["networkWatcherName"]) == (
         "NetworkWatcherRG",
         "NetworkWatcher_westeurope",
     )
-    assert aks.record.of_type("azure-native:network:NetworkWatcher") == []
     assert flow_log.inputs["location"] == "westeurope"
     assert flow_log.inputs["enabled"] is True
     assert flow_log.inputs["retentionPolicy"] == {"enabled": True, "days": 90}
     assert flow_log.inputs["flowAnalyticsConfiguration"] == {
         "networkWatcherFlowAnalyticsConfiguration": {"enabled": False}
     }
+
+
+WATCHER = "azure-native:network:NetworkWatcher"
+
+
+def _subscription_of(document: dict) -> str:
+    return _azure(document)["subscriptionId"]
+
+
+def test_the_regions_watcher_is_adopted_before_the_vnet_and_outlives_the_stack(plan_of):
+    document = _example()
+    record = plan_of(document)
+    group_id = f"/subscriptions/{_subscription_of(document)}/resourceGroups/NetworkWatcherRG"
+    watcher = one(record, WATCHER, "aks-network-watcher")
+    group = one(record, "azure-native:resources:ResourceGroup", "aks-network-watcher-group")
+    assert group.options["import"] == group_id
+    assert (
+        watcher.options["import"]
+        == f"{group_id}/providers/Microsoft.Network/networkWatchers/NetworkWatcher_westeurope"
+    )
+    assert watcher.inputs["networkWatcherName"] == "NetworkWatcher_westeurope"
+    for adopted in (watcher, group):
+        # The subscription's, shared with every VNet of the region: never deleted with the stack,
+        # and its tags are not the platform's to overwrite.
+        assert adopted.options["retainOnDelete"] is True
+        assert adopted.options["ignoreChanges"] == ["tags"]
+    vnet = one(record, "azure-native:network:VirtualNetwork", "aks-vnet")
+    flow_log = one(record, FLOW_LOG, "aks-flow-logs")
+    assert record.depends_on(vnet.urn, watcher.urn) and record.depends_on(flow_log.urn, watcher.urn)
+
+
+def test_a_fresh_region_gets_the_watcher_created_before_its_first_vnet(plan_of, monkeypatch):
+    # The first VNet of a region makes Azure create the watcher, too late for a flow log declared
+    # right after it (Azure/AKS-Construction#410): the platform creates it first.
+    def fresh_region(args):
+        raise emulators.InvokeRefusedError(
+            f"ResourceNotFound: {args['networkWatcherName']} under {args['resourceGroupName']} was not found"
+        )
+
+    monkeypatch.setitem(emulators.CALLS, "azure-native:network:getNetworkWatcher", fresh_region)
+    record = plan_of(_example())
+    watcher = one(record, WATCHER, "aks-network-watcher")
+    assert "import" not in watcher.options and watcher.options["retainOnDelete"] is True
+
+
+def test_a_failed_watcher_lookup_other_than_not_found_stops_the_run(plan_of, monkeypatch):
+    def denied(args):
+        raise emulators.InvokeRefusedError("AuthorizationFailed: the client may not read networkWatchers")
+
+    monkeypatch.setitem(emulators.CALLS, "azure-native:network:getNetworkWatcher", denied)
+    with pytest.raises(ProgramError, match="AuthorizationFailed"):
+        plan_of(_example())
 
 
 def test_flow_logs_get_a_storage_account_of_their_own_that_keeps_its_keys(aks):
@@ -110,3 +163,5 @@ def test_traffic_analytics_writes_to_the_control_plane_logs_workspace(plan_of):
         "network-ops",
         "nw-weu",
     )
+    # A watcher the subscription keeps elsewhere is only named, never adopted.
+    assert record.of_type(WATCHER) == []

@@ -49,9 +49,12 @@ def test_resources_live_in_the_platforms_resource_group(aks):
     assert group.inputs["location"] == "westeurope"
     group_name = group.id.rsplit("/", 1)[-1]
     scoped = [r for r in aks.record.resources if "resourceGroupName" in r.inputs]
-    # But the flow log: it is a child of the region's Network Watcher, in the watcher's group.
-    assert [r.type for r in scoped if r.inputs["resourceGroupName"] != group_name] == [
-        "azure-native:network:FlowLog"
+    # But the region's Network Watcher (the subscription's, in Azure's NetworkWatcherRG) and the
+    # flow log, a child of the watcher.
+    assert sorted(r.type for r in scoped if r.inputs["resourceGroupName"] != group_name) == [
+        "azure-native:network:FlowLog",
+        "azure-native:network:NetworkWatcher",
+        "azure-native:resources:ResourceGroup",
     ]
 
 

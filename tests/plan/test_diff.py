@@ -23,6 +23,7 @@ from plan.diff import (
 )
 from plan.engine import PROJECT_DIR, run_program
 from plan.record import SECRET, PlanRecord, ResourceRecord
+from tests.helpers import shipped_plan
 
 STACK_URN = "urn:pulumi:dev::mlplatform::pulumi:pulumi:Stack::mlplatform-dev"
 POOL_COMPONENT = "urn:pulumi:dev::mlplatform::mlplatform:gcp:NodePool::main-gpu"
@@ -221,7 +222,7 @@ def dev_records(tmp_path_factory):
     pools["system"]["max"] = 4
     changed = tmp_path_factory.mktemp("changed") / "Pulumi.dev.yaml"
     changed.write_text(yaml.safe_dump(document, sort_keys=False))
-    return run_program(PROJECT_DIR / "Pulumi.dev.yaml"), run_program(changed)
+    return shipped_plan(PROJECT_DIR / "Pulumi.dev.yaml"), run_program(changed)
 
 
 def test_config_change_on_the_real_program(dev_records):

@@ -286,9 +286,12 @@ def project_repo(tmp_path_factory):
     (repo / "README.md").write_text("before the plan engine\n")
     _git(repo, "add", "-A")
     _git(repo, "commit", "--quiet", "-m", "before")
-    ignore = shutil.ignore_patterns("venv", ".venv*", ".git", "__pycache__", "tests", ".*cache", "out")
+    # What git ignores stays out, at the top too: the venvs, node_modules, .pycache (`make test`).
+    ignore = shutil.ignore_patterns(
+        "venv", ".venv*", ".git", "__pycache__", "tests", ".*cache", "out", "node_modules"
+    )
     for item in PROJECT_DIR.iterdir():
-        if item.name in ("venv", ".git", "tests") or item.name.startswith(".venv"):
+        if ignore(str(PROJECT_DIR), [item.name]):
             continue
         if item.is_dir():
             shutil.copytree(item, repo / item.name, ignore=ignore)

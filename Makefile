@@ -33,7 +33,10 @@ test: ## lint, format check and the whole test suite
 	@$(MAKE) --no-print-directory -j2 setup-checkov node_modules/.installed
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n auto
+	@# Bytecode compiled once for the run, into .pycache (the venvs stay as installed): each worker,
+	@# checkov run and CLI subprocess would otherwise compile the SDKs' sources again when the
+	@# environment sets PYTHONDONTWRITEBYTECODE, as Docker's Python images do.
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pycache $(PY) -m pytest -n auto
 
 snapshots: setup ## refresh the reviewed plan snapshots of every stack and example
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_stacks.py
@@ -46,4 +49,4 @@ format: setup
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .venv-bootstrap node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-bootstrap node_modules .pytest_cache .ruff_cache .pycache

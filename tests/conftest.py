@@ -16,6 +16,7 @@ from plan.record import PlanRecord
 from stacks import versions
 from tests.eks_plan import EXAMPLE as EKS_EXAMPLE
 from tests.eks_plan import EksPlan, eks_variant_document, plan_eks
+from tests.helpers import shipped_plan
 
 DEV_STACK = PROJECT_DIR / "Pulumi.dev.yaml"
 PROD_STACK = PROJECT_DIR / "Pulumi.prod.yaml"
@@ -76,12 +77,12 @@ def run_components() -> Callable[[Callable[[], Any]], PlanRecord]:
 @pytest.fixture(scope="session")
 def dev_plan() -> PlanRecord:
     """The dev stack's plan, computed once per test session (read-only for tests)."""
-    return run_program(DEV_STACK)
+    return shipped_plan(DEV_STACK)
 
 
 @pytest.fixture(scope="session")
 def prod_plan() -> PlanRecord:
-    return run_program(PROD_STACK)
+    return shipped_plan(PROD_STACK)
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +99,7 @@ def _fresh_pulumi_runtime():
 @pytest.fixture(scope="session")
 def eks() -> EksPlan:
     """The EKS example's plan (tests/eks_plan.py), computed once per session."""
-    return plan_eks(EKS_EXAMPLE)
+    return EksPlan(shipped_plan(EKS_EXAMPLE))
 
 
 @pytest.fixture(scope="session")

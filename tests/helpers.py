@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import subprocess
@@ -11,7 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from plan.cli import main
+from plan.engine import run_program, shipped_stack_files
 from plan.record import PlanRecord, ResourceRecord
+
+# Every stack file the repository ships: its two stacks and the examples.
+SHIPPED_STACK_FILES = shipped_stack_files()
+
+
+@functools.cache
+def shipped_plan(stack_file: Path) -> PlanRecord:
+    """The plan of a shipped stack file, run once per test process (each xdist worker) and shared
+    by every module that reads it: read-only (deep-copy it to change it)."""
+    return run_program(stack_file)
 
 
 def one(record: PlanRecord, type_token: str, name: str | None = None) -> ResourceRecord:

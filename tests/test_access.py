@@ -18,13 +18,11 @@ import pytest
 
 from components.azure.roles import AKS_CLUSTER_USER
 from components.gcp.access import CREDENTIALS_ROLE
-from plan.engine import run_program, shipped_stack_files
 from plan.record import PlanRecord, ResourceRecord
 from stacks import access, load_stack_file
 from stacks.config import StackConfig
-from tests.helpers import one
+from tests.helpers import SHIPPED_STACK_FILES, one, shipped_plan
 
-STACK_FILES = shipped_stack_files()
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 
 
@@ -99,10 +97,10 @@ def assert_aks_grants(record: PlanRecord, stack: StackConfig, cluster: str, name
 GRANTS = {"gcp": assert_gke_grants, "aws": assert_eks_grants, "azure": assert_aks_grants}
 
 
-@pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("stack_file", SHIPPED_STACK_FILES, ids=lambda p: p.name)
 def test_every_role_binding_subject_is_granted_by_the_cloud(stack_file: Path):
     stack = load_stack_file(stack_file)
-    record = run_program(stack_file)
+    record = shipped_plan(stack_file)
     by_cluster = bindings_by_cluster(record)
     assert by_cluster, "every shipped stack binds team groups"
     for cluster, bindings in by_cluster.items():

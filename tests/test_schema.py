@@ -10,10 +10,9 @@ import pytest
 import yaml
 
 from plan.cli import main
-from plan.engine import shipped_stack_files
 from plan.schema import REFERENCE_FILE, SCHEMA_FILE, generated
+from tests.helpers import SHIPPED_STACK_FILES
 
-STACK_FILES = shipped_stack_files()
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
 
 
@@ -29,7 +28,7 @@ def test_schema_check_fails_on_drift(monkeypatch, capsys):
     assert "out of date: schema/stack.schema.json, docs/config-reference.md" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("path", STACK_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SHIPPED_STACK_FILES, ids=lambda p: p.name)
 def test_every_shipped_stack_validates(path):
     VALIDATOR.validate(yaml.safe_load(path.read_text()))
 

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from plan.engine import run_program, shipped_stack_files
+from tests.helpers import SHIPPED_STACK_FILES, shipped_plan
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-STACK_FILES = shipped_stack_files()
 
 
-@pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("stack_file", SHIPPED_STACK_FILES, ids=lambda p: p.name)
 def test_stack_plan_matches_snapshot(stack_file):
-    actual = run_program(stack_file).to_json()
+    actual = shipped_plan(stack_file).to_json()
     snapshot = SNAPSHOTS / f"{stack_file.stem}.json"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         snapshot.write_text(actual)

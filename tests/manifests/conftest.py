@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from plan.engine import PROJECT_DIR, run_program
 from plan.render import write_manifests
-
-STACK_FILES = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted((PROJECT_DIR / "examples").glob("*.yaml"))
+from tests.helpers import SHIPPED_STACK_FILES, shipped_plan
 
 
 @pytest.fixture(scope="session")
@@ -17,8 +15,8 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     """Stack file name -> the directory `plan render` wrote its manifests to."""
     out = tmp_path_factory.mktemp("manifests")
     directories = {}
-    for stack_file in STACK_FILES:
+    for stack_file in SHIPPED_STACK_FILES:
         directory = out / stack_file.stem
-        write_manifests(run_program(stack_file), directory)
+        write_manifests(shipped_plan(stack_file), directory)
         directories[stack_file.name] = directory
     return directories

@@ -4,6 +4,7 @@ ARM template (Azure) that checkov's own cloud checks read, and the scan through 
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
@@ -11,6 +12,7 @@ from plan.checkov import CHECKOV, arm_template, terraform_plan
 from plan.cli import main
 from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord
+from tests.helpers import one
 
 SNAPSHOTS = PROJECT_DIR / "tests" / "snapshots"
 
@@ -64,19 +66,23 @@ def test_azure_resources_become_arm_resources_with_arm_property_names():
     assert account["name"] != "aks-storage"  # the physical account name
 
 
-def test_checkov_sees_the_vpc_flow_logs_and_misses_them_once_removed(eks_record, tmp_path, capsys):
+def test_checkov_sees_the_vpc_flow_logs_and_misses_them_on_a_vpc_without(eks_record, tmp_path, capsys):
     if not CHECKOV.exists():
         pytest.fail("checkov is not installed: run `make test` (it bootstraps .venv-checkov)")
-    assert main(["policy", "--record", str(SNAPSHOTS / "aws-eks.json"), "--scanner", "checkov"]) == 1
+    # One scan (checkov's start-up is most of its run): the EKS record plus a copy of its VPC that no
+    # flow log refers to; only the copy may fail the flow-log check.
+    record = copy.deepcopy(eks_record)
+    vpc = one(record, "aws:ec2/vpc:Vpc", "main-vpc")
+    record.resources.append(
+        dataclasses.replace(vpc, urn=f"{vpc.urn}-unlogged", name="unlogged-vpc", id=f"{vpc.id}-unlogged")
+    )
+    path = tmp_path / "unlogged-vpc.json"
+    record.write(path)
+    assert main(["policy", "--record", str(path), "--scanner", "checkov"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("checkov: ") and " passed, " in out
-    assert "CKV2_AWS_11" not in out and "CKV_AWS_58" not in out  # flow logs; EKS secrets encryption
-    broken = copy.deepcopy(eks_record)
-    broken.resources = [r for r in broken.resources if r.type != "aws:ec2/flowLog:FlowLog"]
-    path = tmp_path / "no-flow-logs.json"
-    broken.write(path)
-    assert main(["policy", "--record", str(path), "--scanner", "checkov"]) == 1
-    assert "FAILED CKV2_AWS_11  aws_vpc.main-vpc" in capsys.readouterr().out
+    assert "FAILED CKV2_AWS_11  aws_vpc.unlogged-vpc" in out
+    assert "CKV2_AWS_11  aws_vpc.main-vpc" not in out and "CKV_AWS_58" not in out  # EKS secrets encryption
 
 
 def test_checkov_holds_the_vnet_flow_log_to_90_days_of_retention(tmp_path, capsys):

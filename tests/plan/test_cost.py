@@ -12,7 +12,6 @@ import pytest
 from components.contract import POOL_LABEL
 from plan.cli import main
 from plan.cost import estimate_record, render_cost
-from plan.engine import PROJECT_DIR, run_program
 from policies import cost_model
 from policies.cost_model import (
     GraphNode,
@@ -22,6 +21,7 @@ from policies.cost_model import (
     graph_nodes_from_policy,
     resources_from_graph,
 )
+from tests.helpers import SHIPPED_STACK_FILES, shipped_plan
 
 # Round numbers so that every figure below can be checked by hand. A month is 730 hours; a
 # disk price of $0.073/GB-month makes 100 GB cost exactly $0.01 per hour.
@@ -358,12 +358,6 @@ def test_pool_label_matches_the_pool_contract():
 # --------------------------------------------------------------------------------------------
 # The shipped price table and stacks
 
-SHIPPED = [
-    PROJECT_DIR / "Pulumi.dev.yaml",
-    PROJECT_DIR / "Pulumi.prod.yaml",
-    *sorted(PROJECT_DIR.glob("examples/*.yaml")),
-]
-
 # The machine types the stacks of this project are built around, per cloud and region.
 GCP_TYPES = ["e2-standard-4", "n1-standard-8", "n2-standard-8", "g2-standard-8", "ct5lp-hightpu-4t"]
 AWS_TYPES = ["m6i.xlarge", "m6i.2xlarge", "m7i.xlarge", "g4dn.xlarge", "g5.xlarge", "g6.xlarge"]
@@ -397,7 +391,7 @@ def test_shipped_price_table_is_dated_sourced_and_covers_the_required_types():
 
 @pytest.fixture(scope="module")
 def shipped_records():
-    return {path.name: run_program(path) for path in SHIPPED}
+    return {path.name: shipped_plan(path) for path in SHIPPED_STACK_FILES}
 
 
 def test_every_shipped_stack_has_a_cost_estimate(shipped_records):

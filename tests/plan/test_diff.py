@@ -23,6 +23,7 @@ from plan.diff import (
 )
 from plan.engine import PROJECT_DIR, run_program
 from plan.record import SECRET, PlanRecord, ResourceRecord
+from tests.helpers import shipped_plan
 
 STACK_URN = "urn:pulumi:dev::mlplatform::pulumi:pulumi:Stack::mlplatform-dev"
 POOL_COMPONENT = "urn:pulumi:dev::mlplatform::mlplatform:gcp:NodePool::main-gpu"
@@ -221,7 +222,7 @@ def dev_records(tmp_path_factory):
     pools["system"]["max"] = 4
     changed = tmp_path_factory.mktemp("changed") / "Pulumi.dev.yaml"
     changed.write_text(yaml.safe_dump(document, sort_keys=False))
-    return run_program(PROJECT_DIR / "Pulumi.dev.yaml"), run_program(changed)
+    return shipped_plan(PROJECT_DIR / "Pulumi.dev.yaml"), run_program(changed)
 
 
 def test_config_change_on_the_real_program(dev_records):
@@ -285,9 +286,12 @@ def project_repo(tmp_path_factory):
     (repo / "README.md").write_text("before the plan engine\n")
     _git(repo, "add", "-A")
     _git(repo, "commit", "--quiet", "-m", "before")
-    ignore = shutil.ignore_patterns("venv", ".venv*", ".git", "__pycache__", "tests", ".*cache", "out")
+    # What git ignores stays out, at the top too: the venvs, node_modules, .pycache (`make test`).
+    ignore = shutil.ignore_patterns(
+        "venv", ".venv*", ".git", "__pycache__", "tests", ".*cache", "out", "node_modules"
+    )
     for item in PROJECT_DIR.iterdir():
-        if item.name in ("venv", ".git", "tests") or item.name.startswith(".venv"):
+        if ignore(str(PROJECT_DIR), [item.name]):
             continue
         if item.is_dir():
             shutil.copytree(item, repo / item.name, ignore=ignore)

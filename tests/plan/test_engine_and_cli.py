@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,6 +11,7 @@ import yaml
 from plan.cli import main
 from plan.engine import PROJECT_DIR, run_program
 from plan.record import PlanRecord
+from tests.helpers import preview_cli
 
 
 def test_two_runs_give_byte_identical_records(dev_plan):
@@ -95,12 +95,12 @@ def test_render_removes_the_files_of_deleted_workloads_only(tmp_path, dev_config
     )
 
 
-def _bad_stack(tmp_path, mutate) -> str:
+def _bad_stack(tmp_path, mutate) -> Path:
     document = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
     mutate(document["config"]["mlplatform:clusters"]["main"])
     path = tmp_path / "Pulumi.bad.yaml"
     path.write_text(yaml.safe_dump(document))
-    return str(path)
+    return path
 
 
 def _to_aws_with_tpu(cluster):
@@ -133,12 +133,8 @@ def _to_aws_with_tpu(cluster):
     ids=["misspelt-key", "min-above-max", "tpu-not-on-gcp"],
 )
 def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, mutate, key):
-    result = subprocess.run(
-        [sys.executable, "-m", "plan", "preview", "--config", _bad_stack(tmp_path, mutate)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-    )
+    # In-process (tests/helpers.py); tests/stacks/test_versions.py runs `python -m plan` itself.
+    result = preview_cli(_bad_stack(tmp_path, mutate))
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()

@@ -17,7 +17,7 @@ from components.contract import POOL_LABEL
 from plan.diff import diff_records
 from stacks.clusters import PoolConfig
 from tests.components.azure.conftest import EXAMPLE
-from tests.helpers import one
+from tests.helpers import one, shipped_plan
 
 AGENT_POOL = "azure-native:containerservice:AgentPool"
 SPOT = "kubernetes.azure.com/scalesetpriority"
@@ -126,7 +126,8 @@ def aks_document():
 def _gpu_pool_change(plan_of, document, mutate):
     head = copy.deepcopy(document)
     mutate(head["config"]["mlplatform:clusters"]["aks"])
-    diff = diff_records(plan_of(document, name="aks"), plan_of(head, name="aks"))
+    # Under the example's own stack name, so the unchanged side is its shared plan.
+    diff = diff_records(shipped_plan(EXAMPLE), plan_of(head, name=EXAMPLE.stem))
     return next(c for c in diff.changes if c.type == AGENT_POOL and c.name == "aks-gpu-t4")
 
 

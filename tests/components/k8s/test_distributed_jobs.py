@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from plan.engine import PROJECT_DIR, run_program
-from tests.helpers import dig, multi_host_tpu, one
+from plan.engine import PROJECT_DIR
+from tests.helpers import dig, multi_host_tpu, one, shipped_plan
 
 JOB = "kubernetes:batch/v1:Job"
 CRONJOB = "kubernetes:batch/v1:CronJob"
@@ -21,7 +21,7 @@ IGNORE_DISRUPTIONS = {
 
 @pytest.fixture(scope="module")
 def existing_plan():
-    return run_program(PROJECT_DIR / "examples" / "existing-cluster.yaml")
+    return shipped_plan(PROJECT_DIR / "examples" / "existing-cluster.yaml")
 
 
 def _policies(record) -> dict[str, dict]:

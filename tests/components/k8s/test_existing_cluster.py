@@ -6,12 +6,12 @@ import pytest
 import yaml
 
 from plan.engine import PROJECT_DIR, run_program
-from tests.helpers import dig, one
+from tests.helpers import dig, one, shipped_plan
 
 
 @pytest.fixture(scope="module")
 def existing_plan():
-    return run_program(PROJECT_DIR / "examples" / "existing-cluster.yaml")
+    return shipped_plan(PROJECT_DIR / "examples" / "existing-cluster.yaml")
 
 
 def test_no_cloud_resources_only_kubernetes(existing_plan):

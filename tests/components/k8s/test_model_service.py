@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from components.contract import POOL_LABEL
-from plan.engine import PROJECT_DIR, run_program
+from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord
-from tests.helpers import dig, one
+from tests.helpers import dig, one, shipped_plan
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -80,7 +80,7 @@ def test_gpu_model_is_scheduled_by_the_pool_contract(dev_plan):
 @pytest.fixture(scope="module")
 def aks() -> PlanRecord:
     """The AKS example: its model2 scales on GPU utilisation."""
-    return run_program(PROJECT_DIR / "examples" / "azure-aks.yaml")
+    return shipped_plan(PROJECT_DIR / "examples" / "azure-aks.yaml")
 
 
 def test_hpa_scales_on_cpu_and_on_gpu_utilisation_as_a_pods_metric(dev_plan, prod_plan, aks):

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from plan.engine import PROJECT_DIR, run_program
+from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord
-from tests.helpers import dig, one
+from tests.helpers import dig, one, shipped_plan
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 @pytest.fixture(scope="module")
 def aks() -> PlanRecord:
-    return run_program(PROJECT_DIR / "examples" / "azure-aks.yaml")
+    return shipped_plan(PROJECT_DIR / "examples" / "azure-aks.yaml")
 
 
 def _values(record: PlanRecord, name: str) -> dict:

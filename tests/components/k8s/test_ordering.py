@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from plan.engine import PROJECT_DIR, run_program
+from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord
+from tests.helpers import shipped_plan
 
 GKE_POOL = "gcp:container/nodePool:NodePool"
 AKS_POOL = "azure-native:containerservice:AgentPool"
@@ -29,7 +30,7 @@ def waits(record: PlanRecord, dependent: tuple[str, str], dependency: tuple[str,
 
 @pytest.fixture(scope="module")
 def aks() -> PlanRecord:
-    return run_program(PROJECT_DIR / "examples" / "azure-aks.yaml")
+    return shipped_plan(PROJECT_DIR / "examples" / "azure-aks.yaml")
 
 
 def test_gke_workloads_wait_only_for_their_own_pool(prod_plan):

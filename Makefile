@@ -28,21 +28,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Bytecode compiled once per checkout, into .pycache (the venvs stay as installed): each worker,
-# checkov run and CLI subprocess would otherwise compile the SDKs' sources again when the
-# environment sets PYTHONDONTWRITEBYTECODE, as Docker's Python images do.
-PYCACHE := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pycache
-
-.PHONY: warm-tests
-warm-tests: setup ## plan the shipped stacks into the tests' cache (tests/warm.py)
-	@$(PYCACHE) $(PY) -m tests.warm
-
 test: ## lint, format check and the whole test suite
-	@# The checkov venv and the npm packages install while the shipped stacks are planned.
-	@$(MAKE) --no-print-directory -j3 setup-checkov node_modules/.installed warm-tests
+	@# The venvs and the npm packages install side by side (a first run's ~10 s each).
+	@$(MAKE) --no-print-directory -j2 setup-checkov node_modules/.installed
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	$(PYCACHE) $(PY) -m pytest -n auto
+	@# Bytecode compiled once for the run, into .pycache (the venvs stay as installed): each worker,
+	@# checkov run and CLI subprocess would otherwise compile the SDKs' sources again when the
+	@# environment sets PYTHONDONTWRITEBYTECODE, as Docker's Python images do.
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pycache $(PY) -m pytest -n auto
 
 snapshots: setup ## refresh the reviewed plan snapshots of every stack and example
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_stacks.py

@@ -4,59 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import io
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from plan.cli import main
-from plan.engine import PROJECT_DIR, run_program, shipped_stack_files
+from plan.engine import run_program, shipped_stack_files
 from plan.record import PlanRecord, ResourceRecord
 
 # Every stack file the repository ships: its two stacks and the examples.
 SHIPPED_STACK_FILES = shipped_stack_files()
 
 
-# The shipped stacks' plans on disk, under a digest of everything a plan depends on: the first
-# process to need one (make test's warm-up, or an xdist worker) runs the program, the others
-# read the record. A change to any input is a new digest, so a stale plan is never read.
-PLAN_CACHE = PROJECT_DIR / ".pycache" / "plans"
-PLAN_INPUTS = ("__main__.py", "Pulumi.yaml", "requirements.txt", "components", "plan", "stacks")
-
-
-@functools.cache
-def _plan_inputs_digest() -> str:
-    digest = hashlib.sha256()
-    for name in PLAN_INPUTS:
-        path = PROJECT_DIR / name
-        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if "__pycache__" not in file.parts:
-                digest.update(f"{file.relative_to(PROJECT_DIR)}\0".encode() + file.read_bytes())
-    return digest.hexdigest()[:20]
-
-
 @functools.cache
 def shipped_plan(stack_file: Path) -> PlanRecord:
-    """The plan of a shipped stack file, run once per test run and shared by every module that
-    reads it: read-only (deep-copy it to change it)."""
-    stack_digest = hashlib.sha256(stack_file.read_bytes()).hexdigest()[:12]
-    cached = PLAN_CACHE / f"{_plan_inputs_digest()}-{stack_file.stem}-{stack_digest}.json"
-    if cached.exists():
-        return PlanRecord.read(cached)
-    record = run_program(stack_file)
-    PLAN_CACHE.mkdir(parents=True, exist_ok=True)
-    for stale in PLAN_CACHE.glob("*.json"):
-        if not stale.name.startswith(_plan_inputs_digest()):
-            stale.unlink(missing_ok=True)
-    partial = cached.with_name(f"{cached.name}.{os.getpid()}")
-    record.write(partial)
-    partial.replace(cached)  # atomic: a concurrent reader sees the whole record or none
-    return record
+    """The plan of a shipped stack file, run once per test process (each xdist worker) and shared
+    by every module that reads it: read-only (deep-copy it to change it)."""
+    return run_program(stack_file)
 
 
 def one(record: PlanRecord, type_token: str, name: str | None = None) -> ResourceRecord:

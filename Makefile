@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK ?= dev
 BENCH_ARGS ?=
+# Bytecode compiled once per checkout, into .pycache (the venvs stay as installed): each process
+# (test workers, checkov, CLI subprocesses, previews) would otherwise compile the SDKs' sources
+# again when the environment sets PYTHONDONTWRITEBYTECODE, as Docker's Python images do.
+PYCACHE := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pycache
 
 .PHONY: preview test snapshots bench format clean
 
@@ -21,7 +25,7 @@ setup-checkov: setup
 	@tools/bootstrap-venv $(CHECKOV_VENV) requirements-checkov.txt
 
 preview: setup ## run the program offline on a stack (STACK=dev) and show the plan
-	$(PY) -m plan preview --stack $(STACK)
+	$(PYCACHE) $(PY) -m plan preview --stack $(STACK)
 
 # The CRD-schema validators of tests/manifests/validate_crds.mjs (node 20+), pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -33,10 +37,7 @@ test: ## lint, format check and the whole test suite
 	@$(MAKE) --no-print-directory -j2 setup-checkov node_modules/.installed
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
-	@# Bytecode compiled once for the run, into .pycache (the venvs stay as installed): each worker,
-	@# checkov run and CLI subprocess would otherwise compile the SDKs' sources again when the
-	@# environment sets PYTHONDONTWRITEBYTECODE, as Docker's Python images do.
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.pycache $(PY) -m pytest -n auto
+	$(PYCACHE) $(PY) -m pytest -n auto
 
 snapshots: setup ## refresh the reviewed plan snapshots of every stack and example
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_stacks.py

@@ -138,21 +138,23 @@ class RegionalNetworkWatcher(pulumi.ComponentResource):
         exists = network_watcher_exists(args.resource_group_name, args.name, self)
         group_id = f"/subscriptions/{args.subscription_id}/resourceGroups/{args.resource_group_name}"
 
-        def adopted(resource_id: str, **extra: pulumi.Input) -> pulumi.ResourceOptions:
+        def adopted(resource_id: str, ignored: list[str]) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(
                 parent=self,
                 import_=resource_id if exists else None,
                 retain_on_delete=True,
-                ignore_changes=["tags"],
-                **extra,
+                ignore_changes=ignored,
             )
 
+        # One group holds the watchers of every region, in the region of the subscription's first
+        # VNet: its location is ignored as well, or adopting it from another region would
+        # differ on a replace-only property and fail the import.
         self.resource_group = resources.ResourceGroup(
             f"{name}-group",
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=args.tags,
-            opts=adopted(group_id),
+            opts=adopted(group_id, ["tags", "location"]),
         )
         self.watcher = network.NetworkWatcher(
             name,
@@ -160,7 +162,7 @@ class RegionalNetworkWatcher(pulumi.ComponentResource):
             resource_group_name=self.resource_group.name,
             location=args.location,
             tags=args.tags,
-            opts=adopted(f"{group_id}/providers/Microsoft.Network/networkWatchers/{args.name}"),
+            opts=adopted(f"{group_id}/providers/Microsoft.Network/networkWatchers/{args.name}", ["tags"]),
         )
         self.register_outputs({"id": self.watcher.id, "adopted": exists})
 

@@ -326,7 +326,7 @@ def _check_values(report: ReleaseReport, renderer: _Renderer, defaults: dict[str
     values = report.release.values
     baseline = renderer.fingerprint(values)
     if baseline != renderer.fingerprint(values):
-        report.notes.append("renders differ between two runs beyond generated secrets: values not checked")
+        report.problems.append("renders differ between two runs beyond generated secrets: values not checked")
         return
     for path in leaf_paths(values):
         if renderer.fingerprint(_without(values, path)) != baseline:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from plan.engine import ConfigError
+from plan.policy import stack_config_of
 from plan.record import PlanRecord
 from policies.cost_model import (
     PRICES_DISPLAY,
@@ -15,14 +17,30 @@ from policies.cost_model import (
     CostLine,
     GraphNode,
     PriceTable,
+    default_prices,
     estimate,
     resources_from_graph,
 )
+from stacks.config import StackPrices
 
 FORMATS = ("text", "markdown")
 
 
+def _stack_prices(record: PlanRecord) -> StackPrices | None:
+    """The prices of the stack file a record was made from; none when the file is gone or no
+    longer valid (a record read back later): the table's prices alone then."""
+    try:
+        stack = stack_config_of(record)
+    except ConfigError:
+        return None
+    return stack.budget.prices if stack else None
+
+
 def estimate_record(record: PlanRecord, prices: PriceTable | None = None) -> CostEnvelope:
+    """The envelope at the table's prices, with the stack's own (`budget.prices`) over them."""
+    if prices is None:
+        own = _stack_prices(record)
+        prices = default_prices().with_overrides(own.table_overrides() if own else None, own and own.citation)
     nodes = [
         GraphNode(
             urn=r.urn, type=r.type, name=r.name, props=r.inputs, parent=r.parent, provider=r.provider, id=r.id
@@ -57,7 +75,8 @@ def _unpriced_note(envelope: CostEnvelope) -> str:
         return ""
     return (
         f"Unpriced ({len(envelope.unpriced)}, left out of floor and ceiling, which are therefore lower "
-        f"bounds): {'; '.join(envelope.unpriced)}. Add the prices, with their source, to {PRICES_DISPLAY}."
+        f"bounds): {'; '.join(envelope.unpriced)}. Add the prices, with their source, to {PRICES_DISPLAY} or "
+        "to the stack's budget.prices."
     )
 
 

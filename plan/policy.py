@@ -148,6 +148,9 @@ def pack_config_for(stack: str, stack_config: StackConfig | None, override: Path
         entry = document.get(BUDGET_RULE)
         entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry or {})
         entry["monthlyMaxUsd"] = stack_config.budget.monthly_max_usd
+        if stack_config.budget.prices is not None:
+            entry["prices"] = stack_config.budget.prices.table_overrides()
+            entry["pricesSource"] = stack_config.budget.prices.citation
         document = {**document, BUDGET_RULE: entry}
         source += " + budget"
     return PackConfig(document=document, source=source)

@@ -27,6 +27,7 @@ its per-GB price in the detail: a plan cannot know how much data there will be.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -100,14 +101,34 @@ class GraphNode:
 class PriceTable:
     """prices.yaml, with lookups that fail naming what is missing."""
 
-    def __init__(self, document: Mapping[str, Any]):
+    def __init__(self, document: Mapping[str, Any], stack_source: str | None = None):
         self.document = document
+        # Where a stack's own prices come from (with_overrides), cited beside the table's.
+        self.stack_source = stack_source
         self.date = str(document["date"])
         self.hours_per_month = float(document.get("hoursPerMonth", 730))
 
     @classmethod
     def load(cls, path: str | Path = PRICES_FILE) -> PriceTable:
         return cls(yaml.safe_load(Path(path).read_text()))
+
+    def with_overrides(
+        self, overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None, source: str | None = None
+    ) -> PriceTable:
+        """This table with a stack's own prices (cloud -> region -> machines/accelerators/disks)
+        merged over it, key by key; `source` is cited with the table's."""
+        if not overrides:
+            return self
+        document = copy.deepcopy(dict(self.document))
+        for cloud, regions in overrides.items():
+            table_regions = document["clouds"][cloud].setdefault("regions", {})
+            for region, prices in regions.items():
+                merged = table_regions.setdefault(region, {})
+                for key, figures in prices.items():
+                    merged[key] = (
+                        {**merged.get(key, {}), **figures} if isinstance(figures, Mapping) else figures
+                    )
+        return PriceTable(document, stack_source=source or "the stack's budget.prices")
 
     def cloud(self, cloud: str) -> Mapping[str, Any]:
         return self.document["clouds"][cloud]
@@ -117,7 +138,8 @@ class PriceTable:
         if region not in regions:
             raise UnknownPrice(
                 f"no prices for {cloud} region {region} in {PRICES_DISPLAY} "
-                f"(priced regions: {', '.join(sorted(regions))}; add it with its source)"
+                f"(priced regions: {', '.join(sorted(regions))}; add it with its source, or give the stack's "
+                f"own under budget.prices.{cloud}.{region})"
             )
         return regions[region]
 
@@ -128,7 +150,8 @@ class PriceTable:
         if machine_type not in prices.get("machines", {}):
             raise UnknownPrice(
                 f"no price for machine type {machine_type} in {PRICES_DISPLAY} "
-                f"(add it with its source under clouds.{cloud}.regions.{region}.machines)"
+                f"(add it with its source under clouds.{cloud}.regions.{region}.machines, or the stack's "
+                f"budget.prices.{cloud}.{region}.machines)"
             )
         return float(prices["machines"][machine_type]) * self.spot_factor(cloud, spot)
 
@@ -137,7 +160,8 @@ class PriceTable:
         if accelerator not in prices:
             raise UnknownPrice(
                 f"no price for accelerator {accelerator} in {PRICES_DISPLAY} "
-                f"(add it with its source under clouds.{cloud}.regions.{region}.accelerators)"
+                f"(add it with its source under clouds.{cloud}.regions.{region}.accelerators, or the stack's "
+                f"budget.prices.{cloud}.{region}.accelerators)"
             )
         return float(prices[accelerator]) * self.spot_factor(cloud, spot)
 
@@ -146,7 +170,8 @@ class PriceTable:
         if disk_type not in prices:
             raise UnknownPrice(
                 f"no price for disk type {disk_type} in {PRICES_DISPLAY} "
-                f"(add it with its source under clouds.{cloud}.regions.{region}.disks)"
+                f"(add it with its source under clouds.{cloud}.regions.{region}.disks, or the stack's "
+                f"budget.prices.{cloud}.{region}.disks)"
             )
         return float(prices[disk_type])
 
@@ -273,7 +298,8 @@ def estimate(
         floor_usd=sum(line.floor_usd for line in lines),
         ceiling_usd=sum(line.ceiling_usd for line in lines),
         price_table_date=prices.date,
-        sources=tuple(prices.source(cloud) for cloud in sorted(run.clouds)),
+        sources=tuple(prices.source(cloud) for cloud in sorted(run.clouds))
+        + ((f"the stack's budget.prices ({prices.stack_source})",) if prices.stack_source else ()),
         unpriced=tuple(unpriced),
     )
 

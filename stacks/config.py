@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import math
 import re
@@ -32,8 +33,57 @@ GKE_NODE_POOL_NAME = 40
 GCS_BUCKET_NAME = 63
 
 
+class RegionPrices(StrictModel):
+    """Hourly USD list prices of one region, keyed as in policies/prices.yaml."""
+
+    machines: dict[str, float] = Field(default_factory=dict, description="machine type -> USD per node-hour")
+    accelerators: dict[str, float] = Field(
+        default_factory=dict, description="accelerator -> USD per accelerator-hour (GPUs GKE attaches)"
+    )
+    disks: dict[str, float] = Field(default_factory=dict, description="disk type -> USD per GB-month")
+    storage_per_gb_month: float | None = Field(
+        default=None, ge=0, description="bucket storage, USD per GB-month"
+    )
+    registry_per_gb_month: float | None = Field(
+        default=None, ge=0, description="registry storage, USD per GB-month"
+    )
+    nat_hourly: float | None = Field(default=None, ge=0, description="NAT gateway, USD an hour (AWS, Azure)")
+    load_balancer_hourly: float | None = Field(default=None, ge=0, description="load balancer, USD an hour")
+
+
+class StackPrices(StrictModel):
+    """Prices the stack gives for what policies/prices.yaml does not price (a region, a machine
+    type), so the envelope and the budget rule price it too; cited like the table's own."""
+
+    source: str = Field(min_length=1, description="where the figures come from (a pricing page, a quote)")
+    checked: datetime.date = Field(description="when they were read, YYYY-MM-DD")
+    gcp: dict[str, RegionPrices] = Field(default_factory=dict, description="region -> its prices")
+    aws: dict[str, RegionPrices] = Field(default_factory=dict, description="region -> its prices")
+    azure: dict[str, RegionPrices] = Field(default_factory=dict, description="region -> its prices")
+
+    @property
+    def citation(self) -> str:
+        return f"{self.source}, checked {self.checked}"
+
+    def table_overrides(self) -> dict[str, dict[str, dict]]:
+        """cloud -> region -> prices, in policies/prices.yaml's layout."""
+        return {
+            cloud: {
+                region: prices.model_dump(by_alias=True, exclude_defaults=True)
+                for region, prices in regions.items()
+            }
+            for cloud, regions in (("gcp", self.gcp), ("aws", self.aws), ("azure", self.azure))
+            if regions
+        }
+
+
 class Budget(StrictModel):
     monthly_max_usd: float = Field(gt=0, description="USD a month; the cost envelope's ceiling must fit")
+    prices: StackPrices | None = Field(
+        default=None,
+        description="the stack's own prices for regions or machine types policies/prices.yaml lacks "
+        "(source and checked date required); they take precedence over the table's",
+    )
 
 
 class Ownership(StrictModel):

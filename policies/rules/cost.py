@@ -145,7 +145,12 @@ def priced_resources(args) -> list[cost_model.Resource]:
     remediation="Lower pool maximums or machine sizes, or raise mlplatform:budget.monthlyMaxUsd in the "
     "stack file (CI passes it here through `python -m plan policy-config`).",
     severity=Severity.HIGH,
-    config={"monthlyMaxUsd": {"type": ["number", "null"], "minimum": 0, "default": None}},
+    config={
+        "monthlyMaxUsd": {"type": ["number", "null"], "minimum": 0, "default": None},
+        # The stack's own prices (budget.prices): cloud -> region -> machines/accelerators/disks.
+        "prices": {"type": ["object", "null"], "default": None},
+        "pricesSource": {"type": ["string", "null"], "default": None},
+    },
 )
 def budget(args, report, config):
     limit = config["monthlyMaxUsd"]
@@ -154,7 +159,8 @@ def budget(args, report, config):
             "no monthly budget configured; pass --policy-pack-config from `python -m plan "
             "policy-config --stack <stack>`"
         )
-    envelope = cost_model.estimate(priced_resources(args))
+    prices = cost_model.default_prices().with_overrides(config.get("prices"), config.get("pricesSource"))
+    envelope = cost_model.estimate(priced_resources(args), prices)
     if envelope.ceiling_usd <= limit and envelope.unpriced:
         args.not_applicable(
             f"cannot verify the budget: {len(envelope.unpriced)} item(s) have no price in the price table "

@@ -148,3 +148,58 @@ def test_every_catalog_machine_type_is_priced_or_reported_unpriced(cloud):
             assert pools[0].ceiling_usd > 0, machine
         else:
             assert any(machine in item for item in envelope.unpriced), (machine, envelope.unpriced)
+
+
+# What the dev stack needs priced in a region the table does not price, as the stack gives it.
+US_EAST1_PRICES = {
+    "source": "https://cloud.google.com/compute/vm-instance-pricing (us-east1), read by the team",
+    "checked": "2026-12-02",
+    "gcp": {
+        "us-east1": {
+            "machines": {"e2-standard-4": 0.134012, "n1-standard-8": 0.379998},
+            "accelerators": {"nvidia-tesla-t4": 0.35},
+            "disks": {"pd-standard": 0.04, "pd-balanced": 0.10, "pd-ssd": 0.17},
+            "storagePerGbMonth": 0.020,
+            "registryPerGbMonth": 0.10,
+        }
+    },
+}
+
+
+def _in_us_east1(tmp_path: Path, prices: dict[str, Any] | None) -> Path:
+    document = _moved(yaml.safe_load(STACKS["gcp"].read_text()), "gcp", "us-east1")
+    if prices is not None:
+        document["config"]["mlplatform:budget"]["prices"] = prices
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_the_stacks_own_prices_price_what_the_table_does_not_and_are_cited(tmp_path: Path):
+    result = preview_cli(_in_us_east1(tmp_path, US_EAST1_PRICES))
+    assert result.returncode == 0, result.stderr
+    assert "Unpriced" not in result.stdout
+    assert "n1-standard-8" in result.stdout and "Cost envelope: floor $" in result.stdout
+    assert "the stack's budget.prices (https://cloud.google.com/compute/vm-instance-pricing (us-east1)" in (
+        result.stdout
+    )
+    # The budget rule prices the same way: it verifies the budget instead of giving up.
+    assert "cost-budget: cannot verify" not in result.stdout
+
+
+def test_a_price_the_stack_leaves_out_stays_unpriced_and_the_budget_unverified(tmp_path: Path):
+    prices = copy.deepcopy(US_EAST1_PRICES)
+    del prices["gcp"]["us-east1"]["accelerators"]
+    result = preview_cli(_in_us_east1(tmp_path, prices))
+    assert result.returncode == 0, result.stderr
+    assert "no price for accelerator nvidia-tesla-t4" in result.stdout
+    assert "budget.prices.gcp.us-east1.accelerators" in result.stdout
+    assert "cost-budget: cannot verify the budget: 1 item(s)" in result.stdout
+
+
+def test_stack_prices_need_their_source_and_date(tmp_path: Path):
+    prices = {key: value for key, value in US_EAST1_PRICES.items() if key != "checked"}
+    result = preview_cli(_in_us_east1(tmp_path, prices))
+    assert result.returncode == 2
+    assert "mlplatform:budget.prices.checked" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -29,6 +29,7 @@ import datetime
 import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ from components.k8s.existing import existing_pool_contract
 from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord
 from plan.render import helm_releases, manifests
+from policies.rules.kubernetes import PodTemplate, pod_template
 from stacks.clusters import ClusterConfig
 from stacks.config import StackConfig
 
@@ -59,7 +61,6 @@ _MANIFEST_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 # Generated secrets and their checksums differ between two renders of the same values (webhook
 # certificates made with genCA); they say nothing about the values.
 _RANDOM = re.compile(r"[A-Za-z0-9+/=]{40,}|[0-9a-f]{64}")
-_POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 _MISSING = object()
 
 # A value's place in the values tree, key by key.
@@ -100,11 +101,14 @@ class ReleaseReport:
     notes: list[str] = field(default_factory=list)
     # Value paths verified against the chart: read by it, or restating its default.
     verified: set[str] = field(default_factory=set)
-    kinds: dict[str, int] = field(default_factory=dict)
     # The chart's own `sources` (Chart.yaml), or its home page.
     source: str = ""
     # The objects the chart rendered (for the checks across releases).
     rendered: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def kinds(self) -> Counter[str]:
+        return Counter(obj["kind"] for obj in self.rendered)
 
 
 def releases_of(record: PlanRecord) -> list[Release]:
@@ -276,9 +280,14 @@ class _Renderer:
 
     def fingerprint(self, values: dict[str, Any]) -> Any:
         try:
-            return {path: _RANDOM.sub("<generated>", text) for path, text in self.manifests(values).items()}
+            return _fingerprint(self.manifests(values))
         except self.helm.HelmError as error:
             return f"render fails: {error}"
+
+
+def _fingerprint(texts: dict[str, str]) -> dict[str, str]:
+    """A render with its generated secrets masked: equal for renders the values make equal."""
+    return {path: _RANDOM.sub("<generated>", text) for path, text in texts.items()}
 
 
 def objects(manifests: dict[str, str]) -> list[dict[str, Any]]:
@@ -313,18 +322,17 @@ def check_release(
         report.problems.append(f"the chart does not render: {error}")
         return report
     rendered = report.rendered = objects(texts)
-    for obj in rendered:
-        report.kinds[obj["kind"]] = report.kinds.get(obj["kind"], 0) + 1
     report.problems += _schema_problems(rendered, kubernetes_version)
     # values.yaml as written (Helm's coalescing drops its null defaults), over the subcharts'.
-    _check_values(report, renderer, _merged(chart.merge_values({}), chart.values))
+    _check_values(report, renderer, _fingerprint(texts), _merged(chart.merge_values({}), chart.values))
     report.problems += placement_problems(release, rendered, pools)
     return report
 
 
-def _check_values(report: ReleaseReport, renderer: _Renderer, defaults: dict[str, Any]) -> None:
+def _check_values(
+    report: ReleaseReport, renderer: _Renderer, baseline: dict[str, str], defaults: dict[str, Any]
+) -> None:
     values = report.release.values
-    baseline = renderer.fingerprint(values)
     if baseline != renderer.fingerprint(values):
         report.problems.append("renders differ between two runs beyond generated secrets: values not checked")
         return
@@ -335,11 +343,10 @@ def _check_values(report: ReleaseReport, renderer: _Renderer, defaults: dict[str
         default = _default(defaults, path)
         if default is _MISSING:
             report.problems.append(f"{dotted(path)}: the chart has no such value: Helm ignores it")
-        elif default != _at(values, path):
-            report.verified.add(dotted(path))
+            continue
+        report.verified.add(dotted(path))
+        if default != _at(values, path):
             report.notes.append(f"{dotted(path)}: no effect (the chart renders the same without it)")
-        else:
-            report.verified.add(dotted(path))
 
 
 def _schema_problems(rendered: list[dict[str, Any]], kubernetes_version: str) -> list[str]:
@@ -373,15 +380,11 @@ def pool_contracts(cluster: ClusterConfig) -> dict[str, PoolContract]:
     return {name: contract(name, pool) for name, pool in cluster.pools.items()}
 
 
-def _pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
-    if obj["kind"] not in _POD_KINDS:
-        return None
-    if obj["kind"] == "Pod":
-        return obj.get("spec", {})
-    spec = obj.get("spec", {})
-    if obj["kind"] == "CronJob":
-        spec = spec.get("jobTemplate", {}).get("spec", {})
-    return spec.get("template", {}).get("spec", {})
+def _pod_template(obj: dict[str, Any]) -> PodTemplate | None:
+    """The pod template of a rendered workload (the policy pack's reading, by type token)."""
+    api_version = obj.get("apiVersion", "")
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return pod_template(f"kubernetes:{group_version}:{obj['kind']}", obj)
 
 
 def _is_helm_test(obj: dict[str, Any]) -> bool:
@@ -454,16 +457,17 @@ def placement_problems(
 ) -> list[str]:
     problems = []
     for obj in rendered:
-        spec = _pod_spec(obj)
-        if spec is None or _is_helm_test(obj):
+        template = _pod_template(obj)
+        if template is None or _is_helm_test(obj):
             continue
-        name = f"{obj['kind']}/{obj['metadata'].get('name')}"
-        fits = pools_for(spec, pools)
+        spec = template.spec
         if (
             obj["kind"] == "DaemonSet"
             and spec.get("nodeSelector", {}).get("nvidia.com/mps.capable") == "true"
         ):
             continue  # the device plugin's MPS daemon: only on nodes the plugin itself marks for MPS
+        name = f"{obj['kind']}/{obj['metadata'].get('name')}"
+        fits = pools_for(spec, pools)
         if not fits:
             problems.append(
                 f"{name} lands on no pool of cluster {release.cluster} (pools: {', '.join(pools)})"
@@ -505,14 +509,11 @@ def updated_record(
     for report in reports:
         if report.problems:
             continue
-        entry = charts.setdefault(report.release.key, {"values": []})
-        entry["source"] = report.source
-        entry["checked"] = str(today)
-        entry["values"] = sorted(set(entry["values"]) | report.verified)
+        checked_before = charts.get(report.release.key, {}).get("values", [])
         charts[report.release.key] = {
-            "source": entry["source"],
-            "checked": entry["checked"],
-            "values": entry["values"],
+            "source": report.source,
+            "checked": str(today),
+            "values": sorted(set(checked_before) | report.verified),
         }
     return {**record, "charts": dict(sorted(charts.items()))}
 
@@ -636,19 +637,13 @@ def chain_problems(cluster: str, objects: list[dict[str, Any]], releases: list[R
     annotated = [
         o
         for o in objects
-        if _pod_spec(o) is not None and _template_annotations(o).get(SCRAPE_ANNOTATION) == "true"
+        if (template := _pod_template(o)) is not None
+        and template.annotations.get(SCRAPE_ANNOTATION) == "true"
     ]
     if annotated and not _scrapes_annotated_pods(objects):
         names = ", ".join(sorted(f"{o['kind']}/{o['metadata']['name']}" for o in annotated))
         problems.append(f"{cluster}: no Prometheus job scrapes pods annotated {SCRAPE_ANNOTATION}: {names}")
     return problems
-
-
-def _template_annotations(obj: dict[str, Any]) -> dict[str, str]:
-    spec = obj.get("spec", {})
-    if obj["kind"] == "CronJob":
-        spec = spec.get("jobTemplate", {}).get("spec", {})
-    return spec.get("template", {}).get("metadata", {}).get("annotations") or {}
 
 
 @dataclass
@@ -667,6 +662,7 @@ def check_stack(config: StackConfig, record: PlanRecord, charts_dir: Path) -> St
     for path, manifest in manifests(record).items():
         objects_by_cluster.setdefault(path.split("/", 1)[0], []).append(manifest)
     releases = releases_of(record)
+    pools = {name: pool_contracts(cluster) for name, cluster in config.clusters.items()}
     # The chains of a cluster need every release of it rendered.
     unrendered: set[str] = set()
     for release in releases:
@@ -682,7 +678,7 @@ def check_stack(config: StackConfig, record: PlanRecord, charts_dir: Path) -> St
             reports.append(ReleaseReport(release, problems=[f"not checked: {missing}"]))
             unrendered.add(release.cluster)
             continue
-        report = check_release(release, chart_path, pool_contracts(cluster), version)
+        report = check_release(release, chart_path, pools[release.cluster], version)
         objects_by_cluster.setdefault(release.cluster, []).extend(report.rendered)
         reports.append(report)
     chains = [

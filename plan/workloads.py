@@ -8,19 +8,13 @@ from typing import Any
 from components.contract import POOL_LABEL
 from components.k8s.model_service import COLD_START_ANNOTATION
 from plan.record import PlanRecord, ResourceRecord
+from policies.rules.kubernetes import PodTemplate, pod_template
 
 K8S = "kubernetes:"
 
 
-def _pod_template(resource: ResourceRecord) -> dict[str, Any]:
-    spec = resource.inputs.get("spec", {})
-    if resource.type.endswith(":CronJob"):
-        spec = spec.get("jobTemplate", {}).get("spec", {})
-    return spec.get("template", {})
-
-
-def _pool(template: dict[str, Any]) -> str:
-    return template.get("metadata", {}).get("labels", {}).get(POOL_LABEL, "?")
+def _pool(template: PodTemplate | None) -> str:
+    return template.labels.get(POOL_LABEL, "?") if template else "?"
 
 
 def _where(resource: ResourceRecord) -> str:
@@ -28,8 +22,9 @@ def _where(resource: ResourceRecord) -> str:
     return f"{metadata.get('namespace', '?')}/{metadata.get('name', resource.name)}"
 
 
-def _accelerators(template: dict[str, Any]) -> str:
-    limits = (template.get("spec", {}).get("containers") or [{}])[0].get("resources", {}).get("limits", {})
+def _accelerators(template: PodTemplate | None) -> str:
+    containers = (template.spec.get("containers") if template else None) or [{}]
+    limits = containers[0].get("resources", {}).get("limits", {})
     extended = [f"{v} {k}" for k, v in sorted(limits.items()) if "/" in k]
     return f", {', '.join(extended)}" if extended else ""
 
@@ -46,7 +41,7 @@ def render_workloads(record: PlanRecord) -> str:
     lines: list[str] = []
     for deployment in sorted(record.of_type(f"{K8S}apps/v1:Deployment"), key=_where):
         metadata = deployment.inputs.get("metadata", {})
-        template = _pod_template(deployment)
+        template = pod_template(deployment.type, deployment.inputs)
         key = (metadata.get("namespace"), metadata.get("name"))
         if key in scalers:
             spec = scalers[key]["spec"]
@@ -70,7 +65,7 @@ def render_workloads(record: PlanRecord) -> str:
             lines.append(f"          cold start: {cold_start}")
     for kind in ("CronJob", "Job"):
         for job in sorted(record.of_type(f"{K8S}batch/v1:{kind}"), key=_where):
-            template = _pod_template(job)
+            template = pod_template(job.type, job.inputs)
             spec = job.inputs.get("spec", {})
             when = (
                 f"schedule '{spec.get('schedule')}' {spec.get('timeZone', 'UTC')}"

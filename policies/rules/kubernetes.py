@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_policy import Severity
@@ -77,6 +77,7 @@ class PodTemplate:
 
     spec: Mapping[str, Any]
     labels: dict[str, str]
+    annotations: dict[str, str] = field(default_factory=dict)
 
     def containers(self, include_init: bool = True) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """(description, container) for each container; init containers after the others."""
@@ -117,7 +118,11 @@ def pod_template(resource_type: str, props: Mapping[str, Any]) -> PodTemplate | 
     template = dig(props, path) if path else props
     if not is_mapping(template) or not is_mapping(template.get("spec")):
         return None
-    return PodTemplate(spec=template["spec"], labels=mapping_of(dig(template, "metadata.labels")))
+    return PodTemplate(
+        spec=template["spec"],
+        labels=mapping_of(dig(template, "metadata.labels")),
+        annotations=mapping_of(dig(template, "metadata.annotations")),
+    )
 
 
 def namespace_of(props: Mapping[str, Any]) -> str:

@@ -317,12 +317,21 @@ def test_an_hpa_pods_metric_must_be_one_the_adapter_serves():
 
 def test_annotated_pods_need_a_prometheus_job_that_keeps_them():
     exporter = {
+        "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": "dcgm-exporter"},
         "spec": {"template": {"metadata": {"annotations": {"prometheus.io/scrape": "true"}}, "spec": {}}},
     }
-    assert charts.chain_problems("main", [exporter], []) == [
-        "main: no Prometheus job scrapes pods annotated prometheus.io/scrape: DaemonSet/dcgm-exporter"
+    # A bare Pod carries the annotation on its own metadata.
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "probe", "annotations": {"prometheus.io/scrape": "true"}},
+        "spec": {},
+    }
+    assert charts.chain_problems("main", [exporter, pod], []) == [
+        "main: no Prometheus job scrapes pods annotated prometheus.io/scrape: "
+        "DaemonSet/dcgm-exporter, Pod/probe"
     ]
     job = {
         "job_name": "kubernetes-pods",

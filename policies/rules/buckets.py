@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
+from .azure import FLOW_LOG, STORAGE_ACCOUNT
 from .base import ADVISORY, depends_on, dig, items_of, resource_rule, resources_of, stack_rule
 
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
@@ -15,7 +16,6 @@ S3_ENCRYPTION = (
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 S3_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 
 PUBLIC_BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -123,15 +123,11 @@ def bucket_encrypted(args, report, config):
             report(f"storage account {account.name} does not use a customer-managed key", account.urn)
 
 
-# VNet flow logs write to their storage account with its keys (learn.microsoft.com/azure/
-# network-watcher/vnet-flow-logs-overview, "Self-managed key rotation": rotating the keys stops
-# them), so such an account keeps shared keys; it holds logs, not objects anyone writes.
-FLOW_LOG = "azure-native:network:FlowLog"
-
-
 def flow_log_accounts(args) -> set[str]:
     """URNs of the storage accounts a VNet flow log writes to (its storageId is computed from
-    them): log sinks, not buckets."""
+    them): log sinks, not buckets. Flow logs write with the account's keys (learn.microsoft.com/
+    azure/network-watcher/vnet-flow-logs-overview, "Self-managed key rotation": rotating the keys
+    stops them), so such an account keeps shared keys; it holds logs, not objects anyone writes."""
     logs = list(resources_of(args, FLOW_LOG))
     return {
         account.urn

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from plan import charts as charts_module
 from plan import checkov, policy
-from plan.cost import FORMATS, cost_section, estimate_record, render_cost
+from plan.cost import FORMATS, cost_section, estimate_record, price_table, render_cost
 from plan.critical_path import render_critical_path
 from plan.diff import SideSpec, StackArgs, diff_sides, render_diff
 from plan.engine import (
@@ -211,9 +211,10 @@ def cmd_charts(args: argparse.Namespace) -> int:
                 print(f"{stack_file.name}: problem: {line}")
     except charts_module.ChartUnavailableError as exc:
         raise ConfigError(str(exc)) from exc
+    rendered = sum(bool(report.rendered) for report in reports)
     print(
-        f"{len(reports)} releases rendered with their charts in {len(stack_files)} stack(s), "
-        f"{failed} stack(s) with problems"
+        f"{rendered} of {len(reports)} releases rendered with their charts in {len(stack_files)} "
+        f"stack(s), {failed} stack(s) with problems"
     )
     if args.record:
         record = charts_module.updated_record(charts_module.read_record(), reports, datetime.date.today())
@@ -268,11 +269,14 @@ def cmd_policy_config(args: argparse.Namespace) -> int:
 
 def cmd_cost(args: argparse.Namespace) -> int:
     stack_file = resolve_stack_file(args.stack, args.config)
-    budget = load_stack_file(stack_file).budget.monthly_max_usd
+    stack = load_stack_file(stack_file)
     record = plan_of(stack_file)
     title = f"Cost envelope of {record.stack} ({record.source})"
-    envelope = estimate_record(record)
-    sys.stdout.write(render_cost(envelope, output_format(args.format), title=title, budget=budget) + "\n")
+    envelope = estimate_record(record, price_table(stack))
+    output = render_cost(
+        envelope, output_format(args.format), title=title, budget=stack.budget.monthly_max_usd
+    )
+    sys.stdout.write(output + "\n")
     return EXIT_OK
 
 

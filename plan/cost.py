@@ -21,26 +21,29 @@ from policies.cost_model import (
     estimate,
     resources_from_graph,
 )
-from stacks.config import StackPrices
+from stacks.config import StackConfig
 
 FORMATS = ("text", "markdown")
 
 
-def _stack_prices(record: PlanRecord) -> StackPrices | None:
-    """The prices of the stack file a record was made from; none when the file is gone or no
-    longer valid (a record read back later): the table's prices alone then."""
+def price_table(stack: StackConfig | None) -> PriceTable:
+    """policies/prices.yaml with the stack's own prices (`budget.prices`) over it."""
+    own = stack.budget.prices if stack else None
+    return default_prices().with_overrides(own.table_overrides() if own else None, own and own.citation)
+
+
+def _stack_of(record: PlanRecord) -> StackConfig | None:
+    """The stack file a record was made from; none when it is gone or no longer valid (a record
+    read back later): the table's prices alone then."""
     try:
-        stack = stack_config_of(record)
+        return stack_config_of(record)
     except ConfigError:
         return None
-    return stack.budget.prices if stack else None
 
 
 def estimate_record(record: PlanRecord, prices: PriceTable | None = None) -> CostEnvelope:
-    """The envelope at the table's prices, with the stack's own (`budget.prices`) over them."""
-    if prices is None:
-        own = _stack_prices(record)
-        prices = default_prices().with_overrides(own.table_overrides() if own else None, own and own.citation)
+    """The envelope at `prices`; by default those of the record's stack (price_table)."""
+    prices = prices or price_table(_stack_of(record))
     nodes = [
         GraphNode(
             urn=r.urn, type=r.type, name=r.name, props=r.inputs, parent=r.parent, provider=r.provider, id=r.id
@@ -183,4 +186,4 @@ def cost_section(record: PlanRecord) -> str:
     return render_cost(estimate_record(record))
 
 
-__all__ = ["FORMATS", "cost_section", "estimate_record", "render_cost", "usd"]
+__all__ = ["FORMATS", "cost_section", "estimate_record", "price_table", "render_cost", "usd"]

@@ -168,7 +168,7 @@ class EksNodeGroup(pulumi.ComponentResource):
             ami_type=ami_type(pool),
             capacity_type="SPOT" if pool.spot else "ON_DEMAND",
             instance_types=[pool.machine_type],
-            labels=pool_node_labels(args.pool_name, pool),
+            labels=self.contract.labels,
             taints=[
                 aws.eks.NodeGroupTaintArgs(
                     key=key, value=value or None, effect=UPPER_SNAKE_TAINT_EFFECT[effect]

@@ -129,7 +129,7 @@ class GkeNodePool(pulumi.ComponentResource):
                 image_type="COS_CONTAINERD",
                 service_account=args.service_account,
                 oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
-                labels=node_labels(args.pool_name, pool.labels),
+                labels=self.contract.labels,
                 resource_labels=args.labels,
                 taints=[
                     gcp.container.NodePoolNodeConfigTaintArgs(

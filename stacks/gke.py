@@ -92,7 +92,7 @@ def zone_problem(zone: str, region: str) -> str | None:
     zones = regions()[region]
     if zone in zones:
         return None
-    where = "" if zone.startswith(region + "-") else f" but of {zone.rsplit('-', 1)[0]}"
+    where = "" if zone.startswith(region + "-") else f" but of {_region_of(zone)}"
     return (
         f"{zone!r} is not a zone of {region}{where} ({catalog.cited(CATALOG)}): use one of {', '.join(zones)}"
     )
@@ -208,21 +208,25 @@ def _zones_offering(pool: PoolConfig) -> _Offered | None:
     return None if zones is None else _Offered(f"{pool.accelerator} GPUs", zones, None, CATALOG)
 
 
+def _region_of(zone: str) -> str:
+    return zone.rsplit("-", 1)[0]  # us-central1-a: region us-central1
+
+
 def _check_offered_in(
     name: str, pool: PoolConfig, region: str, cluster_zones: list[str], offered: _Offered
 ) -> None:
     """GKE creates a pool's nodes in each of its zones (its own, else the cluster's): every one
     must offer the pool's accelerator."""
     for zone in pool.zones or cluster_zones:
-        covered = offered.covered is None or zone.rsplit("-", 1)[0] in offered.covered
+        covered = offered.covered is None or _region_of(zone) in offered.covered
         if covered and zone not in offered.zones:
             inherited = "" if pool.zones else ", the cluster zone this pool inherits"
-            here = [z for z in offered.zones if z.rsplit("-", 1)[0] == region]
+            here = [z for z in offered.zones if _region_of(z) == region]
             fix = (
                 f"set the pool's zones to {', '.join(here)} or a subset"
                 if here
                 else f"no zone of {region} offers them: use a region that does "
-                f"({', '.join(sorted({z.rsplit('-', 1)[0] for z in offered.zones}))})"
+                f"({', '.join(sorted({_region_of(z) for z in offered.zones}))})"
             )
             where = catalog.cited(offered.source)
             raise rule_error(

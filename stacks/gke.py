@@ -187,12 +187,11 @@ def _check_gpus(name: str, pool: PoolConfig, shape: MachineShape) -> None:
 
 
 class _Offered(NamedTuple):
-    """Where a pool's accelerator exists: as messages name it, its zones, the regions that list
-    covers (None: every region) and the catalog it comes from."""
+    """Where a pool's accelerator exists: as messages name it, every catalog zone that offers it
+    and the catalog it comes from."""
 
     what: str
     zones: list[str]
-    covered: list[str] | None
     source: str
 
 
@@ -203,9 +202,9 @@ def _zones_offering(pool: PoolConfig) -> _Offered | None:
         offered = tpu.zones_offering(pool.machine_type or "")
         if accelerator is None or offered is None:
             return None
-        return _Offered(f"{accelerator} TPUs", *offered, "gke_tpu.yaml")
+        return _Offered(f"{accelerator} TPUs", offered, "gke_tpu.yaml")
     zones = gpu_zones(pool.accelerator or "") if pool.kind == "gpu" else None
-    return None if zones is None else _Offered(f"{pool.accelerator} GPUs", zones, None, CATALOG)
+    return None if zones is None else _Offered(f"{pool.accelerator} GPUs", zones, CATALOG)
 
 
 def _region_of(zone: str) -> str:
@@ -218,8 +217,7 @@ def _check_offered_in(
     """GKE creates a pool's nodes in each of its zones (its own, else the cluster's): every one
     must offer the pool's accelerator."""
     for zone in pool.zones or cluster_zones:
-        covered = offered.covered is None or _region_of(zone) in offered.covered
-        if covered and zone not in offered.zones:
+        if zone not in offered.zones:
             inherited = "" if pool.zones else ", the cluster zone this pool inherits"
             here = [z for z in offered.zones if _region_of(z) == region]
             fix = (

@@ -57,10 +57,10 @@ def tpu_accelerator(machine_type: str) -> str | None:
     return family["accelerator"] if family else None
 
 
-def zones_offering(machine_type: str) -> tuple[list[str], list[str]] | None:
-    """The zones that offer this machine type's TPU, and the regions that list covers."""
+def zones_offering(machine_type: str) -> list[str] | None:
+    """Every catalog zone that offers this machine type's TPU (a zone not listed lacks it)."""
     family = _family(machine_type)
-    return (family["zones"], family["zonesCover"]) if family else None
+    return family["zones"] if family else None
 
 
 def chips_per_host(machine_type: str) -> int | None:

@@ -74,8 +74,9 @@ def _all(*mutations: Mutation) -> Mutation:
     return mutate
 
 
-def _tpu_in(zone: str, machine_type: str = "ct5lp-hightpu-4t") -> Mutation:
-    """Dev moved to `zone`'s region with a single-host (2x2) TPU pool there."""
+def _tpu_in(zone: str, machine_type: str = "ct5lp-hightpu-4t", topology: str = "2x2") -> Mutation:
+    """Dev moved to `zone`'s region with a single-host TPU pool there (2x2; 2x2x1 on v4/v5p).
+    Dev's T4 pool inherits the zone, so the zones used here all offer T4s."""
 
     def mutate(config: dict[str, Any]) -> None:
         cluster = _cluster(config, "gcp")
@@ -83,7 +84,7 @@ def _tpu_in(zone: str, machine_type: str = "ct5lp-hightpu-4t") -> Mutation:
         cluster["pools"]["tpu"] = {
             "kind": "tpu",
             "machineType": machine_type,
-            "topology": "2x2",
+            "topology": topology,
             "min": 0,
             "max": 1,
         }
@@ -141,8 +142,43 @@ CASES = [
         _tpu_in("europe-west2-a", "ct6e-standard-4t"),
         f"{GKE}.pools.tpu.zones: tpu-v6e-slice TPUs are not offered in europe-west2-a, the cluster zone this "
         f"pool inherits (stacks/catalogs/gke_tpu.yaml, {GKE_CHECKED}): no zone of europe-west2 offers them: "
-        "use a region that does (europe-west4, us-central1, us-east1, us-east5)",
+        "use a region that does (asia-east1, asia-northeast1, asia-south1, asia-southeast1, europe-west4, "
+        "southamerica-east1, us-central1, us-central2, us-east1, us-east4, us-east5, us-south1, us-west1)",
         id="gke-tpu-region-without",
+    ),
+    # Europe and Asia are checked for every TPU type, not only v6e.
+    pytest.param(
+        "gcp",
+        _tpu_in("asia-southeast1-a"),
+        f"{GKE}.pools.tpu.zones: tpu-v5-lite-podslice TPUs are not offered in asia-southeast1-a, the cluster "
+        f"zone this pool inherits (stacks/catalogs/gke_tpu.yaml, {GKE_CHECKED}): set the pool's zones to "
+        "asia-southeast1-b or a subset",
+        id="gke-tpu-v5e-zone-in-asia",
+    ),
+    pytest.param(
+        "gcp",
+        _tpu_in("europe-west4-a", "ct5p-hightpu-4t", "2x2x1"),
+        f"{GKE}.pools.tpu.zones: tpu-v5p-slice TPUs are not offered in europe-west4-a, the cluster zone this "
+        f"pool inherits (stacks/catalogs/gke_tpu.yaml, {GKE_CHECKED}): set the pool's zones to "
+        "europe-west4-b or a subset",
+        id="gke-tpu-v5p-zone-in-europe",
+    ),
+    pytest.param(
+        "gcp",
+        _tpu_in("asia-northeast1-a"),
+        f"{GKE}.pools.tpu.zones: tpu-v5-lite-podslice TPUs are not offered in asia-northeast1-a, the cluster "
+        f"zone this pool inherits (stacks/catalogs/gke_tpu.yaml, {GKE_CHECKED}): no zone of asia-northeast1 "
+        "offers them: use a region that does (asia-east1, asia-southeast1, europe-north1, europe-west1, "
+        "europe-west4, us-central1, us-east1, us-east5, us-south1, us-west1, us-west4)",
+        id="gke-tpu-v5e-region-without-in-asia",
+    ),
+    pytest.param(
+        "gcp",
+        _tpu_in("australia-southeast1-a", "ct4p-hightpu-4t", "2x2x1"),
+        f"{GKE}.pools.tpu.zones: tpu-v4-podslice TPUs are not offered in australia-southeast1-a, the cluster "
+        f"zone this pool inherits (stacks/catalogs/gke_tpu.yaml, {GKE_CHECKED}): no zone of "
+        "australia-southeast1 offers them: use a region that does (us-central2)",
+        id="gke-tpu-v4-region-without",
     ),
     pytest.param(
         "gcp",
@@ -383,15 +419,19 @@ def test_a_machine_family_the_catalog_lacks_warns_and_is_reported_unpriced(tmp_p
 @pytest.mark.parametrize(
     "mutate",
     [
-        pytest.param(_tpu_in("europe-west4-a", "ct6e-standard-4t"), id="v6e-where-the-europe-table-has-it"),
-        # The catalog has no Europe rows for v5e: its European zones are not checked.
-        pytest.param(_tpu_in("europe-west4-b"), id="v5e-outside-the-covered-regions"),
+        pytest.param(_tpu_in("europe-west4-a", "ct6e-standard-4t"), id="v6e-in-europe-west4-a"),
+        pytest.param(_tpu_in("europe-west4-b"), id="v5e-in-europe-west4-b"),
+        pytest.param(_tpu_in("asia-east1-a"), id="v5e-in-asia-east1-a"),
+        pytest.param(_tpu_in("europe-west1-d", "ct5p-hightpu-4t", "2x2x1"), id="v5p-in-europe-west1-d"),
+        pytest.param(_tpu_in("asia-southeast1-b", "ct6e-standard-4t"), id="v6e-in-asia-southeast1-b"),
+        # A zone the TPU API lists although SkyPilot found no price for it (its 700.0 placeholder).
+        pytest.param(_tpu_in("asia-east1-c", "ct6e-standard-4t"), id="v6e-in-asia-east1-c"),
+        # A zone the TPU page marks single-tenant: the type exists there (capacity is not checked).
+        pytest.param(_tpu_in("us-east4-a", "ct6e-standard-4t"), id="v6e-in-single-tenant-us-east4-a"),
         pytest.param(_pool("gcp", "gpu-t4", accelerator="nvidia-tesla-v100"), id="v100-in-europe-west4-a"),
     ],
 )
-def test_an_accelerator_in_a_zone_that_offers_it_or_an_unchecked_one_previews(
-    tmp_path: Path, mutate: Mutation
-):
+def test_an_accelerator_in_a_zone_that_offers_it_previews(tmp_path: Path, mutate: Mutation):
     config = _document("gcp")
     mutate(config)
     path = tmp_path / "Pulumi.test.yaml"

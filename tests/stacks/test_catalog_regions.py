@@ -1,10 +1,13 @@
 """Every region of the catalogs is a place a stack can go: its config validates, and its preview
 has a cost envelope (priced where policies/prices.yaml has the region, the rest reported as
-unpriced, never an error). Every machine type of the catalogs is priced or reported unpriced."""
+unpriced, never an error). Every machine type of the catalogs is priced or reported unpriced.
+A shipped GKE stack moved to any catalog region that offers its accelerators has its nodes
+priced."""
 
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +18,9 @@ from plan.cost import estimate_record
 from plan.engine import PROJECT_DIR
 from plan.record import PlanRecord, ResourceRecord
 from policies.cost_model import default_prices, estimate
-from stacks import aks, eks, gke
+from stacks import aks, eks, gke, tpu
 from stacks.loading import ConfigError, load_stack_file
-from tests.helpers import preview_cli
+from tests.helpers import preview_cli, shipped_plan
 
 STACKS = {
     "gcp": PROJECT_DIR / "Pulumi.dev.yaml",
@@ -84,9 +87,11 @@ def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, 
     assert home in priced
     for region in CATALOG_REGIONS[cloud]:
         moved = _moved(document, cloud, region)
+        valid = True
         try:
             load_stack_file(write_stack(moved))
         except ConfigError as refused:
+            valid = False
             # Only a region where no zone offers the stack's GPUs may refuse it, and says so.
             assert cloud == "gcp", (region, refused)
             (zone,) = _settings(moved, cloud)["zones"]
@@ -95,27 +100,83 @@ def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, 
             assert f"no zone of {region} offers them" in str(refused), refused
         envelope = estimate_record(_record_in(record, home, region))
         assert any(line.item.startswith("control plane") for line in envelope.lines), region
-        if region in priced:
+        if region == home:
             assert envelope.unpriced == (), (region, envelope.unpriced)
-        else:
+        elif region in priced and valid:
+            # The table prices the region's machines, GPUs and disks; only per-region figures it
+            # has no source for there (bucket, registry) may be left, named as such.
+            assert all(f"for {cloud} region {region} in" in item for item in envelope.unpriced), (
+                region,
+                envelope.unpriced,
+            )
+        elif region not in priced:
             assert envelope.unpriced, region
             assert all(f"no prices for {cloud} region {region}" in item for item in envelope.unpriced), (
                 region,
                 envelope.unpriced,
             )
+            if cloud == "gcp":
+                # The nodes count for the NAT line although their price is unknown.
+                assert any("Cloud NAT for 1..6 nodes" in line.detail for line in envelope.lines), region
 
 
-def test_a_stack_in_an_unpriced_catalog_region_previews_with_its_envelope(tmp_path: Path):
+def test_a_stack_moved_to_another_catalog_region_previews_with_its_nodes_priced(tmp_path: Path):
     document = _moved(yaml.safe_load(STACKS["gcp"].read_text()), "gcp", "us-east1")
     path = tmp_path / "Pulumi.test.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     result = preview_cli(path)
     assert result.returncode == 0, result.stderr
     assert "Cost envelope: floor $" in result.stdout
-    assert "Unpriced (7, left out of floor and ceiling" in result.stdout
-    assert "no prices for gcp region us-east1 in policies/prices.yaml" in result.stdout
-    # The nodes count for the NAT line although their price is unknown.
+    assert re.search(r"pool system +e2-standard-4 \+ 100 GB pd-balanced, 1\.\.3 nodes", result.stdout)
+    assert re.search(r"pool gpu-t4 +n1-standard-8 \+ 1x nvidia-tesla-t4 \+ 100 GB pd-balanced", result.stdout)
     assert "Cloud NAT for 1..6 nodes" in result.stdout
+    # Left unpriced: only the per-GB prices the table has no source for in us-east1.
+    assert "Unpriced (3, left out of floor and ceiling" in result.stdout
+    assert (
+        "main-artifacts: no storagePerGbMonth for gcp region us-east1 in policies/prices.yaml"
+        in result.stdout
+    )
+    assert (
+        "main-models: no registryPerGbMonth for gcp region us-east1 in policies/prices.yaml" in result.stdout
+    )
+    assert "no price for" not in result.stdout and "no prices for" not in result.stdout
+
+
+def _offers_accelerators(pools: dict[str, Any], region: str) -> bool:
+    """Whether some zone of `region` offers the GPU or TPU of every accelerator pool."""
+    for pool in pools.values():
+        if pool["kind"] == "gpu":
+            zones = gke.gpu_zones(pool["accelerator"])
+        elif pool["kind"] == "tpu":
+            zones = tpu.zones_offering(pool["machineType"])
+        else:
+            continue
+        if not any(zone.rsplit("-", 1)[0] == region for zone in zones or []):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("stack", ["Pulumi.dev.yaml", "Pulumi.prod.yaml"])
+def test_a_shipped_gke_stack_moved_where_its_accelerators_are_offered_has_every_node_priced(stack):
+    document = yaml.safe_load((PROJECT_DIR / stack).read_text())
+    (cluster,) = document["config"]["mlplatform:clusters"].values()
+    home = cluster["gcp"]["region"]
+    record = shipped_plan(PROJECT_DIR / stack)
+    pools = [r.name for r in record.resources if r.type == "gcp:container/nodePool:NodePool"]
+    regions = [r for r in gke.regions() if r != home and _offers_accelerators(cluster["pools"], r)]
+    # dev (T4) can go to 20 other regions, prod (L4 and TPU v5e) to 7.
+    assert len(regions) >= 7, regions
+    for region in regions:
+        envelope = estimate_record(_record_in(record, home, region))
+        assert len([line for line in envelope.lines if line.item.startswith("pool ")]) == len(pools), (
+            region,
+            envelope.unpriced,
+        )
+        # What is left are the per-region figures the table has no source for (bucket, registry).
+        assert all(f"for gcp region {region} in" in item for item in envelope.unpriced), (
+            region,
+            envelope.unpriced,
+        )
 
 
 NODE_POOLS = {
@@ -150,15 +211,14 @@ def test_every_catalog_machine_type_is_priced_or_reported_unpriced(cloud):
             assert any(machine in item for item in envelope.unpriced), (machine, envelope.unpriced)
 
 
-# What the dev stack needs priced in a region the table does not price, as the stack gives it.
+# What the table leaves unpriced for the dev stack in us-east1 (bucket and registry storage), as
+# the stack gives it, and a machine price of its own (say, a negotiated rate) over the table's.
 US_EAST1_PRICES = {
-    "source": "https://cloud.google.com/compute/vm-instance-pricing (us-east1), read by the team",
+    "source": "https://cloud.google.com/storage/pricing (us-east1), read by the team",
     "checked": "2026-12-02",
     "gcp": {
         "us-east1": {
-            "machines": {"e2-standard-4": 0.134012, "n1-standard-8": 0.379998},
-            "accelerators": {"nvidia-tesla-t4": 0.35},
-            "disks": {"pd-standard": 0.04, "pd-balanced": 0.10, "pd-ssd": 0.17},
+            "machines": {"e2-standard-4": 0.12},
             "storagePerGbMonth": 0.020,
             "registryPerGbMonth": 0.10,
         }
@@ -180,20 +240,22 @@ def test_the_stacks_own_prices_price_what_the_table_does_not_and_are_cited(tmp_p
     assert result.returncode == 0, result.stderr
     assert "Unpriced" not in result.stdout
     assert "n1-standard-8" in result.stdout and "Cost envelope: floor $" in result.stdout
-    assert "the stack's budget.prices (https://cloud.google.com/compute/vm-instance-pricing (us-east1)" in (
-        result.stdout
-    )
+    # The stack's e2-standard-4 price wins over the table's 0.13402: 0.12 + 100 GB pd-balanced.
+    assert re.search(r"e2-standard-4 \+ 100 GB pd-balanced, 1\.\.3 nodes +0\.1337 ", result.stdout)
+    assert "the stack's budget.prices (https://cloud.google.com/storage/pricing (us-east1)" in result.stdout
     # The budget rule prices the same way: it verifies the budget instead of giving up.
     assert "cost-budget: cannot verify" not in result.stdout
 
 
 def test_a_price_the_stack_leaves_out_stays_unpriced_and_the_budget_unverified(tmp_path: Path):
     prices = copy.deepcopy(US_EAST1_PRICES)
-    del prices["gcp"]["us-east1"]["accelerators"]
+    del prices["gcp"]["us-east1"]["registryPerGbMonth"]
     result = preview_cli(_in_us_east1(tmp_path, prices))
     assert result.returncode == 0, result.stderr
-    assert "no price for accelerator nvidia-tesla-t4" in result.stdout
-    assert "budget.prices.gcp.us-east1.accelerators" in result.stdout
+    assert (
+        "main-models: no registryPerGbMonth for gcp region us-east1 in policies/prices.yaml" in result.stdout
+    )
+    assert "to policies/prices.yaml or to the stack's budget.prices" in result.stdout
     assert "cost-budget: cannot verify the budget: 1 item(s)" in result.stdout
 
 

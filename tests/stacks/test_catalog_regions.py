@@ -37,16 +37,16 @@ def _settings(document: dict[str, Any], cloud: str) -> dict[str, Any]:
 
 
 def _moved(document: dict[str, Any], cloud: str, region: str) -> dict[str, Any]:
-    """The stack in `region`, with zones of that region (on GCP the first that offers the GPU
-    pools' GPUs, if one does)."""
+    """The stack in `region`, with zones of that region (on GCP the first that offers the
+    accelerator pools' GPUs or TPUs, if one does)."""
     moved = copy.deepcopy(document)
     settings = _settings(moved, cloud)
     settings[REGION_KEY[cloud]] = region
     if cloud == "gcp":
         zones = gke.regions()[region]
-        settings["zones"] = ([z for z in zones if all(z in gpu for gpu in _gcp_gpu_zones(moved))] or zones)[
-            :1
-        ]
+        settings["zones"] = (
+            [z for z in zones if all(z in gpu for gpu in _accelerator_zones(moved))] or zones
+        )[:1]
     elif cloud == "aws":
         code = eks.region_code(region)
         ids = [f"{code}-az{n}" for n in eks._catalog()["regions"][region]]
@@ -56,9 +56,14 @@ def _moved(document: dict[str, Any], cloud: str, region: str) -> dict[str, Any]:
     return moved
 
 
-def _gcp_gpu_zones(document: dict[str, Any]) -> list[list[str]]:
+def _accelerator_zones(document: dict[str, Any]) -> list[list[str]]:
+    """Per GPU or TPU pool of a GKE stack, the zones that offer its accelerator."""
     (cluster,) = document["config"]["mlplatform:clusters"].values()
-    return [gke.gpu_zones(p["accelerator"]) for p in cluster["pools"].values() if p["kind"] == "gpu"]
+    offered = {
+        "gpu": lambda pool: gke.gpu_zones(pool["accelerator"]),
+        "tpu": lambda pool: tpu.zones_offering(pool["machineType"]),
+    }
+    return [offered[p["kind"]](p) or [] for p in cluster["pools"].values() if p["kind"] in offered]
 
 
 def _relocated(value: Any, old: str, new: str) -> Any:
@@ -95,7 +100,7 @@ def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, 
             # Only a region where no zone offers the stack's GPUs may refuse it, and says so.
             assert cloud == "gcp", (region, refused)
             (zone,) = _settings(moved, cloud)["zones"]
-            assert any(zone not in gpu for gpu in _gcp_gpu_zones(moved)), (region, refused)
+            assert any(zone not in gpu for gpu in _accelerator_zones(moved)), (region, refused)
             assert f"GPUs are not offered in {zone}" in str(refused), refused
             assert f"no zone of {region} offers them" in str(refused), refused
         envelope = estimate_record(_record_in(record, home, region))
@@ -142,18 +147,11 @@ def test_a_stack_moved_to_another_catalog_region_previews_with_its_nodes_priced(
     assert "no price for" not in result.stdout and "no prices for" not in result.stdout
 
 
-def _offers_accelerators(pools: dict[str, Any], region: str) -> bool:
+def _offers_accelerators(document: dict[str, Any], region: str) -> bool:
     """Whether some zone of `region` offers the GPU or TPU of every accelerator pool."""
-    for pool in pools.values():
-        if pool["kind"] == "gpu":
-            zones = gke.gpu_zones(pool["accelerator"])
-        elif pool["kind"] == "tpu":
-            zones = tpu.zones_offering(pool["machineType"])
-        else:
-            continue
-        if not any(zone.rsplit("-", 1)[0] == region for zone in zones or []):
-            return False
-    return True
+    return all(
+        any(zone.rsplit("-", 1)[0] == region for zone in zones) for zones in _accelerator_zones(document)
+    )
 
 
 @pytest.mark.parametrize("stack", ["Pulumi.dev.yaml", "Pulumi.prod.yaml"])
@@ -163,7 +161,7 @@ def test_a_shipped_gke_stack_moved_where_its_accelerators_are_offered_has_every_
     home = cluster["gcp"]["region"]
     record = shipped_plan(PROJECT_DIR / stack)
     pools = [r.name for r in record.resources if r.type == "gcp:container/nodePool:NodePool"]
-    regions = [r for r in gke.regions() if r != home and _offers_accelerators(cluster["pools"], r)]
+    regions = [r for r in gke.regions() if r != home and _offers_accelerators(document, r)]
     # dev (T4) can go to 20 other regions, prod (L4 and TPU v5e) to 7.
     assert len(regions) >= 7, regions
     for region in regions:

@@ -1,8 +1,8 @@
 """Every region of the catalogs is a place a stack can go: its config validates, and its preview
 has a cost envelope (priced where policies/prices.yaml has the region, the rest reported as
 unpriced, never an error). Every machine type of the catalogs is priced or reported unpriced.
-A shipped GKE stack moved to any catalog region that offers its accelerators has its nodes
-priced."""
+A shipped GKE stack moved to any catalog region that offers its accelerators has everything
+priced: nodes, buckets and registry."""
 
 from __future__ import annotations
 
@@ -105,15 +105,9 @@ def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, 
             assert f"no zone of {region} offers them" in str(refused), refused
         envelope = estimate_record(_record_in(record, home, region))
         assert any(line.item.startswith("control plane") for line in envelope.lines), region
-        if region == home:
+        if region in priced and valid:
+            # The table prices the region's machines, GPUs, disks, buckets and registry.
             assert envelope.unpriced == (), (region, envelope.unpriced)
-        elif region in priced and valid:
-            # The table prices the region's machines, GPUs and disks; only per-region figures it
-            # has no source for there (bucket, registry) may be left, named as such.
-            assert all(f"for {cloud} region {region} in" in item for item in envelope.unpriced), (
-                region,
-                envelope.unpriced,
-            )
         elif region not in priced:
             assert envelope.unpriced, region
             assert all(f"no prices for {cloud} region {region}" in item for item in envelope.unpriced), (
@@ -125,8 +119,15 @@ def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, 
                 assert any("Cloud NAT for 1..6 nodes" in line.detail for line in envelope.lines), region
 
 
-def test_a_stack_moved_to_another_catalog_region_previews_with_its_nodes_priced(tmp_path: Path):
-    document = _moved(yaml.safe_load(STACKS["gcp"].read_text()), "gcp", "us-east1")
+# Standard storage per GB-month where the dev stack is moved, as the table's source for the
+# region gives it (Cyclenerd/google-cloud-pricing-cost-calculator@fd66b26, pricing.yml,
+# storage.bucket.standard): a wrong figure in policies/prices.yaml fails here.
+BUCKET_PRICES = {"us-east1": "0.020", "southamerica-east1": "0.035"}
+
+
+@pytest.mark.parametrize("region", sorted(BUCKET_PRICES))
+def test_a_stack_moved_to_another_catalog_region_previews_with_everything_priced(tmp_path: Path, region):
+    document = _moved(yaml.safe_load(STACKS["gcp"].read_text()), "gcp", region)
     path = tmp_path / "Pulumi.test.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     result = preview_cli(path)
@@ -135,16 +136,12 @@ def test_a_stack_moved_to_another_catalog_region_previews_with_its_nodes_priced(
     assert re.search(r"pool system +e2-standard-4 \+ 100 GB pd-balanced, 1\.\.3 nodes", result.stdout)
     assert re.search(r"pool gpu-t4 +n1-standard-8 \+ 1x nvidia-tesla-t4 \+ 100 GB pd-balanced", result.stdout)
     assert "Cloud NAT for 1..6 nodes" in result.stdout
-    # Left unpriced: only the per-GB prices the table has no source for in us-east1.
-    assert "Unpriced (3, left out of floor and ceiling" in result.stdout
-    assert (
-        "main-artifacts: no storagePerGbMonth for gcp region us-east1 in policies/prices.yaml"
-        in result.stdout
+    assert re.search(
+        rf"storage: main-artifacts +GCS bucket, \${BUCKET_PRICES[region]}/GB-month by use", result.stdout
     )
-    assert (
-        "main-models: no registryPerGbMonth for gcp region us-east1 in policies/prices.yaml" in result.stdout
-    )
-    assert "no price for" not in result.stdout and "no prices for" not in result.stdout
+    # Artifact Registry storage has one price in every location.
+    assert re.search(r"registry: main-models +Artifact Registry, \$0\.10/GB-month by use", result.stdout)
+    assert "Unpriced" not in result.stdout and "cost-budget: cannot verify" not in result.stdout
 
 
 def _offers_accelerators(document: dict[str, Any], region: str) -> bool:
@@ -170,11 +167,7 @@ def test_a_shipped_gke_stack_moved_where_its_accelerators_are_offered_has_every_
             region,
             envelope.unpriced,
         )
-        # What is left are the per-region figures the table has no source for (bucket, registry).
-        assert all(f"for gcp region {region} in" in item for item in envelope.unpriced), (
-            region,
-            envelope.unpriced,
-        )
+        assert envelope.unpriced == (), (region, envelope.unpriced)
 
 
 NODE_POOLS = {
@@ -209,23 +202,20 @@ def test_every_catalog_machine_type_is_priced_or_reported_unpriced(cloud):
             assert any(machine in item for item in envelope.unpriced), (machine, envelope.unpriced)
 
 
-# What the table leaves unpriced for the dev stack in us-east1 (bucket and registry storage), as
-# the stack gives it, and a machine price of its own (say, a negotiated rate) over the table's.
+# The dev stack in us-east1 with its GPU pool on n1-standard-16, a type the table does not price,
+# as the stack gives it (the figure of the table's disk source), and a machine price of its own
+# (say, a negotiated rate) over the table's.
 US_EAST1_PRICES = {
-    "source": "https://cloud.google.com/storage/pricing (us-east1), read by the team",
+    "source": "Cyclenerd/google-cloud-pricing-cost-calculator@fd66b26:pricing.yml; a negotiated e2 rate",
     "checked": "2026-12-02",
-    "gcp": {
-        "us-east1": {
-            "machines": {"e2-standard-4": 0.12},
-            "storagePerGbMonth": 0.020,
-            "registryPerGbMonth": 0.10,
-        }
-    },
+    "gcp": {"us-east1": {"machines": {"e2-standard-4": 0.12, "n1-standard-16": 0.759996}}},
 }
 
 
 def _in_us_east1(tmp_path: Path, prices: dict[str, Any] | None) -> Path:
     document = _moved(yaml.safe_load(STACKS["gcp"].read_text()), "gcp", "us-east1")
+    (cluster,) = document["config"]["mlplatform:clusters"].values()
+    cluster["pools"]["gpu-t4"]["machineType"] = "n1-standard-16"
     if prices is not None:
         document["config"]["mlplatform:budget"]["prices"] = prices
     path = tmp_path / "Pulumi.test.yaml"
@@ -237,22 +227,24 @@ def test_the_stacks_own_prices_price_what_the_table_does_not_and_are_cited(tmp_p
     result = preview_cli(_in_us_east1(tmp_path, US_EAST1_PRICES))
     assert result.returncode == 0, result.stderr
     assert "Unpriced" not in result.stdout
-    assert "n1-standard-8" in result.stdout and "Cost envelope: floor $" in result.stdout
+    assert (
+        "n1-standard-16 + 1x nvidia-tesla-t4" in result.stdout and "Cost envelope: floor $" in result.stdout
+    )
     # The stack's e2-standard-4 price wins over the table's 0.13402: 0.12 + 100 GB pd-balanced.
     assert re.search(r"e2-standard-4 \+ 100 GB pd-balanced, 1\.\.3 nodes +0\.1337 ", result.stdout)
-    assert "the stack's budget.prices (https://cloud.google.com/storage/pricing (us-east1)" in result.stdout
+    assert (
+        "the stack's budget.prices (Cyclenerd/google-cloud-pricing-cost-calculator@fd66b26" in result.stdout
+    )
     # The budget rule prices the same way: it verifies the budget instead of giving up.
     assert "cost-budget: cannot verify" not in result.stdout
 
 
 def test_a_price_the_stack_leaves_out_stays_unpriced_and_the_budget_unverified(tmp_path: Path):
     prices = copy.deepcopy(US_EAST1_PRICES)
-    del prices["gcp"]["us-east1"]["registryPerGbMonth"]
+    del prices["gcp"]["us-east1"]["machines"]["n1-standard-16"]
     result = preview_cli(_in_us_east1(tmp_path, prices))
     assert result.returncode == 0, result.stderr
-    assert (
-        "main-models: no registryPerGbMonth for gcp region us-east1 in policies/prices.yaml" in result.stdout
-    )
+    assert "no price for machine type n1-standard-16 in policies/prices.yaml" in result.stdout
     assert "to policies/prices.yaml or to the stack's budget.prices" in result.stdout
     assert "cost-budget: cannot verify the budget: 1 item(s)" in result.stdout
 

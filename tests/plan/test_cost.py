@@ -389,6 +389,15 @@ def test_shipped_price_table_is_dated_sourced_and_covers_the_required_types():
         assert prices.accelerator("gcp", region, "nvidia-tesla-t4", spot=False) > 0
 
 
+def test_europe_west4_g2_and_t4_are_the_catalog_figures():
+    # skypilot-org/skypilot-catalog@017e250, catalogs/v7/gcp/vms.csv, europe-west4: g2-standard-8
+    # is its row plus the L4 row, the T4 its own row (policies/prices.yaml says why these replace
+    # the figures the table had).
+    prices = PriceTable.load()
+    assert prices.machine("gcp", "europe-west4", "g2-standard-8", spot=False) == 0.89661
+    assert prices.accelerator("gcp", "europe-west4", "nvidia-tesla-t4", spot=False) == 0.3675
+
+
 @pytest.fixture(scope="module")
 def shipped_records():
     return {path.name: shipped_plan(path) for path in SHIPPED_STACK_FILES}

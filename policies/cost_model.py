@@ -217,6 +217,8 @@ class _Estimate:
     launch_templates: dict[Any, Resource] = field(default_factory=dict)
     lines: list[CostLine] = field(default_factory=list)
     clouds: set[str] = field(default_factory=set)
+    # What could not be priced (each: "resource: why"); floor and ceiling leave these out.
+    unpriced: list[str] = field(default_factory=list)
 
     def add(self, resource: Resource, item: str, detail: str, hourly: float, low: float, high: float):
         hours = self.prices.hours_per_month
@@ -239,6 +241,17 @@ class _Estimate:
         cluster = self.clusters.setdefault(resource.cluster, _Cluster(cloud=cloud))
         cluster.min_nodes += low
         cluster.max_nodes += high
+
+    def volume_hourly(
+        self, resource: Resource, cloud: str, region: str, size_gb: int, disk_type: str
+    ) -> float:
+        """One node volume per node-hour. A volume the table cannot price is listed unpriced on
+        its own (0 here), so its pool's nodes still count and floor and ceiling stay lower bounds."""
+        try:
+            return size_gb * self.prices.disk(cloud, region, disk_type) / self.prices.hours_per_month
+        except UnknownPrice as exc:
+            self.unpriced.append(f"{resource.name}: {exc}")
+            return 0.0
 
     def region(self, resource: Resource, cloud: str) -> str:
         region = _own_region(resource, cloud) or self.clusters.get(resource.cluster, _Cluster()).region
@@ -278,7 +291,6 @@ def estimate(
         if cloud and region and resource.cluster not in clusters:
             clusters[resource.cluster] = _Cluster(cloud=cloud, region=region)
     run = _Estimate(prices=prices, clusters=clusters)
-    unpriced: list[str] = []
     for resource in items:
         if resource.type == "aws:ec2/launchTemplate:LaunchTemplate":
             for key in (resource.id, resource.props.get("name"), (resource.cluster, resource.name)):
@@ -291,7 +303,7 @@ def estimate(
                 try:
                     pricer(resource, run)
                 except UnknownPrice as exc:
-                    unpriced.append(f"{resource.name}: {exc}")
+                    run.unpriced.append(f"{resource.name}: {exc}")
     lines = tuple(sorted(run.lines, key=lambda line: (line.cluster, _item_rank(line.item), line.resource)))
     return CostEnvelope(
         lines=lines,
@@ -300,7 +312,7 @@ def estimate(
         price_table_date=prices.date,
         sources=tuple(prices.source(cloud) for cloud in sorted(run.clouds))
         + ((f"the stack's budget.prices ({prices.stack_source})",) if prices.stack_source else ()),
-        unpriced=tuple(unpriced),
+        unpriced=tuple(run.unpriced),
     )
 
 
@@ -388,7 +400,7 @@ def _gke_pool(resource: Resource, run: _Estimate) -> None:
         parts.append(f"{count}x {kind}")
     disk_gb = _count(node.get("diskSizeGb"), 100)
     disk_type = node.get("diskType") or "pd-balanced"
-    hourly += disk_gb * prices.disk("gcp", region, disk_type) / prices.hours_per_month
+    hourly += run.volume_hourly(resource, "gcp", region, disk_gb, disk_type)
     parts.append(f"{disk_gb} GB {disk_type}")
     detail = " + ".join(parts) + (", spot" if spot else "") + f", {_nodes(low, high)}"
     run.add(resource, f"pool {_pool_name(resource, node.get('labels'))}", detail, hourly, low, high)
@@ -530,8 +542,7 @@ def _eks_pool(resource: Resource, run: _Estimate) -> None:
     machine = max(types, key=lambda t: prices.machine("aws", region, t, spot))
     hourly = prices.machine("aws", region, machine, spot)
     disks = _eks_node_disks(resource, run)
-    for size, volume_type in disks:
-        hourly += size * prices.disk("aws", region, volume_type) / prices.hours_per_month
+    hourly += sum(run.volume_hourly(resource, "aws", region, size, kind) for size, kind in disks)
     volumes = " + ".join(f"{size} GB {volume_type}" for size, volume_type in disks)
     detail = f"{' or '.join(types)} + {volumes}" + (", spot" if spot else "") + f", {_nodes(low, high)}"
     run.add(resource, f"pool {_pool_name(resource, props.get('labels'))}", detail, hourly, low, high)

@@ -218,6 +218,40 @@ def test_eks_node_disks_come_from_the_launch_template():
         assert pool.detail == "m.a + 100 GB gp3, 0..1 nodes"
 
 
+def test_a_node_volume_without_a_price_leaves_its_pool_priced_and_is_listed_alone():
+    template = Resource(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        {"blockDeviceMappings": [{"ebs": {"volumeSize": 50, "volumeType": "io2"}}]},
+        "eks-system",
+        "main",
+        {"region": "eu-west-1"},
+    )
+    eks = Resource(
+        "aws:eks/nodeGroup:NodeGroup",
+        {
+            "instanceTypes": ["m.a"],
+            "launchTemplate": {"id": None},
+            "scalingConfig": {"minSize": 1, "maxSize": 2},
+            "labels": {POOL_LABEL: "system"},
+        },
+        "eks-system",
+        "main",
+        {"region": "eu-west-1"},
+    )
+    gke = Resource("gcp:container/nodePool:NodePool", gke_pool("cpu", diskType="pd-extreme"), "gke-cpu")
+    envelope = estimate([template, eks, gke], TEST_PRICES)
+    # The nodes alone (m.a 0.20, m-4 0.10 per hour): floor and ceiling are lower bounds.
+    assert line(envelope, "pool system").hourly_usd == pytest.approx(0.20)
+    assert line(envelope, "pool cpu").hourly_usd == pytest.approx(0.10)
+    assert envelope.floor_usd == pytest.approx((0.20 + 0.10) * 730)
+    assert envelope.unpriced == (
+        "eks-system: no price for disk type io2 in policies/prices.yaml (add it with its source under "
+        "clouds.aws.regions.eu-west-1.disks, or the stack's budget.prices.aws.eu-west-1.disks)",
+        "gke-cpu: no price for disk type pd-extreme in policies/prices.yaml (add it with its source under "
+        "clouds.gcp.regions.us-central1.disks, or the stack's budget.prices.gcp.us-central1.disks)",
+    )
+
+
 def test_azure_spot_max_price_caps_the_node_price():
     pool = {
         "vmSize": "V2",

@@ -62,6 +62,18 @@ def nearest_sizes(
     return ", ".join(ranked[:n])
 
 
+def not_offered(what: str, zone: str, inherited: bool, where: str, fix: str) -> str:
+    """Why a pool's zone cannot hold its nodes: `what` (an accelerator, an instance type) is not
+    offered there, per `where` (the catalog and its check date)."""
+    how = ", the cluster zone this pool inherits" if inherited else ""
+    return f"{what} are not offered in {zone}{how} ({where}): {fix}"
+
+
+def offered_elsewhere(region: str, regions: Iterable[str]) -> str:
+    """The fix when no zone of `region` offers a pool's accelerator or instance type."""
+    return f"no zone of {region} offers them: use a region that does ({', '.join(sorted(set(regions)))})"
+
+
 def trailing_number(name: str) -> int | None:
     """The last number in a name (n2-standard-6 -> 6)."""
     numbers = re.findall(r"[0-9]+", name)

@@ -831,7 +831,6 @@ class ClusterConfig(StrictModel):
                 "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
             )
         zones = set(self.aws.availability_zone_ids)
-        eks.check_eks_cluster(self)
         for name, pool in self.pools.items():
             if pool.gpu_sharing is not None:
                 raise rule_error(
@@ -844,6 +843,8 @@ class ClusterConfig(StrictModel):
                         ("pools", name, "zones"),
                         f"zone {zone!r} is not one of the cluster's availabilityZoneIds {sorted(zones)}",
                     )
+        # After the zones are known to be the cluster's: EKS checks whether they offer the pool's type.
+        eks.check_eks_cluster(self)
         return self
 
     @model_validator(mode="after")

@@ -1,7 +1,8 @@
 """What EKS and EC2 accept, checked at the door, from the dated catalog
 `stacks/catalogs/eks.yaml` (sources and check date inside): autoscaler images per Kubernetes
-minor, the regions and their AZ IDs, the AZ IDs without an EKS control plane, and the instance
-types (vCPUs, memory, ENIs; GPUs and their model for the NVIDIA types).
+minor, the regions and their AZ IDs, the AZ IDs without an EKS control plane, the instance
+types (vCPUs, memory, ENIs; GPUs and their model for the NVIDIA types) and the AZ IDs that offer
+each NVIDIA type.
 
 The components read the same catalog (`gpu_instance`, `cluster_autoscaler_image`), so what is
 checked is what is built.
@@ -19,7 +20,7 @@ from stacks.base import rule_error
 from stacks.capacity import MachineShape
 
 if TYPE_CHECKING:
-    from stacks.clusters import ClusterConfig
+    from stacks.clusters import ClusterConfig, PoolConfig
 
 CATALOG = "eks.yaml"
 # EKS API Taint: key 1-63 characters, value 0-63
@@ -153,6 +154,31 @@ def zone_id_error(region: str, zone_id: str) -> str | None:
     return None
 
 
+def _gpu_zone_ids() -> dict[str, Any]:
+    return _catalog()["gpuZoneIds"]
+
+
+def gpu_offerings(instance_type: str) -> dict[str, list[str]] | None:
+    """Region -> the AZ IDs that offer this GPU instance type (a covered region offering none is
+    absent); None for a type the source does not list."""
+    offerings = _gpu_zone_ids()["offerings"]
+    by_region = offerings.get(instance_type) or offerings.get(instance_type.split(".")[0])
+    if by_region is None:
+        return None
+    return {
+        region: [f"{region_code(region)}-az{n}" for n in numbers] for region, numbers in by_region.items()
+    }
+
+
+def zone_ids_offering(instance_type: str, region: str) -> list[str] | None:
+    """The AZ IDs of `region` that offer `instance_type`; None where the catalog does not say
+    (a region or type its source does not cover), and then nothing is checked."""
+    offerings = gpu_offerings(instance_type)
+    if offerings is None or region not in _gpu_zone_ids()["regions"]:
+        return None
+    return offerings.get(region, [])
+
+
 def check_eks_cluster(cluster: ClusterConfig) -> None:
     """EKS's own limits on the cluster's version, pools and taints (raises a rule error)."""
     version = cluster.kubernetes_version
@@ -190,6 +216,7 @@ def check_eks_cluster(cluster: ClusterConfig) -> None:
             raise rule_error(("pools", name, "kind"), catalog.gpu_machine_in_cpu_pool(shape))
         if pool.kind == "gpu":
             _check_gpu_pool(name, pool)
+            _check_offered_in(name, pool, cluster)
 
 
 def _check_gpu_pool(name: str, pool) -> None:
@@ -215,3 +242,48 @@ def _check_gpu_pool(name: str, pool) -> None:
             f"{instance.instance_type} has {instance.gpus} GPU(s), not {pool.accelerator_count or 1}: "
             f"set acceleratorCount: {instance.gpus} or choose another instance type",
         )
+
+
+def _check_offered_in(name: str, pool: PoolConfig, cluster: ClusterConfig) -> None:
+    """A managed node group gets a subnet in each of the pool's zones (its own, else the
+    cluster's), and CreateNodegroup fails with "Your requested instance type ... is not supported
+    in your requested Availability Zone" when one lacks the type (eksctl-io/eksctl#6461): every
+    zone must offer it. Unchecked where the catalog does not say (zone_ids_offering is None)."""
+    settings = cluster.aws
+    assert settings is not None
+    instance_type = pool.machine_type or ""
+    offered = zone_ids_offering(instance_type, settings.region)
+    if offered is None:
+        return
+    cluster_zones = settings.availability_zone_ids
+    for zone in pool.zones or cluster_zones:
+        if zone not in offered:
+            raise rule_error(
+                ("pools", name, "zones"),
+                catalog.not_offered(
+                    f"{instance_type} instances",
+                    zone,
+                    not pool.zones,
+                    _offerings_cited(),
+                    _offering_fix(instance_type, settings.region, offered, cluster_zones),
+                ),
+            )
+
+
+def _offerings_cited() -> str:
+    return f"stacks/catalogs/{CATALOG} gpuZoneIds, checked {_gpu_zone_ids()['checked']}"
+
+
+def _offering_fix(instance_type: str, region: str, offered: list[str], cluster_zones: list[str]) -> str:
+    """The pool's zones must be cluster zones (their subnets): those that offer the type, else the
+    region's AZ IDs that offer it and can hold cluster subnets, else the regions that offer it."""
+    usable = [z for z in cluster_zones if z in offered]
+    if usable:
+        return f"set the pool's zones to {', '.join(usable)} or a subset"
+    addable = [z for z in offered if z not in unsupported_zone_ids(region)]
+    if addable:
+        return (
+            f"no cluster zone offers them: add {' or '.join(addable)} to availabilityZoneIds and "
+            "set the pool's zones to it"
+        )
+    return catalog.offered_elsewhere(region, set(gpu_offerings(instance_type) or {}) - {region})

@@ -218,16 +218,13 @@ def _check_offered_in(
     must offer the pool's accelerator."""
     for zone in pool.zones or cluster_zones:
         if zone not in offered.zones:
-            inherited = "" if pool.zones else ", the cluster zone this pool inherits"
             here = [z for z in offered.zones if _region_of(z) == region]
             fix = (
                 f"set the pool's zones to {', '.join(here)} or a subset"
                 if here
-                else f"no zone of {region} offers them: use a region that does "
-                f"({', '.join(sorted({_region_of(z) for z in offered.zones}))})"
+                else catalog.offered_elsewhere(region, (_region_of(z) for z in offered.zones))
             )
-            where = catalog.cited(offered.source)
             raise rule_error(
                 ("pools", name, "zones"),
-                f"{offered.what} are not offered in {zone}{inherited} ({where}): {fix}",
+                catalog.not_offered(offered.what, zone, not pool.zones, catalog.cited(offered.source), fix),
             )

@@ -56,12 +56,12 @@ def eks_variant_document() -> dict[str, Any]:
     # A private endpoint: CI deploys from a runner inside the VPC.
     cluster["ciAccess"] = {"mode": "selfHostedRunner", "runnerLabels": ["self-hosted", "linux", "vpc-dev"]}
     cluster["pools"]["system"]["machineType"] = "m7g.xlarge"
-    cluster["pools"]["gpu-l4"].update(
+    cluster["pools"]["gpu-a10g"].update(
         labels={"team": "research"},
         taints=[{"key": "dedicated", "value": "training", "effect": "NoSchedule"}],
         zones=["euw1-az1"],
         acceleratorCount=4,
-        machineType="g6.12xlarge",
+        machineType="g5.12xlarge",
     )
     config["mlplatform:models"]["embeddings"]["buckets"] = {}
     # Versioning is on by default; a bucket may opt out, and flow logs may be switched off.

@@ -14,8 +14,8 @@ def test_preview_summarises_the_eks_platform_and_workloads(eks):
         "198.51.100.16/28, secrets KMS-encrypted, logs api,audit,authenticator]"
     ) in out
     assert (
-        "aws:eks/nodeGroup:NodeGroup  main-gpu-l4  "
-        "[g6.xlarge, 0..4 nodes, AL2023_x86_64_NVIDIA, spot, taint nvidia.com/gpu]" in out
+        "aws:eks/nodeGroup:NodeGroup  main-gpu-a10g  "
+        "[g5.xlarge, 0..4 nodes, AL2023_x86_64_NVIDIA, spot, taint nvidia.com/gpu]" in out
     )
     assert "[k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu=1]" in out
     assert "aws:ec2/subnet:Subnet  main-vpc-private-euw1-az1  [10.30.0.0/18 in euw1-az1]" in out

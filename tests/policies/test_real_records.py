@@ -30,15 +30,15 @@ BREAKAGES = [
     (
         "aws-eks",
         "aws:ec2/launchTemplate:LaunchTemplate",
-        "main-gpu-l4",
+        "main-gpu-a10g",
         {"metadataOptions.httpTokens": "optional"},
         "eks-imdsv2",
     ),
-    ("aws-eks", "aws:eks/nodeGroup:NodeGroup", "main-gpu-l4", {"launchTemplate": DELETE}, "eks-imdsv2"),
+    ("aws-eks", "aws:eks/nodeGroup:NodeGroup", "main-gpu-a10g", {"launchTemplate": DELETE}, "eks-imdsv2"),
     (
         "aws-eks",
         "aws:eks/nodeGroup:NodeGroup",
-        "main-gpu-l4",
+        "main-gpu-a10g",
         {"scalingConfig.minSize": 1},
         "cost-accelerator-scale-to-zero",
     ),
@@ -52,7 +52,7 @@ BREAKAGES = [
     (
         "aws-eks",
         "aws:autoscaling/tag:Tag",
-        "main-gpu-l4-asg-node-template-taint-nvidia.com-gpu",
+        "main-gpu-a10g-asg-node-template-taint-nvidia.com-gpu",
         {"tag.value": "true:NoExecute"},
         "eks-autoscaler-discovery",
     ),

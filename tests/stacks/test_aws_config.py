@@ -169,36 +169,36 @@ INVALID = [
         id="service-cidr-too-small",
     ),
     pytest.param(
-        _pool("gpu-l4", machineType="m7i.xlarge"),
-        "pools.gpu-l4.machineType: m7i.xlarge is not a known NVIDIA GPU instance type",
+        _pool("gpu-a10g", machineType="m7i.xlarge"),
+        "pools.gpu-a10g.machineType: m7i.xlarge is not a known NVIDIA GPU instance type",
         id="gpu-pool-on-cpu-instance",
     ),
     pytest.param(
-        _pool("gpu-l4", machineType="g4ad.xlarge"),
-        "pools.gpu-l4.machineType: g4ad.xlarge is not a known NVIDIA GPU instance type "
+        _pool("gpu-a10g", machineType="g4ad.xlarge"),
+        "pools.gpu-a10g.machineType: g4ad.xlarge is not a known NVIDIA GPU instance type "
         "(stacks/catalogs/eks.yaml, checked 2026-12-01); nearest known: g4dn.xlarge",
         id="amd-gpu",
     ),
     pytest.param(
-        _pool("gpu-l4", machineType="g6.3xlarge"),
-        "pools.gpu-l4.machineType: EC2 has no g6.3xlarge (stacks/catalogs/eks.yaml, checked "
+        _pool("gpu-a10g", machineType="g6.3xlarge"),
+        "pools.gpu-a10g.machineType: EC2 has no g6.3xlarge (stacks/catalogs/eks.yaml, checked "
         "2026-12-01): nearest sizes: g6.2xlarge, g6.4xlarge, g6.xlarge",
         id="unknown-size",
     ),
     pytest.param(
-        _pool("gpu-l4", acceleratorCount=2),
-        "pools.gpu-l4.acceleratorCount: g6.xlarge has 1 GPU(s), not 2: set acceleratorCount: 1",
+        _pool("gpu-a10g", acceleratorCount=2),
+        "pools.gpu-a10g.acceleratorCount: g5.xlarge has 1 GPU(s), not 2: set acceleratorCount: 1",
         id="more-gpus-than-the-instance",
     ),
     pytest.param(
-        _pool("gpu-l4", machineType="g6.12xlarge"),
-        "pools.gpu-l4.acceleratorCount: g6.12xlarge has 4 GPU(s), not 1: set acceleratorCount: 4",
+        _pool("gpu-a10g", machineType="g5.12xlarge"),
+        "pools.gpu-a10g.acceleratorCount: g5.12xlarge has 4 GPU(s), not 1: set acceleratorCount: 4",
         id="fewer-gpus-than-the-instance",
     ),
     pytest.param(
-        _pool("gpu-l4", accelerator="nvidia-tesla-t4"),
-        "pools.gpu-l4.accelerator: g6.xlarge carries nvidia-l4 GPUs, not nvidia-tesla-t4: "
-        "set accelerator: nvidia-l4",
+        _pool("gpu-a10g", accelerator="nvidia-tesla-t4"),
+        "pools.gpu-a10g.accelerator: g5.xlarge carries nvidia-a10g GPUs, not nvidia-tesla-t4: "
+        "set accelerator: nvidia-a10g",
         id="other-gpu-model",
     ),
     pytest.param(
@@ -208,13 +208,13 @@ INVALID = [
         id="taint-key-too-long",
     ),
     pytest.param(
-        _pool("gpu-l4", gpuSharing={"strategy": "time-sharing", "maxSharedClientsPerGpu": 2}),
-        "pools.gpu-l4.gpuSharing: GPU sharing is managed by GKE only",
+        _pool("gpu-a10g", gpuSharing={"strategy": "time-sharing", "maxSharedClientsPerGpu": 2}),
+        "pools.gpu-a10g.gpuSharing: GPU sharing is managed by GKE only",
         id="gpu-sharing",
     ),
     pytest.param(
-        _pool("gpu-l4", zones=["euw1-az4"]),
-        "pools.gpu-l4.zones: zone 'euw1-az4' is not one of the cluster's availabilityZoneIds",
+        _pool("gpu-a10g", zones=["euw1-az4"]),
+        "pools.gpu-a10g.zones: zone 'euw1-az4' is not one of the cluster's availabilityZoneIds",
         id="pool-zone-outside-cluster",
     ),
     pytest.param(
@@ -252,10 +252,10 @@ def test_private_endpoint_needs_no_authorized_networks(eks_config, write_stack):
 
 
 def test_preview_of_a_bad_eks_config_exits_2(eks_config, write_stack, capsys):
-    _cluster(eks_config)["pools"]["gpu-l4"]["machineType"] = "m7i.xlarge"
+    _cluster(eks_config)["pools"]["gpu-a10g"]["machineType"] = "m7i.xlarge"
     assert main(["preview", "--config", str(write_stack(eks_config))]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "pools.gpu-l4.machineType" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "pools.gpu-a10g.machineType" in err and "Traceback" not in err
 
 
 def test_extended_support_is_an_explicit_choice(eks_config, write_stack):

@@ -51,7 +51,10 @@ def _moved(document: dict[str, Any], cloud: str, region: str) -> dict[str, Any]:
     elif cloud == "aws":
         code = eks.region_code(region)
         ids = [f"{code}-az{n}" for n in eks._catalog()["regions"][region]]
-        settings["availabilityZoneIds"] = [z for z in ids if z not in eks.unsupported_zone_ids(region)][:3]
+        usable = [z for z in ids if z not in eks.unsupported_zone_ids(region)]
+        # EKS needs two AZ IDs; take those that offer every GPU pool's type when there are two.
+        offering = [z for z in usable if all(z in offered for offered in _gpu_zone_ids(moved, region))]
+        settings["availabilityZoneIds"] = (offering if len(offering) >= 2 else usable)[:3]
     else:
         settings["zones"] = aks.regions()[region]
     return moved
@@ -65,6 +68,19 @@ def _accelerator_zones(document: dict[str, Any]) -> list[list[str]]:
         "tpu": lambda pool: tpu.zones_offering(pool["machineType"]),
     }
     return [offered[p["kind"]](p) or [] for p in cluster["pools"].values() if p["kind"] in offered]
+
+
+def _gpu_zone_ids(document: dict[str, Any], region: str) -> list[list[str]]:
+    """Per GPU pool of an EKS stack, the AZ IDs of `region` that offer its instance type (every AZ
+    ID of the region where the catalog does not say)."""
+    (cluster,) = document["config"]["mlplatform:clusters"].values()
+    every = [f"{eks.region_code(region)}-az{n}" for n in eks._catalog()["regions"][region]]
+    offered = (
+        eks.zone_ids_offering(p["machineType"], region)
+        for p in cluster["pools"].values()
+        if p["kind"] == "gpu"
+    )
+    return [every if ids is None else ids for ids in offered]
 
 
 def _relocated(value: Any, old: str, new: str) -> Any:
@@ -99,11 +115,19 @@ def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, 
         except ConfigError as refused:
             valid = False
             # Only a region where no zone offers the stack's GPUs may refuse it, and says so.
-            assert cloud == "gcp", (region, refused)
-            (zone,) = _settings(moved, cloud)["zones"]
-            assert any(zone not in gpu for gpu in _accelerator_zones(moved)), (region, refused)
-            assert f"GPUs are not offered in {zone}" in str(refused), refused
+            assert cloud != "azure", (region, refused)
+            if cloud == "gcp":
+                (zone,) = _settings(moved, cloud)["zones"]
+                assert any(zone not in gpu for gpu in _accelerator_zones(moved)), (region, refused)
+                assert f"GPUs are not offered in {zone}" in str(refused), refused
+            else:
+                zone = _settings(moved, cloud)["availabilityZoneIds"][0]
+                assert not all(_gpu_zone_ids(moved, region)), (region, refused)
+                assert f"instances are not offered in {zone}" in str(refused), refused
             assert f"no zone of {region} offers them" in str(refused), refused
+        if cloud == "aws":
+            # A region none of whose AZ IDs offers a GPU pool's type cannot hold the stack.
+            assert valid == all(_gpu_zone_ids(moved, region)), region
         envelope = estimate_record(_record_in(record, home, region))
         assert any(line.item.startswith("control plane") for line in envelope.lines), region
         if region in priced and valid and (cloud != "aws" or region in AWS_FULLY_PRICED):

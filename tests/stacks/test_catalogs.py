@@ -371,8 +371,8 @@ CASES = [
     pytest.param(
         "aws",
         _workload("models", "embeddings", resources={"memory": "16Gi"}),
-        "mlplatform:models.embeddings.resources.memory: 16Gi of memory does not fit one g6.xlarge node of "
-        "pool 'gpu-l4': it has 16 GiB, 15.03 GiB allocatable after EKS's system reservations; request at "
+        "mlplatform:models.embeddings.resources.memory: 16Gi of memory does not fit one g5.xlarge node of "
+        "pool 'gpu-a10g': it has 16 GiB, 15.03 GiB allocatable after EKS's system reservations; request at "
         "most 15391Mi or choose a larger machineType",
         id="eks-memory-beyond-a-node",
     ),

@@ -145,7 +145,7 @@ def test_device_plugin_runs_on_every_gpu_node_and_tolerates_its_taints(eks, eks_
         {
             "matchExpressions": [
                 {"key": "eks.amazonaws.com/capacityType", "operator": "In", "values": ["SPOT"]},
-                {"key": "mlplatform.io/pool", "operator": "In", "values": ["gpu-l4"]},
+                {"key": "mlplatform.io/pool", "operator": "In", "values": ["gpu-a10g"]},
             ]
         }
     ]
@@ -184,7 +184,7 @@ def test_default_storage_class_is_encrypted_gp3(eks):
 
 
 SYSTEM_NODES = ("aws:eks/nodeGroup:NodeGroup", "main-system")
-GPU_NODES = ("aws:eks/nodeGroup:NodeGroup", "main-gpu-l4")
+GPU_NODES = ("aws:eks/nodeGroup:NodeGroup", "main-gpu-a10g")
 
 
 def test_addons_wait_for_the_node_group_their_pods_run_on(eks):

@@ -57,16 +57,16 @@ def test_ami_type_matches_accelerator_and_cpu_architecture(kind, machine_type, e
 
 
 def test_gpu_group_is_spot_nvidia_tainted_and_scales_from_zero(eks):
-    group = eks.custom(NODE_GROUP)["main-gpu-l4"]
+    group = eks.custom(NODE_GROUP)["main-gpu-a10g"]
     assert group["amiType"] == "AL2023_x86_64_NVIDIA"
     assert group["capacityType"] == "SPOT"
-    assert group["instanceTypes"] == ["g6.xlarge"]
+    assert group["instanceTypes"] == ["g5.xlarge"]
     assert group["scalingConfig"] == {"desiredSize": 0, "minSize": 0, "maxSize": 4}
     assert group["labels"] == {
-        POOL_LABEL: "gpu-l4",
+        POOL_LABEL: "gpu-a10g",
         "nvidia.com/gpu.present": "true",
         # The autoscaler's GPU label, so it waits for the device plugin instead of scaling again.
-        "k8s.amazonaws.com/accelerator": "nvidia-l4",
+        "k8s.amazonaws.com/accelerator": "nvidia-a10g",
     }
     assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
     assert group["version"] == "1.35" and group["clusterName"] == "dev-main"
@@ -76,12 +76,12 @@ def test_gpu_group_is_spot_nvidia_tainted_and_scales_from_zero(eks):
 
 
 def test_the_autoscaler_owns_the_desired_size(eks):
-    for group in ("main-gpu-l4", "main-system"):
+    for group in ("main-gpu-a10g", "main-system"):
         assert eks.options((NODE_GROUP, group))["ignoreChanges"] == ["scalingConfig.desiredSize"]
 
 
 def test_nodes_wait_for_pod_networking_and_their_role(eks):
-    group = (NODE_GROUP, "main-gpu-l4")
+    group = (NODE_GROUP, "main-gpu-a10g")
     assert eks.waits_for(group, ("aws:eks/addon:Addon", "main-vpc-cni"))
     assert eks.waits_for(
         group, ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "main-nodes-AmazonEKSWorkerNodePolicy")
@@ -91,7 +91,7 @@ def test_nodes_wait_for_pod_networking_and_their_role(eks):
 def test_launch_template_enforces_imdsv2_and_encrypted_gp3(eks):
     groups = eks.custom(NODE_GROUP)
     templates = {r.name: r for r in eks.record.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
-    for name in ("main-gpu-l4", "main-system"):
+    for name in ("main-gpu-a10g", "main-system"):
         template = templates[name]
         assert template.inputs["metadataOptions"] == {
             "httpEndpoint": "enabled",
@@ -111,12 +111,12 @@ def test_launch_template_enforces_imdsv2_and_encrypted_gp3(eks):
 
 
 def test_gpu_group_asg_tags_describe_its_nodes_for_scale_from_zero(eks):
-    assert _asg_tags(eks, "gpu-l4") == {
+    assert _asg_tags(eks, "gpu-a10g") == {
         f"{CA}/enabled": "true",
         f"{CA}/dev-main": "owned",
-        f"{CA}/node-template/label/{POOL_LABEL}": "gpu-l4",
+        f"{CA}/node-template/label/{POOL_LABEL}": "gpu-a10g",
         f"{CA}/node-template/label/nvidia.com/gpu.present": "true",
-        f"{CA}/node-template/label/k8s.amazonaws.com/accelerator": "nvidia-l4",
+        f"{CA}/node-template/label/k8s.amazonaws.com/accelerator": "nvidia-a10g",
         f"{CA}/node-template/label/eks.amazonaws.com/capacityType": "SPOT",
         f"{CA}/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
         f"{CA}/node-template/resources/nvidia.com/gpu": "1",
@@ -137,12 +137,12 @@ def test_asg_tags_go_on_the_group_the_node_group_reports(eks):
         assert tag.inputs["tag"]["propagateAtLaunch"] is False
     # One Auto Scaling group per node group, named by EKS (eks-<node group>-<id>).
     assert all(len(names) == 1 for names in by_group.values())
-    gpu, system = by_group["main-gpu-l4"].pop(), by_group["main-system"].pop()
-    assert gpu != system and gpu.startswith("eks-main-gpu-l4-") and system.startswith("eks-main-system-")
+    gpu, system = by_group["main-gpu-a10g"].pop(), by_group["main-system"].pop()
+    assert gpu != system and gpu.startswith("eks-main-gpu-a10g-") and system.startswith("eks-main-system-")
 
 
 def test_user_labels_taints_and_zones_reach_the_group_its_tags_and_its_contract(eks_variant):
-    group = eks_variant.custom(NODE_GROUP)["main-gpu-l4"]
+    group = eks_variant.custom(NODE_GROUP)["main-gpu-a10g"]
     assert group["labels"]["team"] == "research"
     assert group["taints"] == [
         {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"},
@@ -150,12 +150,12 @@ def test_user_labels_taints_and_zones_reach_the_group_its_tags_and_its_contract(
     ]
     subnets = {r.name: r.id for r in eks_variant.record.of_type("aws:ec2/subnet:Subnet")}
     assert group["subnetIds"] == [subnets["main-vpc-private-euw1-az1"]]
-    tags = _asg_tags(eks_variant, "gpu-l4")
+    tags = _asg_tags(eks_variant, "gpu-a10g")
     assert tags[f"{CA}/node-template/label/team"] == "research"
     assert tags[f"{CA}/node-template/taint/dedicated"] == "training:NoSchedule"
-    # g6.12xlarge carries four L4 GPUs (stacks/catalogs/eks.yaml).
+    # g5.12xlarge carries four A10G GPUs (stacks/catalogs/eks.yaml).
     assert tags[f"{CA}/node-template/resources/nvidia.com/gpu"] == "4"
-    assert tags[f"{CA}/node-template/label/k8s.amazonaws.com/accelerator"] == "nvidia-l4"
+    assert tags[f"{CA}/node-template/label/k8s.amazonaws.com/accelerator"] == "nvidia-a10g"
     assert eks_variant.custom(NODE_GROUP)["main-system"]["amiType"] == "AL2023_ARM_64_STANDARD"
 
 

@@ -66,6 +66,9 @@ def test_gpu_model_lands_on_the_spot_gpu_pool(eks):
         d.inputs["metadata"]["name"]: d.inputs for d in eks.record.of_type("kubernetes:apps/v1:Deployment")
     }
     spec = deployments["embeddings"]["spec"]["template"]["spec"]
-    assert spec["nodeSelector"] == {"eks.amazonaws.com/capacityType": "SPOT", "mlplatform.io/pool": "gpu-l4"}
+    assert spec["nodeSelector"] == {
+        "eks.amazonaws.com/capacityType": "SPOT",
+        "mlplatform.io/pool": "gpu-a10g",
+    }
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
     assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"

@@ -72,7 +72,7 @@ def test_eks_exporter_lands_on_the_gpu_group_only(eks):
     values = _values(eks.record, "main-monitoring-dcgm-exporter")
     terms = dig(values, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution")
     [term] = terms["nodeSelectorTerms"]
-    assert {"key": "mlplatform.io/pool", "operator": "In", "values": ["gpu-l4"]} in term["matchExpressions"]
+    assert {"key": "mlplatform.io/pool", "operator": "In", "values": ["gpu-a10g"]} in term["matchExpressions"]
     assert "extraEnv" not in values
 
 

@@ -405,7 +405,9 @@ AZURE_TYPES = [
 ]
 REQUIRED = {
     **{("gcp", region): GCP_TYPES for region in ("europe-west4", "us-central1")},
-    **{("aws", region): AWS_TYPES for region in ("eu-west-1", "us-east-1")},
+    ("aws", "us-east-1"): AWS_TYPES,
+    # No eu-west-1 AZ offers g6 (stacks/catalogs/eks.yaml gpuZoneIds).
+    ("aws", "eu-west-1"): [t for t in AWS_TYPES if t != "g6.xlarge"],
     **{("azure", region): AZURE_TYPES for region in ("westeurope", "eastus")},
 }
 

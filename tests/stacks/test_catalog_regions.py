@@ -154,12 +154,14 @@ def _names_region(item: str, cloud: str, region: str) -> bool:
     return f"for {cloud} region {region} in" in item or f"clouds.{cloud}.regions.{region}." in item
 
 
-# Types of the AWS example (m7i.xlarge system pool, g6.xlarge GPU pool) that SkyPilot's catalog
-# does not list in a region: not offered there, so their pool stays unpriced.
+# Types of the AWS example (m7i.xlarge system pool, g5.xlarge GPU pool) that SkyPilot's catalog
+# does not list in a region: not offered there, so their pool stays unpriced (and the stack is
+# refused there at the door: no AZ offers its GPU type).
 AWS_NOT_OFFERED = {
-    "us-west-1": {"g6.xlarge"},
-    "eu-south-1": {"m7i.xlarge", "g6.xlarge"},
-    "ap-southeast-1": {"g6.xlarge"},
+    "us-west-1": {"g5.xlarge"},
+    "eu-west-3": {"g5.xlarge"},
+    "eu-south-1": {"m7i.xlarge", "g5.xlarge"},
+    "ap-southeast-1": {"g5.xlarge"},
 }
 # Where the table prices every AWS item; elsewhere it has no per-region source for these.
 AWS_FULLY_PRICED = {"us-east-1", "eu-west-1"}

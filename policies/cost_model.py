@@ -110,7 +110,18 @@ class PriceTable:
 
     @classmethod
     def load(cls, path: str | Path = PRICES_FILE) -> PriceTable:
-        return cls(yaml.safe_load(Path(path).read_text()))
+        """The table at `path`, with each cloud's `machinesFile` (generated machine prices, beside
+        it) merged under its regions: a machine the table itself lists wins."""
+        path = Path(path)
+        document = yaml.safe_load(path.read_text())
+        for cloud in document["clouds"].values():
+            if "machinesFile" in cloud:
+                generated = yaml.safe_load((path.parent / cloud["machinesFile"]).read_text())
+                regions = cloud.setdefault("regions", {})
+                for region, machines in generated["regions"].items():
+                    prices = regions.setdefault(region, {})
+                    prices["machines"] = {**machines, **prices.get("machines", {})}
+        return cls(document)
 
     def with_overrides(
         self, overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None, source: str | None = None

@@ -42,7 +42,8 @@ CATALOG = "aks.yaml"
 _SIZE_VCPUS = re.compile(r"^(Standard_[A-Z]+)([0-9]+)")
 
 
-def _series(vm_size: str) -> str:
+def series(vm_size: str) -> str:
+    """A VM size's series: its vCPU count replaced by '#' (Standard_D8ds_v5 -> Standard_D#ds_v5)."""
     return _SIZE_VCPUS.sub(lambda m: m.group(1) + "#", vm_size, count=1)
 
 
@@ -71,7 +72,7 @@ def vm_shape(vm_size: str) -> MachineShape | None:
 
 def known_series(vm_size: str) -> bool:
     """The catalog lists every size of this VM size's series."""
-    return any(_series(name) == _series(vm_size) for name in vm_shapes())
+    return any(series(name) == series(vm_size) for name in vm_shapes())
 
 
 def regions() -> dict[str, list[str]]:
@@ -259,11 +260,11 @@ def _check_vm_size(name: str, pool) -> None:
     shape = vm_shape(vm_size)
     if shape is None:
         if known_series(vm_size):
-            series = {n: s.vcpu for n, s in vm_shapes().items() if _series(n) == _series(vm_size)}
+            siblings = {n: s.vcpu for n, s in vm_shapes().items() if series(n) == series(vm_size)}
             raise rule_error(
                 ("pools", name, "machineType"),
                 f"Azure has no VM size {vm_size} ({catalog.cited(CATALOG)}): nearest sizes: "
-                f"{catalog.nearest_sizes(vm_size, series, _size_number)}",
+                f"{catalog.nearest_sizes(vm_size, siblings, _size_number)}",
             )
         return  # an unlisted series: StackConfig.warnings says it is unchecked
     if pool.kind == "cpu" and shape.gpu is not None:

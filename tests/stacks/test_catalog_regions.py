@@ -130,11 +130,12 @@ def test_every_catalog_region_validates_and_has_a_cost_envelope(cloud, plan_of, 
             assert valid == all(_gpu_zone_ids(moved, region)), region
         envelope = estimate_record(_record_in(record, home, region))
         assert any(line.item.startswith("control plane") for line in envelope.lines), region
-        if region in priced and valid and (cloud != "aws" or region in AWS_FULLY_PRICED):
+        if region in priced and valid and region in FULLY_PRICED.get(cloud, priced):
             # The table prices the region's machines, GPUs, disks, buckets and registry.
             assert envelope.unpriced == (), (region, envelope.unpriced)
         elif region in priced and valid:
-            # On AWS elsewhere, what is left (see the test below) names the region it is missing for.
+            # Elsewhere on AWS and Azure, what is left (see the tests below) names the region it
+            # is missing for.
             assert all(_names_region(item, cloud, region) for item in envelope.unpriced), (
                 region,
                 envelope.unpriced,
@@ -163,8 +164,9 @@ AWS_NOT_OFFERED = {
     "eu-south-1": {"m7i.xlarge", "g5.xlarge"},
     "ap-southeast-1": {"g5.xlarge"},
 }
-# Where the table prices every AWS item; elsewhere it has no per-region source for these.
-AWS_FULLY_PRICED = {"us-east-1", "eu-west-1"}
+# Where the table prices every AWS or Azure item (every GCP region it has): elsewhere AWS has no
+# per-region source for these, Azure none for blob storage.
+FULLY_PRICED = {"aws": {"us-east-1", "eu-west-1"}, "azure": {"eastus", "westeurope"}}
 AWS_UNSOURCED = {"natHourly", "loadBalancerHourly", "storagePerGbMonth", "registryPerGbMonth"}
 
 
@@ -250,6 +252,55 @@ def test_a_shipped_gke_stack_moved_where_its_accelerators_are_offered_has_every_
             envelope.unpriced,
         )
         assert envelope.unpriced == (), (region, envelope.unpriced)
+
+
+AZURE_VMS = yaml.safe_load((PROJECT_DIR / "policies" / "prices_azure_vms.yaml").read_text())
+
+
+def test_the_generated_azure_prices_cover_every_catalog_region_and_vm_size():
+    """Each catalog size in each catalog region is priced, or the file says why not: the source
+    lacks it there, or its whole series is excluded (with the reason)."""
+    assert set(AZURE_VMS["regions"]) == set(aks.regions())
+    assert set(AZURE_VMS["missingFromSource"]) <= set(aks.regions())
+    series = {aks.series(size) for size in aks.vm_shapes()}
+    assert set(AZURE_VMS["excludedSeries"]) <= series
+    assert all(reason.strip() for reason in AZURE_VMS["excludedSeries"].values())
+    prices = default_prices()
+    for region in aks.regions():
+        priced = AZURE_VMS["regions"][region]
+        missing = AZURE_VMS["missingFromSource"].get(region, [])
+        for size in aks.vm_shapes():
+            reasons = [size in priced, size in missing, aks.series(size) in AZURE_VMS["excludedSeries"]]
+            assert reasons.count(True) == 1, (region, size, reasons)
+            if size in priced:
+                assert prices.machine("azure", region, size, spot=False) == priced[size] > 0, (region, size)
+    # The Intel D and E v5 series and the GPU sizes are priced nearly everywhere.
+    assert sum(len(sizes) for sizes in AZURE_VMS["regions"].values()) > 2000
+
+
+def test_the_azure_example_moved_where_its_vm_sizes_are_priced_has_every_pool_priced():
+    document = yaml.safe_load(STACKS["azure"].read_text())
+    (cluster,) = document["config"]["mlplatform:clusters"].values()
+    home = cluster["azure"]["location"]
+    sizes = {pool["machineType"] for pool in cluster["pools"].values()}
+    record = shipped_plan(STACKS["azure"])
+    regions = [r for r in aks.regions() if sizes <= set(AZURE_VMS["regions"][r])]
+    # The source prices the example's D4ds_v5, D8ds_v5 and NC4as_T4_v3 in 23 of the 29 regions.
+    assert len(regions) == 23, regions
+    for region in regions:
+        envelope = estimate_record(_record_in(record, home, region))
+        pools = [line for line in envelope.lines if line.item.startswith("pool ")]
+        assert len(pools) == len(cluster["pools"]) and all(p.ceiling_usd > 0 for p in pools), region
+        # What is left is blob storage (the storage accounts), priced in eastus and westeurope only.
+        left = [f"no storagePerGbMonth for azure region {region} in" in item for item in envelope.unpriced]
+        assert all(left) and bool(left) == (region not in ("eastus", "westeurope")), (
+            region,
+            envelope.unpriced,
+        )
+    for region in set(aks.regions()) - set(regions):
+        envelope = estimate_record(_record_in(record, home, region))
+        unpriced = [size for size in sizes if size not in AZURE_VMS["regions"][region]]
+        assert all(any(f"machine type {size} " in item for item in envelope.unpriced) for size in unpriced)
 
 
 NODE_POOLS = {

@@ -121,6 +121,11 @@ class PriceTable:
                 for region, machines in generated["regions"].items():
                     prices = regions.setdefault(region, {})
                     prices["machines"] = {**machines, **prices.get("machines", {})}
+                # Sizes the source had no retail meter for in a region: likely not sold there.
+                cloud["unmetered"] = {
+                    "asOf": str(generated["sourceGeneratedAt"])[:10],
+                    "regions": generated.get("missingFromSource") or {},
+                }
         return cls(document)
 
     def with_overrides(
@@ -162,9 +167,22 @@ class PriceTable:
             raise UnknownPrice(
                 f"no price for machine type {machine_type} in {PRICES_DISPLAY} "
                 f"(add it with its source under clouds.{cloud}.regions.{region}.machines, or the stack's "
-                f"budget.prices.{cloud}.{region}.machines)"
+                f"budget.prices.{cloud}.{region}.machines){self._unmetered_hint(cloud, region, machine_type)}"
             )
         return float(prices["machines"][machine_type]) * self.spot_factor(cloud, spot)
+
+    def _unmetered_hint(self, cloud: str, region: str, machine_type: str) -> str:
+        """Azure lists a retail meter for a VM size wherever it sells it, so a size the generated
+        table's source has no meter for is likely not offered in the region: say so, as AKS would
+        refuse the pool at `pulumi up` (the Compute SKUs API is the authority)."""
+        unmetered = self.cloud(cloud).get("unmetered") or {}
+        if machine_type not in (unmetered.get("regions") or {}).get(region, []):
+            return ""
+        return (
+            f"; the Azure Retail Prices API had no meter for it in {region} on {unmetered['asOf']}, "
+            f"so Azure may not offer it there: check `az vm list-skus --location {region} --size "
+            f"{machine_type} --output table`"
+        )
 
     def accelerator(self, cloud: str, region: str, accelerator: str, spot: bool) -> float:
         prices = self.region(cloud, region).get("accelerators", {})

@@ -388,3 +388,24 @@ def test_stack_prices_need_their_source_and_date(tmp_path: Path):
     assert result.returncode == 2
     assert "mlplatform:budget.prices.checked" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_gpu_size_azure_has_no_meter_for_in_a_region_is_named_as_likely_not_offered(tmp_path: Path):
+    # The source has no NC4as_T4_v3 meter in norwayeast (missingFromSource): the preview says the
+    # pool is unpriced and that Azure may not offer the size there.
+    assert "Standard_NC4as_T4_v3" in AZURE_VMS["missingFromSource"]["norwayeast"]
+    path = tmp_path / "Pulumi.test.yaml"
+    moved = _moved(yaml.safe_load(STACKS["azure"].read_text()), "azure", "norwayeast")
+    path.write_text(yaml.safe_dump(moved, sort_keys=False))
+    result = preview_cli(path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "no price for machine type Standard_NC4as_T4_v3 in policies/prices.yaml (add it with its source "
+        "under clouds.azure.regions.norwayeast.machines, or the stack's budget.prices.azure.norwayeast."
+        "machines); the Azure Retail Prices API had no meter for it in norwayeast on 2026-06-18, so Azure "
+        "may not offer it there: check `az vm list-skus --location norwayeast --size Standard_NC4as_T4_v3"
+    ) in " ".join(result.stdout.split())
+    # Only that size is named so (the budget rule quotes the same item); sizes priced there are not.
+    assert set(
+        re.findall(r"may not offer it there: check `az vm list-skus .*?--size (\S+)", result.stdout)
+    ) == {"Standard_NC4as_T4_v3"}

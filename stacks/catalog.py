@@ -69,6 +69,11 @@ def not_offered(what: str, zone: str, inherited: bool, where: str, fix: str) -> 
     return f"{what} are not offered in {zone}{how} ({where}): {fix}"
 
 
+def offered_in(zones: Iterable[str]) -> str:
+    """The fix when some zones the pool may use offer its accelerator or instance type."""
+    return f"set the pool's zones to {', '.join(zones)} or a subset"
+
+
 def offered_elsewhere(region: str, regions: Iterable[str]) -> str:
     """The fix when no zone of `region` offers a pool's accelerator or instance type."""
     return f"no zone of {region} offers them: use a region that does ({', '.join(sorted(set(regions)))})"

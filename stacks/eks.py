@@ -135,6 +135,15 @@ def region_code(region: str) -> str:
     return area + "".join(_REGION_WORDS.get(word, word[0]) for word in directions) + number
 
 
+def _zone_ids(region: str, numbers: list[int]) -> list[str]:
+    return [f"{region_code(region)}-az{n}" for n in numbers]
+
+
+def zone_ids(region: str) -> list[str]:
+    """The AZ IDs of a catalog region (eu-west-1: euw1-az1..az3); none for an unknown region."""
+    return _zone_ids(region, _catalog()["regions"].get(region, []))
+
+
 def zone_id_error(region: str, zone_id: str) -> str | None:
     """Why `zone_id` cannot hold an EKS cluster subnet in `region`, or None."""
     code = region_code(region)
@@ -143,7 +152,7 @@ def zone_id_error(region: str, zone_id: str) -> str | None:
             f"{zone_id!r} is not an AZ ID of {region} (such as {code}-az1; list them with "
             f"`aws ec2 describe-availability-zones --region {region}`, field ZoneId)"
         )
-    existing = [f"{code}-az{n}" for n in _catalog()["regions"].get(region, [])]
+    existing = zone_ids(region)
     if existing and zone_id not in existing:
         return f"{region} has no AZ ID {zone_id} ({catalog.cited(CATALOG)}): use one of {', '.join(existing)}"
     if zone_id in unsupported_zone_ids(region):
@@ -165,9 +174,7 @@ def gpu_offerings(instance_type: str) -> dict[str, list[str]] | None:
     by_region = offerings.get(instance_type) or offerings.get(instance_type.split(".")[0])
     if by_region is None:
         return None
-    return {
-        region: [f"{region_code(region)}-az{n}" for n in numbers] for region, numbers in by_region.items()
-    }
+    return {region: _zone_ids(region, numbers) for region, numbers in by_region.items()}
 
 
 def zone_ids_offering(instance_type: str, region: str) -> list[str] | None:
@@ -279,7 +286,7 @@ def _offering_fix(instance_type: str, region: str, offered: list[str], cluster_z
     region's AZ IDs that offer it and can hold cluster subnets, else the regions that offer it."""
     usable = [z for z in cluster_zones if z in offered]
     if usable:
-        return f"set the pool's zones to {', '.join(usable)} or a subset"
+        return catalog.offered_in(usable)
     addable = [z for z in offered if z not in unsupported_zone_ids(region)]
     if addable:
         return (

@@ -220,7 +220,7 @@ def _check_offered_in(
         if zone not in offered.zones:
             here = [z for z in offered.zones if _region_of(z) == region]
             fix = (
-                f"set the pool's zones to {', '.join(here)} or a subset"
+                catalog.offered_in(here)
                 if here
                 else catalog.offered_elsewhere(region, (_region_of(z) for z in offered.zones))
             )

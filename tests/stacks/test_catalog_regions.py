@@ -49,9 +49,7 @@ def _moved(document: dict[str, Any], cloud: str, region: str) -> dict[str, Any]:
             [z for z in zones if all(z in gpu for gpu in _accelerator_zones(moved))] or zones
         )[:1]
     elif cloud == "aws":
-        code = eks.region_code(region)
-        ids = [f"{code}-az{n}" for n in eks._catalog()["regions"][region]]
-        usable = [z for z in ids if z not in eks.unsupported_zone_ids(region)]
+        usable = [z for z in eks.zone_ids(region) if z not in eks.unsupported_zone_ids(region)]
         # EKS needs two AZ IDs; take those that offer every GPU pool's type when there are two.
         offering = [z for z in usable if all(z in offered for offered in _gpu_zone_ids(moved, region))]
         settings["availabilityZoneIds"] = (offering if len(offering) >= 2 else usable)[:3]
@@ -74,7 +72,7 @@ def _gpu_zone_ids(document: dict[str, Any], region: str) -> list[list[str]]:
     """Per GPU pool of an EKS stack, the AZ IDs of `region` that offer its instance type (every AZ
     ID of the region where the catalog does not say)."""
     (cluster,) = document["config"]["mlplatform:clusters"].values()
-    every = [f"{eks.region_code(region)}-az{n}" for n in eks._catalog()["regions"][region]]
+    every = eks.zone_ids(region)
     offered = (
         eks.zone_ids_offering(p["machineType"], region)
         for p in cluster["pools"].values()
@@ -390,14 +388,12 @@ def test_stack_prices_need_their_source_and_date(tmp_path: Path):
     assert "Traceback" not in result.stderr
 
 
-def test_a_gpu_size_azure_has_no_meter_for_in_a_region_is_named_as_likely_not_offered(tmp_path: Path):
+def test_a_gpu_size_azure_has_no_meter_for_in_a_region_is_named_as_likely_not_offered(write_stack):
     # The source has no NC4as_T4_v3 meter in norwayeast (missingFromSource): the preview says the
     # pool is unpriced and that Azure may not offer the size there.
     assert "Standard_NC4as_T4_v3" in AZURE_VMS["missingFromSource"]["norwayeast"]
-    path = tmp_path / "Pulumi.test.yaml"
     moved = _moved(yaml.safe_load(STACKS["azure"].read_text()), "azure", "norwayeast")
-    path.write_text(yaml.safe_dump(moved, sort_keys=False))
-    result = preview_cli(path)
+    result = preview_cli(write_stack(moved))
     assert result.returncode == 0, result.stderr
     assert (
         "no price for machine type Standard_NC4as_T4_v3 in policies/prices.yaml (add it with its source "

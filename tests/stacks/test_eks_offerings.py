@@ -3,6 +3,7 @@ gpuZoneIds): what EC2 does not offer fails at the door, in one line, with the fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,12 @@ CITED = "(stacks/catalogs/eks.yaml gpuZoneIds, checked 2026-12-02)"
 
 
 def _stack(
-    tmp_path: Path, region: str, zone_ids: list[str], machine_type: str, accelerator: str, **pool: Any
+    write_stack: Callable[[dict[str, Any]], Path],
+    region: str,
+    zone_ids: list[str],
+    machine_type: str,
+    accelerator: str,
+    **pool: Any,
 ) -> Path:
     """The AWS example in `region`, its GPU pool on `machine_type`."""
     document = yaml.safe_load(EXAMPLE.read_text())
@@ -30,9 +36,7 @@ def _stack(
     cluster["pools"]["gpu-a10g"].update(
         machineType=machine_type, accelerator=accelerator, acceleratorCount=gpu.gpus, **pool
     )
-    path = tmp_path / "Pulumi.test.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
+    return write_stack(document)
 
 
 def _refusal(path: Path) -> str:
@@ -43,18 +47,18 @@ def _refusal(path: Path) -> str:
     return line
 
 
-def test_a_gpu_pool_inheriting_an_az_without_its_type_is_refused(tmp_path: Path):
+def test_a_gpu_pool_inheriting_an_az_without_its_type_is_refused(write_stack):
     # us-east-1 offers g6 in use1-az1, az2, az4 and az6, not in use1-az5.
-    path = _stack(tmp_path, "us-east-1", ["use1-az1", "use1-az2", "use1-az5"], "g6.xlarge", "nvidia-l4")
+    path = _stack(write_stack, "us-east-1", ["use1-az1", "use1-az2", "use1-az5"], "g6.xlarge", "nvidia-l4")
     assert _refusal(path) == (
         f"error: Pulumi.test.yaml: {KEY}: g6.xlarge instances are not offered in use1-az5, the cluster "
         f"zone this pool inherits {CITED}: set the pool's zones to use1-az1, use1-az2 or a subset"
     )
 
 
-def test_a_gpu_pool_whose_own_zones_offer_its_type_passes(tmp_path: Path):
+def test_a_gpu_pool_whose_own_zones_offer_its_type_passes(write_stack):
     path = _stack(
-        tmp_path,
+        write_stack,
         "us-east-1",
         ["use1-az1", "use1-az2", "use1-az5"],
         "g6.xlarge",
@@ -66,9 +70,9 @@ def test_a_gpu_pool_whose_own_zones_offer_its_type_passes(tmp_path: Path):
     assert "pool gpu-a10g" in result.stdout and "g6.xlarge" in result.stdout
 
 
-def test_a_cluster_without_the_one_az_that_offers_the_type_is_told_to_add_it(tmp_path: Path):
+def test_a_cluster_without_the_one_az_that_offers_the_type_is_told_to_add_it(write_stack):
     # p4d.24xlarge is offered in eu-west-1 in euw1-az2 only.
-    path = _stack(tmp_path, "eu-west-1", ["euw1-az1", "euw1-az3"], "p4d.24xlarge", "nvidia-tesla-a100")
+    path = _stack(write_stack, "eu-west-1", ["euw1-az1", "euw1-az3"], "p4d.24xlarge", "nvidia-tesla-a100")
     assert _refusal(path) == (
         f"error: Pulumi.test.yaml: {KEY}: p4d.24xlarge instances are not offered in euw1-az1, the "
         f"cluster zone this pool inherits {CITED}: no cluster zone offers them: add euw1-az2 to "
@@ -76,8 +80,8 @@ def test_a_cluster_without_the_one_az_that_offers_the_type_is_told_to_add_it(tmp
     )
 
 
-def test_a_region_no_az_of_which_offers_the_type_names_the_regions_that_do(tmp_path: Path):
-    path = _stack(tmp_path, "eu-west-1", ["euw1-az1", "euw1-az2", "euw1-az3"], "g6e.xlarge", "nvidia-l40s")
+def test_a_region_no_az_of_which_offers_the_type_names_the_regions_that_do(write_stack):
+    path = _stack(write_stack, "eu-west-1", ["euw1-az1", "euw1-az2", "euw1-az3"], "g6e.xlarge", "nvidia-l40s")
     assert _refusal(path) == (
         f"error: Pulumi.test.yaml: {KEY}: g6e.xlarge instances are not offered in euw1-az1, the "
         f"cluster zone this pool inherits {CITED}: no zone of eu-west-1 offers them: use a region that "
@@ -97,10 +101,10 @@ def test_a_region_no_az_of_which_offers_the_type_names_the_regions_that_do(tmp_p
     ],
 )
 def test_what_the_catalog_does_not_cover_is_not_checked(
-    tmp_path, region, zone_ids, machine_type, accelerator
+    write_stack, region, zone_ids, machine_type, accelerator
 ):
     assert eks.zone_ids_offering(machine_type, region) is None
-    result = preview_cli(_stack(tmp_path, region, zone_ids, machine_type, accelerator))
+    result = preview_cli(_stack(write_stack, region, zone_ids, machine_type, accelerator))
     assert result.returncode == 0, result.stderr
 
 
